@@ -1,0 +1,150 @@
+"""`load_data`: one entry point from whatever the user has to an :class:`EvalData`.
+
+Accepted inputs: a shipped dataset name, an lm-evaluation-harness output folder, a table
+file (per-question results, slice-level groups or whole-task scores), a DataFrame, or an
+``EvalData`` to which overrides are applied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.dataset import EvalData
+from forecast.data.readers import classify_table, read_table
+from forecast.data.shipped import dataset_names, load_dataset, shipped_models, shipped_tasks
+from forecast.errors import InputError
+
+TableLike = str | Path | pd.DataFrame | None
+
+
+def _as_frame(obj: TableLike, what: str) -> pd.DataFrame | None:
+    if obj is None:
+        return None
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    return read_table(obj)
+
+
+def _derived_task_info(results: pd.DataFrame) -> pd.DataFrame:
+    """Task info read off the results: chance = mean of 1/#choices, from lm-eval logs."""
+    rows = []
+    for task, rows_t in results.groupby("task", sort=True):
+        if "n_choices" in rows_t.columns and rows_t["n_choices"].notna().any():
+            n = pd.to_numeric(rows_t["n_choices"], errors="coerce")
+            rows.append(
+                {"task": task, "format": "multiple_choice", "n_choices": float(n.median()),
+                 "chance": float(np.mean(1.0 / n.dropna()))}
+            )
+        elif "metric" in rows_t.columns and rows_t["metric"].notna().any():
+            rows.append({"task": task, "format": "generative", "n_choices": np.nan, "chance": 0.0})
+    return pd.DataFrame(rows, columns=["task", "format", "n_choices", "chance"])
+
+
+def _merge_task_info(*tables: pd.DataFrame | None) -> pd.DataFrame:
+    """Later tables win for the same task."""
+    present = [t for t in tables if t is not None and len(t)]
+    if not present:
+        return pd.DataFrame(columns=["task", "format", "n_choices", "chance"])
+    merged = pd.concat(present, ignore_index=True)
+    return merged.drop_duplicates("task", keep="last").reset_index(drop=True)
+
+
+def load_data(
+    data: str | Path | pd.DataFrame | EvalData,
+    models: TableLike = None,
+    scores: TableLike = None,
+    task_info: TableLike = None,
+) -> EvalData:
+    """Load evaluation results into a validated :class:`EvalData`.
+
+    Parameters
+    ----------
+    data
+        A shipped dataset name (see :func:`forecast.datasets`), a folder written by
+        lm-evaluation-harness with ``--log_samples``, a table file (CSV/TSV/parquet/JSON/JSONL,
+        gzip allowed) of per-question results or of slice-level groups, a DataFrame of
+        per-question results, or an ``EvalData``.
+    models
+        Models table (``model, family, params, tokens, flops``; raw counts). Defaults to the
+        dataset's own, else to the shipped table of public models.
+    scores
+        Whole-task scores (``task, model, prob_renormalized, metric, value``) to go with
+        slice-level groups.
+    task_info
+        Task table (``task, format, n_choices, chance``); it overrides shipped or derived info.
+
+    Returns
+    -------
+    EvalData
+    """
+    notes: tuple[str, ...] = ()
+    if isinstance(data, EvalData):
+        base = data
+        results, groups, base_scores = base.results, base.groups, base.scores
+        base_models, base_tasks, name = base.models, base.tasks, base.name
+        notes = base.notes
+    elif isinstance(data, str) and data in dataset_names():
+        base = load_dataset(data)
+        results, groups, base_scores = base.results, base.groups, base.scores
+        base_models, base_tasks, name = base.models, base.tasks, base.name
+        notes = base.notes
+    else:
+        base_models, base_tasks = None, None
+        results = groups = base_scores = None
+        if isinstance(data, pd.DataFrame):
+            table, name = data, "results"
+        else:
+            path = Path(data)
+            name = str(path)
+            if not path.exists():
+                known = ", ".join(dataset_names())
+                raise InputError(f"{path}: no such file, folder or shipped dataset (shipped: {known})")
+            if path.is_dir():
+                from forecast.data.lmeval import read_lmeval
+
+                table = read_lmeval(path)
+            else:
+                table = read_table(path)
+        kind = classify_table(table)
+        if kind == "results":
+            results = table
+        elif kind == "groups":
+            groups = table
+        elif kind == "scores":
+            base_scores = table
+        else:
+            raise InputError(
+                f"{name}: cannot tell what the table holds; per-question results need columns "
+                "task, question_id, model, correct; slice groups need group_index"
+            )
+    models_df = _as_frame(models, "models")
+    if models_df is None:
+        models_df = base_models if base_models is not None else shipped_models()
+    extra_scores = _as_frame(scores, "scores")
+    if extra_scores is not None:
+        base_scores = extra_scores
+    derived = _derived_task_info(results) if results is not None and base_tasks is None else None
+    shipped = shipped_tasks() if base_tasks is None else base_tasks
+    user_tasks = _as_frame(task_info, "task info")
+    if user_tasks is not None:
+        from forecast.data.schema import validate_tasks
+
+        user_tasks = validate_tasks(user_tasks, f"{task_info}")
+    tasks = _merge_task_info(shipped, derived, user_tasks)
+    # keep only the models and tasks the data refer to (smaller, clearer errors)
+    used_models: set[str] = set()
+    used_tasks: set[str] = set()
+    for table in (results, groups, base_scores):
+        if table is not None and "model" in table.columns:
+            used_models |= set(table["model"].astype(str))
+            used_tasks |= set(table["task"].astype(str))
+    if "model" in models_df.columns and used_models:
+        models_df = models_df[models_df["model"].astype(str).isin(used_models)]
+    if "task" in tasks.columns and used_tasks:
+        tasks = tasks[tasks["task"].astype(str).isin(used_tasks)]
+    return EvalData.from_frames(
+        models_df, tasks, results=results, groups=groups, scores=base_scores, name=name, notes=notes
+    )

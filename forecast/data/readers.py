@@ -1,0 +1,126 @@
+"""Readers for user files: CSV, TSV, parquet, JSON and JSON Lines (gzip allowed).
+
+Only data formats are read: nothing a user hands in is unpickled or evaluated.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.errors import InputError
+
+SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _open_text(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_jsonl(path: str | Path) -> pd.DataFrame:
+    """Read a JSON Lines file, naming the line that does not parse."""
+    path = Path(path)
+    records = []
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object per line")
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table from CSV/TSV/parquet/JSON/JSONL (optionally gzipped).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, has an unknown extension or cannot be parsed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a table file")
+    suffix = _suffix(path)
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix == ".tsv":
+            return pd.read_csv(path, sep="\t")
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".jsonl", ".ndjson"):
+            return read_jsonl(path)
+        if suffix == ".json":
+            with _open_text(path) as fh:
+                payload = json.load(fh)
+            if isinstance(payload, dict):
+                payload = payload.get("data", payload.get("records", payload))
+            return pd.DataFrame(payload)
+    except InputError:
+        raise
+    except (ValueError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot be read as {suffix[1:]} ({first})") from None
+    except Exception as exc:  # parquet engines raise their own types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot be read as {suffix[1:]} ({first})") from None
+    raise InputError(f"{path}: unknown file type {suffix or '(none)'}; use one of {', '.join(SUFFIXES)}")
+
+
+def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path:
+    """Write ``df`` to CSV or parquet (by extension), refusing to overwrite unless ``force``.
+
+    The file is written to a temporary name beside the target and renamed, so an
+    interrupted write never leaves a half-written file under the user's name.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise InputError(f"{path}: output must end in .csv or .parquet")
+    if path.exists() and not force:
+        raise InputError(f"{path}: already exists (pass --force to overwrite)")
+    if not path.parent.exists():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        if suffix == ".csv":
+            df.to_csv(tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None)
+        else:
+            df.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def classify_table(df: pd.DataFrame) -> str:
+    """Guess what a user table holds: ``results``, ``groups`` or ``scores``."""
+    cols = set(df.columns)
+    if {"question_id", "correct"} <= cols:
+        return "results"
+    if "group_index" in cols:
+        return "groups"
+    if {"metric", "value", "model", "task"} <= cols:
+        return "scores"
+    return "unknown"

@@ -1,0 +1,148 @@
+"""The datasets shipped inside the package (``datasets/`` in the source tree).
+
+They are installed as package data under ``forecast.datasets`` and read with
+:mod:`importlib.resources`, so they load after a plain ``pip install .``.
+
+=================  ==============================================================
+name               what it holds
+=================  ==============================================================
+``bigbench_bigg``  BIG-bench per-question 0/1 correctness of the 12 BIG-G sizes
+                   (2M-128B parameters, 3-shot, 66 tasks). Scale: parameters.
+``slice_sandwich`` The Slice-and-Sandwich paper's difficulty-group aggregates and
+                   whole-task scores (MMLU, arithmetic, parsinlu_qa_mc, ARC,
+                   HellaSwag) for about 65 open models. Scale: training FLOPs.
+=================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.data.dataset import EvalData
+from forecast.errors import InputError
+
+#: BIG-G tasks whose correctness is multiple-choice grade at every size
+BIGG = "bigbench_bigg"
+SLICE_SANDWICH = "slice_sandwich"
+
+DESCRIPTIONS = {
+    BIGG: "BIG-bench per-question correctness, BIG-G dense family (12 sizes, params scale)",
+    SLICE_SANDWICH: "Slice-and-Sandwich (Wu & Lo 2025) difficulty groups + whole-task scores (FLOPs scale)",
+}
+
+
+def data_dir() -> Traversable:
+    """Folder of the shipped files (installed package data, or ``datasets/`` in a checkout)."""
+    try:
+        root = importlib.resources.files("forecast.datasets")
+        if root.joinpath("models.csv").is_file():
+            return root
+    except ModuleNotFoundError:
+        pass
+    checkout = Path(__file__).resolve().parents[2] / "datasets"
+    if (checkout / "models.csv").is_file():
+        return checkout
+    raise InputError("the shipped datasets are missing from this installation (forecast.datasets)")
+
+
+def shipped_file(name: str) -> Traversable:
+    """A shipped file by name."""
+    path = data_dir().joinpath(name)
+    if not path.is_file():
+        raise InputError(f"shipped file {name!r} is missing from this installation")
+    return path
+
+
+def _read_csv(name: str) -> pd.DataFrame:
+    with importlib.resources.as_file(shipped_file(name)) as path:
+        return pd.read_csv(path)
+
+
+@functools.cache
+def shipped_models() -> pd.DataFrame:
+    """The shipped models table in canonical form (raw FLOPs)."""
+    raw = _read_csv("models.csv")
+    out = raw.rename(columns={"flops_1e21": "flops"})
+    out["flops"] = out["flops"] * 1e21
+    keep = ["model", "family", "params", "tokens", "flops", "company", "release_yyyymm"]
+    return out[keep]
+
+
+@functools.cache
+def shipped_tasks() -> pd.DataFrame:
+    """The shipped task info (only the leak-free columns)."""
+    return _read_csv("tasks.csv")[["task", "format", "n_choices", "chance"]]
+
+
+def _load_bigg() -> EvalData:
+    raw = _read_csv("bigbench_bigg_per_item.csv.gz")
+    results = pd.DataFrame(
+        {
+            "task": raw["task"],
+            "question_id": raw["item_index"].astype(str),
+            "model": raw["model"],
+            "correct": raw["correct"],
+        }
+    )
+    models = shipped_models()
+    models = models[models["model"].isin(set(results["model"]))]
+    tasks = shipped_tasks()
+    tasks = tasks[tasks["task"].isin(set(results["task"]))]
+    return EvalData.from_frames(models, tasks, results=results, name=BIGG)
+
+
+def _load_slice_sandwich() -> EvalData:
+    groups = _read_csv("expemergence_group_scores.csv.gz")
+    groups = groups.drop(columns=["source_file", "q_start", "q_end"])
+    scores = _read_csv("expemergence_overall_scores.csv")
+    models = shipped_models()
+    used = set(groups["model"]) | set(scores["model"])
+    models = models[models["model"].isin(used)]
+    no_flops = sorted(models.loc[models["flops"].isna(), "model"])
+    note = (
+        f"dropped {len(no_flops)} models without training FLOPs ({', '.join(no_flops)}): "
+        "one fit cannot mix FLOPs and parameter counts"
+    )
+    tasks = shipped_tasks()
+    tasks = tasks[tasks["task"].isin(set(scores["task"]))]
+    data = EvalData.from_frames(
+        models, tasks, groups=groups, scores=scores, name=SLICE_SANDWICH, notes=(note,)
+    )
+    return data.drop_models(no_flops)
+
+
+_LOADERS = {BIGG: _load_bigg, SLICE_SANDWICH: _load_slice_sandwich}
+
+
+def dataset_names() -> list[str]:
+    """Names of the shipped datasets."""
+    return list(_LOADERS)
+
+
+@functools.cache
+def load_dataset(name: str) -> EvalData:
+    """Load a shipped dataset by name (cached; the tables are not to be modified).
+
+    Raises
+    ------
+    InputError
+        For an unknown name.
+    """
+    if name not in _LOADERS:
+        raise InputError(f"unknown dataset {name!r} (shipped: {', '.join(_LOADERS)})")
+    return _LOADERS[name]()
+
+
+def datasets() -> pd.DataFrame:
+    """One row per shipped dataset: name, kind, tasks, models, rows, description."""
+    rows = []
+    for name in _LOADERS:
+        info = load_dataset(name).summary()
+        info["description"] = DESCRIPTIONS[name]
+        rows.append(info)
+    return pd.DataFrame(rows)

@@ -1,0 +1,19 @@
+"""Exceptions raised for bad user input.
+
+Every problem a user can fix (a missing column, an unknown model, a cut-off outside the
+data) is raised as :class:`InputError` with a single-line message naming the file, column,
+model or value at fault.  The CLI turns it into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: the message is one line naming what is wrong and where."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+class FitError(RuntimeError):
+    """A fit could not be carried out on otherwise valid input."""
