@@ -30,6 +30,16 @@ from forecast.errors import InputError
 BIGG = "bigbench_bigg"
 SLICE_SANDWICH = "slice_sandwich"
 
+#: models the Slice-and-Sandwich code leaves out of fit and test (xglm-564M is kept)
+PUBLISHED_EXCLUDED = (
+    "microsoft/phi-1_5",
+    "microsoft/phi-2",
+    "Qwen/Qwen1.5-0.5B",
+    "Qwen/Qwen1.5-1.8B",
+    "Qwen/Qwen1.5-4B",
+    "stabilityai/stablelm-2-1_6b",
+)
+
 DESCRIPTIONS = {
     BIGG: "BIG-bench per-question correctness, BIG-G dense family (12 sizes, params scale)",
     SLICE_SANDWICH: "Slice-and-Sandwich (Wu & Lo 2025) difficulty groups + whole-task scores (FLOPs scale)",
@@ -104,16 +114,18 @@ def _load_slice_sandwich() -> EvalData:
     used = set(groups["model"]) | set(scores["model"])
     models = models[models["model"].isin(used)]
     no_flops = sorted(models.loc[models["flops"].isna(), "model"])
-    note = (
+    notes = (
         f"dropped {len(no_flops)} models without training FLOPs ({', '.join(no_flops)}): "
-        "one fit cannot mix FLOPs and parameter counts"
+        "one fit cannot mix FLOPs and parameter counts",
+        f"dropped {', '.join(PUBLISHED_EXCLUDED)} from fit and test, as the published recipe "
+        "does, so every method sees the same models",
     )
     tasks = shipped_tasks()
     tasks = tasks[tasks["task"].isin(set(scores["task"]))]
     data = EvalData.from_frames(
-        models, tasks, groups=groups, scores=scores, name=SLICE_SANDWICH, notes=(note,)
+        models, tasks, groups=groups, scores=scores, name=SLICE_SANDWICH, notes=notes
     )
-    return data.drop_models(no_flops)
+    return data.drop_models(set(no_flops) | set(PUBLISHED_EXCLUDED))
 
 
 _LOADERS = {BIGG: _load_bigg, SLICE_SANDWICH: _load_slice_sandwich}

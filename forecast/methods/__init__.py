@@ -1,0 +1,48 @@
+"""Forecasting methods by name, all behind the :class:`Forecaster` interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forecast.errors import InputError
+from forecast.methods.base import Forecaster
+from forecast.methods.baselines import Linear, Persistence, Sigmoid
+from forecast.methods.published import Published
+from forecast.methods.slice_sandwich import SliceSandwich
+
+METHODS: dict[str, type[Forecaster]] = {
+    "slice_sandwich": SliceSandwich,
+    "published": Published,
+    "sigmoid": Sigmoid,
+    "persistence": Persistence,
+    "linear": Linear,
+}
+
+#: shorthand names for configured variants
+ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "slice_sandwich_pymc": ("slice_sandwich", {"engine": "pymc"}),
+    "slice_sandwich_ols": ("slice_sandwich", {"engine": "ols"}),
+    "slice_sandwich_irt": ("slice_sandwich", {"slicing": "irt"}),
+}
+
+
+def method_names() -> list[str]:
+    """Every name :func:`make_method` accepts."""
+    return list(METHODS) + list(ALIASES)
+
+
+def make_method(name: str, **params: Any) -> Forecaster:
+    """A method by name, e.g. ``make_method("slice_sandwich", seed=1)``."""
+    if name in ALIASES:
+        base, preset = ALIASES[name]
+        return METHODS[base](**{**preset, **params})
+    if name not in METHODS:
+        raise InputError(f"unknown method {name!r} (known: {', '.join(method_names())})")
+    try:
+        return METHODS[name](**params)
+    except TypeError as exc:
+        raise InputError(f"method {name!r}: {exc}") from None
+
+
+__all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "Persistence", "Linear",
+           "METHODS", "make_method", "method_names"]

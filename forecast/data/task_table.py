@@ -1,0 +1,68 @@
+"""One row per model for one task: compute, accuracy, question count, whole-task score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.dataset import EvalData
+from forecast.errors import InputError
+
+
+def one_row_per_answer(results: pd.DataFrame) -> pd.DataFrame:
+    """Reduce per-question results to one row per (task, question, model).
+
+    lm-eval logs may hold one row per filter and generated answers one row per metric; the
+    correctness is the same on each, so the first filter (in sorted order) is kept.
+    """
+    out = results
+    if "filter" in out.columns and out["filter"].nunique() > 1:
+        first = sorted(out["filter"].astype(str).unique())[0]
+        out = out[out["filter"].astype(str) == first]
+    return out.drop_duplicates(["task", "question_id", "model"])
+
+
+def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
+    """Per-model table of ``task``: ``model, compute, log10_compute, accuracy, n_questions``.
+
+    A ``tc_brier`` column (higher-is-better whole-task TC Brier) is added when the data
+    carry it: from ``p_correct`` for per-question data, from the score table otherwise.
+    """
+    compute = data.compute_table(task)
+    if data.results is not None:
+        rows = one_row_per_answer(data.results[data.results["task"] == task])
+        agg = {"accuracy": ("correct", "mean"), "n_questions": ("correct", "size")}
+        if "p_correct" in rows.columns and rows["p_correct"].notna().all():
+            rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
+            agg["tc_brier"] = ("tc_brier", "mean")
+        per_model = rows.groupby("model", sort=True).agg(**agg).reset_index()
+    else:
+        if data.scores is None:
+            raise InputError(
+                f"{data.name}: task {task!r} has slice groups but no whole-task scores "
+                "(pass --scores FILE with task, model, prob_renormalized, metric, value)"
+            )
+        s = data.scores[data.scores["task"] == task]
+        acc = s[s["metric"] == "accuracy"]
+        if acc.empty:
+            raise InputError(f"{data.name}: no whole-task accuracy for task {task!r} in the scores")
+        acc = acc.sort_values("prob_renormalized", ascending=not prob_renormalized)
+        per_model = (
+            acc.drop_duplicates("model")[["model", "value"]].rename(columns={"value": "accuracy"})
+        )
+        brier = s[(s["metric"] == "tc_brier") & (s["prob_renormalized"] == prob_renormalized)]
+        if not brier.empty:
+            per_model = per_model.merge(
+                brier[["model", "value"]].rename(columns={"value": "tc_brier"}), on="model", how="left"
+            )
+        n = np.nan
+        if data.groups is not None:
+            g = data.groups[(data.groups["task"] == task) & (data.groups["metric"] == "tc_brier")]
+            if not g.empty:
+                first = g.groupby(["n_groups", "difficulty_flops_max_1e21", "model"]).n_questions.sum()
+                n = float(first.max())
+        per_model["n_questions"] = n
+    out = compute.merge(per_model, on="model", how="inner")
+    out = out.sort_values(["log10_compute", "model"]).reset_index(drop=True)
+    out.attrs["scale"] = compute.attrs["scale"]
+    return out

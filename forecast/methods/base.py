@@ -1,0 +1,249 @@
+"""The base forecaster: the cut-off applied in one place, intervals and thresholds computed once.
+
+Every method returns *draws* of the task's mean accuracy curve at any compute
+(:meth:`Forecaster._mean_draws`); point methods return identical draws.  From them the
+base class derives, the same way for every method:
+
+* ``predict(compute, level, kind)``: ``kind="mean"`` covers the curve alone;
+  ``kind="observed"`` (default) covers the score a new model will get, adding the
+  between-model spread estimated from the fitted models' residuals and the binomial
+  noise of the task's ``n`` questions;
+* ``threshold(tau, budget)``: one threshold per whole-curve draw, summarised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from forecast.data.dataset import EvalData
+from forecast.data.loading import load_data
+from forecast.data.task_table import task_table
+from forecast.errors import InputError
+from forecast.threshold import Threshold, check_tau, first_crossing, normalised, summarise_crossings
+
+#: decades past the cut-off searched for a threshold
+SEARCH_DECADES = 2.0
+GRID_POINTS = 241
+
+
+def check_level(level: float) -> float:
+    """Validate an interval level in (0, 1)."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise InputError(f"level must be a number in (0, 1), got {level!r}") from None
+    if not 0.0 < value < 1.0:
+        raise InputError(f"level must lie in (0, 1), got {level!r}")
+    return value
+
+
+def as_compute(values: Any, what: str = "compute") -> np.ndarray:
+    """Raw compute values (FLOPs or parameters) as a positive finite float array."""
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if bad.any():
+        raise InputError(f"{what} must be positive raw FLOPs or parameters, got {arr[bad][0]!r}")
+    return arr
+
+
+class Forecaster:
+    """Base class of all forecasting methods (scikit-learn style estimator).
+
+    Subclasses store their parameters in ``__init__`` unchanged, implement
+    :meth:`_fit` (which receives only the fitted models' data) and :meth:`_mean_draws`.
+
+    Fitted attributes (end in ``_``): ``task_``, ``cutoff_``, ``scale_``, ``chance_``,
+    ``n_questions_``, ``fit_table_`` (per fitted model: compute, accuracy, ...),
+    ``spread_`` (between-model spread on the noise scale), ``diagnostics_``.
+    """
+
+    #: how many free parameters the mean curve has (for the residual degrees of freedom)
+    n_curve_params: int = 2
+    #: scale on which the between-model spread is added: "logit" or "identity"
+    noise_scale: str = "identity"
+    name: str = "base"
+
+    seed: int
+    n_draws: int
+
+    # ------------------------------------------------------------------ fitting
+    def get_params(self) -> dict[str, Any]:
+        """Constructor parameters (scikit-learn convention)."""
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {p: getattr(self, p) for p in names}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def fit(self, data: EvalData | str, cutoff: float, task: str | None = None) -> Forecaster:
+        """Fit on the models with compute ``<= cutoff`` (raw FLOPs or parameters).
+
+        Every row of a model above the cut-off is removed from the results, group and score
+        tables and from the models table here, before the method sees the data.
+
+        Parameters
+        ----------
+        data : EvalData or str
+            Evaluation data (or a shipped dataset name / file, loaded with ``load_data``).
+        cutoff : float
+            Largest compute of a fitted model, raw (e.g. ``8e9`` parameters, ``3.16e22`` FLOPs).
+        task : str, optional
+            Required when ``data`` holds several tasks.
+
+        Returns
+        -------
+        self
+        """
+        if not isinstance(data, EvalData):
+            data = load_data(data)
+        tasks = data.task_names
+        if task is None:
+            if len(tasks) != 1:
+                raise InputError(f"{data.name}: holds {len(tasks)} tasks; name one with task=")
+            task = tasks[0]
+        full = data.for_task(task)
+        cutoff = float(as_compute(cutoff, "cutoff")[0])
+        compute = full.compute_table(task)
+        lo, hi = compute["compute"].min(), compute["compute"].max()
+        if cutoff < lo:
+            raise InputError(
+                f"cutoff {cutoff:.4g} is below the smallest model of task {task!r} ({lo:.4g} "
+                f"{compute.attrs['scale']}); cut-offs are raw compute, not log10 or 1e21 units"
+            )
+        if cutoff > 10 * hi:
+            raise InputError(
+                f"cutoff {cutoff:.4g} is more than a decade above the largest model of task "
+                f"{task!r} ({hi:.4g} {compute.attrs['scale']})"
+            )
+        fitted = full.restrict(cutoff, task)
+        self.task_ = task
+        self.cutoff_ = cutoff
+        self.scale_ = compute.attrs["scale"]
+        self.chance_ = fitted.chance(task)
+        table = task_table(fitted, task)
+        if len(table) < self.n_curve_params + 1:
+            raise InputError(
+                f"task {task!r}: {len(table)} fitted models at cutoff {cutoff:.4g}; "
+                f"{self.name} needs at least {self.n_curve_params + 1}"
+            )
+        self.fit_table_ = table
+        n = table["n_questions"].to_numpy(dtype=float)
+        self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
+        self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
+        self._rng = np.random.default_rng(self.seed)
+        self._fit(fitted)
+        self._estimate_spread()
+        x = table["log10_compute"].to_numpy(dtype=float)
+        self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
+        return self
+
+    def _fit(self, fitted: EvalData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _mean_draws(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Accuracy of the mean curve per draw, shape (n_draws, len(x))."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ noise model
+    def _to_noise(self, acc: np.ndarray) -> np.ndarray:
+        if self.noise_scale == "logit":
+            n = self.n_questions_ or 1e4
+            return logit(np.clip((acc * n + 0.5) / (n + 1.0), 1e-6, 1 - 1e-6))
+        return acc
+
+    def _from_noise(self, z: np.ndarray) -> np.ndarray:
+        return expit(z) if self.noise_scale == "logit" else z
+
+    def _estimate_spread(self) -> None:
+        """Between-model spread from the fitted residuals, binomial noise taken out."""
+        t = self.fit_table_
+        x = t["log10_compute"].to_numpy(dtype=float)
+        acc = t["accuracy"].to_numpy(dtype=float)
+        center = np.median(self._mean_draws(x), axis=0)
+        resid = self._to_noise(acc) - self._to_noise(np.clip(center, 0.0, 1.0) if self.noise_scale == "logit" else center)
+        dof = max(len(x) - self.n_curve_params, 1)
+        total = float(np.sum(resid**2) / dof)
+        binom = 0.0
+        if self.n_questions_:
+            p = np.clip(acc, 0.5 / self.n_questions_, 1 - 0.5 / self.n_questions_)
+            var = p * (1 - p) / self.n_questions_
+            binom = float(np.mean(var / (p * (1 - p)) ** 2 if self.noise_scale == "logit" else var))
+        floor = 0.02 if self.noise_scale == "logit" else 0.005
+        self.spread_ = float(np.sqrt(max(total - binom, floor**2)))
+        self.residual_sd_ = float(np.sqrt(total))
+
+    def _observed_draws(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Add between-model spread and binomial question noise to mean-curve draws."""
+        latent = self._from_noise(self._to_noise(mean) + rng.normal(0.0, self.spread_, mean.shape))
+        if not self.n_questions_:
+            return np.clip(latent, 0.0, 1.0)
+        p = np.clip(latent, 0.0, 1.0)
+        n = int(round(self.n_questions_))
+        observed = rng.binomial(n, p) / n
+        return observed + (latent - p)
+
+    # ------------------------------------------------------------------ outputs
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "spread_"):
+            raise InputError(f"{type(self).__name__} is not fitted yet: call fit(data, cutoff) first")
+
+    def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
+        """Draws of the accuracy at ``compute``: shape (n_draws, len(compute))."""
+        self._check_fitted()
+        x = np.log10(as_compute(compute))
+        mean = self._mean_draws(x)
+        if kind == "mean":
+            return mean
+        if kind != "observed":
+            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
+        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))
+
+    def predict(self, compute: Any, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
+        """Tidy forecast: ``compute, log10_compute, mean, lower, upper, level, kind``.
+
+        ``lower``/``upper`` bound the equal-tailed interval at ``level`` of the draws.
+        """
+        level = check_level(level)
+        comp = as_compute(compute)
+        draws = self.sample(comp, kind)
+        alpha = (1.0 - level) / 2.0
+        lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        return pd.DataFrame(
+            {
+                "compute": comp,
+                "log10_compute": np.log10(comp),
+                "mean": draws.mean(axis=0),
+                "lower": lower,
+                "upper": upper,
+                "level": level,
+                "kind": kind,
+            }
+        )
+
+    def search_grid(self) -> np.ndarray:
+        """log10 compute grid searched for thresholds."""
+        self._check_fitted()
+        return np.linspace(*self.search_range_, GRID_POINTS)
+
+    def threshold(self, tau: float = 0.25, budget: float | None = None, level: float = 0.9) -> Threshold:
+        """Smallest compute where the mean curve's normalised accuracy reaches ``tau``.
+
+        Searched from the smallest fitted compute to two decades above the cut-off; one
+        threshold per whole-curve draw.  ``budget`` (raw compute) adds
+        ``P(threshold <= budget)``.
+        """
+        tau = check_tau(tau)
+        level = check_level(level)
+        grid = self.search_grid()
+        curves = normalised(self._mean_draws(grid), self.chance_)
+        crossings = first_crossing(grid, curves, tau)
+        if budget is not None:
+            budget = float(as_compute(budget, "budget")[0])
+        return summarise_crossings(crossings, tau, level, self.search_range_, budget)

@@ -1,0 +1,245 @@
+"""Our Slice-and-Sandwich: bounded per-slice curves, all slices combined, with uncertainty.
+
+Pipeline for one task, on the fitted models only:
+
+1. slices: cross-fitted quantile (or IRT) difficulty slices of per-question data, or the
+   published groups whose difficulty horizon is not above the cut-off;
+2. per-slice curve of the slice score against ``x = log10 compute`` on the logit scale of
+   the bounded score (so every forecast stays inside the metric's range), as a
+   polynomial whose higher powers are shrunk by their prior (so extrapolation does not
+   diverge): closed-form conjugate (default), OLS, or one PyMC model of all slices;
+3. sandwich: question-weighted mean of all slices;
+4. map to accuracy with the map's uncertainty (identity when the slices score accuracy);
+5. thresholds per curve draw, and the easy slice's turn from falling to rising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast.curves.basis import classify_shape, to_link
+from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
+from forecast.curves.draws import CurveDraws
+from forecast.curves.ols import fit_ols_slices
+from forecast.data.dataset import EvalData
+from forecast.errors import InputError
+from forecast.methods.base import Forecaster, check_level
+from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
+from forecast.slicing import Slices, group_slices, quantile_slices
+from forecast.threshold import Threshold, summarise_crossings
+
+ENGINES = ("conjugate", "ols", "pymc")
+SLICINGS = ("quantile", "irt")
+
+
+@dataclass
+class SliceReport:
+    """What the slices look like: ``summary`` (one row per slice), ``points`` (per model and
+    slice), ``curves`` (mean and interval of each slice's curve on a grid) and
+    ``membership`` (per question, for per-question data)."""
+
+    summary: pd.DataFrame
+    points: pd.DataFrame
+    curves: pd.DataFrame
+    membership: pd.DataFrame | None
+    source: str
+    cross_fitted: bool
+
+    def __repr__(self) -> str:
+        return f"SliceReport(source={self.source!r}, cross_fitted={self.cross_fitted})\n{self.summary}"
+
+
+class SliceSandwich(Forecaster):
+    """Slice-and-Sandwich forecaster with bounded curves and calibrated uncertainty.
+
+    Parameters
+    ----------
+    n_slices : int
+        Difficulty slices ``G`` (fewer when a slice would hold under 10 questions).
+    degree : int
+        Polynomial degree of every slice curve on the logit scale (2: U / inverted-U).
+    engine : {"conjugate", "ols", "pymc"}
+        Curve model: closed-form Bayesian (fast, default), OLS (statsmodels), or one PyMC
+        model of all slices with a between-model spread term (MCMC).
+    slicing : {"quantile", "irt"}
+        How per-question data are sliced (ignored for pre-sliced group data).
+    cross_fit : bool
+        Leave-one-model-out difficulty for per-question slicing (default True).
+    prior_sd : tuple of float
+        Prior sd of intercept, slope, curvature, ... (logit units per decade**k).
+    n_draws : int
+        Curve draws (closed-form and OLS engines).
+    draws, tune, chains : int
+        MCMC settings of the PyMC engine.
+    seed : int
+        Same seed, same output.
+    """
+
+    name = "slice_sandwich"
+    noise_scale = "logit"
+
+    def __init__(
+        self,
+        n_slices: int = 3,
+        degree: int = 2,
+        engine: str = "conjugate",
+        slicing: str = "quantile",
+        cross_fit: bool = True,
+        prior_sd: tuple[float, ...] = DEFAULT_PRIOR_SD,
+        n_draws: int = 1000,
+        draws: int = 500,
+        tune: int = 500,
+        chains: int = 2,
+        seed: int = 0,
+    ) -> None:
+        self.n_slices = n_slices
+        self.degree = degree
+        self.engine = engine
+        self.slicing = slicing
+        self.cross_fit = cross_fit
+        self.prior_sd = prior_sd
+        self.n_draws = n_draws
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.seed = seed
+
+    @property
+    def n_curve_params(self) -> int:  # type: ignore[override]
+        return self.degree + 1
+
+    # ------------------------------------------------------------------ fit
+    def _slices(self, fitted: EvalData) -> Slices:
+        if fitted.results is not None:
+            if self.slicing == "irt":
+                from forecast.irt import irt_slices
+
+                return irt_slices(
+                    fitted.results, fitted.compute_table(self.task_), self.n_slices,
+                    seed=self.seed, task=self.task_,
+                )
+            return quantile_slices(
+                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_
+            )
+        return group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
+
+    def _fit(self, fitted: EvalData) -> None:
+        if self.engine not in ENGINES:
+            raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.slicing not in SLICINGS:
+            raise InputError(f"slicing must be one of {', '.join(SLICINGS)}, got {self.slicing!r}")
+        t = self.fit_table_
+        models = list(t["model"])
+        x = t["log10_compute"].to_numpy(dtype=float)
+        slices = self._slices(fitted)
+        self.slice_set_ = slices
+        matrix = slices.matrix(models)
+        counts = None
+        if slices.metric == "accuracy":
+            wide = slices.scores.pivot(index="slice", columns="model", values="n_questions")
+            counts = wide.reindex(index=range(slices.n_slices), columns=models).to_numpy(dtype=float)
+        z = to_link(matrix, slices.metric, counts)
+        z[~np.isfinite(matrix)] = np.nan
+        center = float(np.mean(x))
+        self.ols_results_ = None
+        self.posterior_ = None
+        if self.engine == "conjugate":
+            curves = fit_conjugate_slices(
+                x, z, self.degree, center, slices.metric, self.n_draws, self._rng, tuple(self.prior_sd)
+            )
+        elif self.engine == "ols":
+            curves, self.ols_results_ = fit_ols_slices(
+                x, z, self.degree, center, slices.metric, self.n_draws, self._rng
+            )
+        else:
+            from forecast.curves.bayes import fit_pymc_slices
+
+            acc = t["accuracy"].to_numpy(dtype=float)
+            task_score = t["tc_brier"].to_numpy(dtype=float) if "tc_brier" in t.columns else None
+            curves, self.posterior_, diag = fit_pymc_slices(
+                x, z, slices.weights, acc, task_score, self.n_questions_, self.chance_,
+                degree=self.degree, center=center, metric=slices.metric,
+                prior_sd=tuple(self.prior_sd), draws=self.draws, tune=self.tune,
+                chains=self.chains, seed=self.seed,
+            )
+            self.diagnostics_.update(diag)
+        self.curves_: CurveDraws = curves
+        if self.engine == "pymc" and "map_coef" in curves.extra:
+            self.map_ = AccuracyMap(slices.metric, curves.extra["map_coef"])
+        else:
+            if slices.metric == "tc_brier":
+                if "tc_brier" in t.columns and t["tc_brier"].notna().all():
+                    task_score = t["tc_brier"].to_numpy(dtype=float)
+                else:
+                    task_score = combine(matrix, slices.weights)
+            else:
+                task_score = t["accuracy"].to_numpy(dtype=float)
+            self.map_ = fit_accuracy_map(
+                task_score, t["accuracy"].to_numpy(dtype=float), slices.metric,
+                self.n_questions_, curves.n_draws, self._rng,
+            )
+        if self.engine != "pymc":
+            self.diagnostics_["engine"] = self.engine
+        self.slices_ = self._report(slices, models, x, matrix)
+
+    def _mean_draws(self, x: np.ndarray) -> np.ndarray:
+        task_score = combine(self.curves_.scores(np.atleast_1d(x)), self.slice_set_.weights)
+        return self.map_(task_score)
+
+    # ------------------------------------------------------------------ reports
+    def _report(self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray) -> SliceReport:
+        grid = np.linspace(x.min(), x.max(), 101)
+        draws = self.curves_.scores(grid)  # (S, G, n)
+        med = np.median(draws, axis=0)
+        lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
+        rows, curve_rows = [], []
+        for g in range(slices.n_slices):
+            shapes = pd.Series([classify_shape(grid, d) for d in draws[::max(1, len(draws) // 200), g]])
+            freq = shapes.value_counts(normalize=True)
+            rows.append(
+                {
+                    "slice": g,
+                    "n_questions": int(slices.weights[g]),
+                    "shape": classify_shape(grid, med[g]),
+                    "p_U_shaped": float(freq.get("U-shaped", 0.0)),
+                    "p_inverted_U": float(freq.get("inverted-U", 0.0)),
+                    "p_increasing": float(freq.get("increasing", 0.0)),
+                    "p_decreasing": float(freq.get("decreasing", 0.0)),
+                }
+            )
+            curve_rows.append(
+                pd.DataFrame({"slice": g, "log10_compute": grid, "mean": med[g], "lower": lo[g], "upper": hi[g]})
+            )
+        summary = pd.DataFrame(rows)
+        summary.insert(1, "label", ["easiest"] + ["middle"] * (slices.n_slices - 2) + ["hardest"])
+        fitted_median = np.median(self.curves_.scores(x), axis=0)
+        points = pd.DataFrame(
+            {
+                "model": np.repeat(np.array(models)[None, :], slices.n_slices, axis=0).ravel(),
+                "slice": np.repeat(np.arange(slices.n_slices), len(models)),
+                "log10_compute": np.tile(x, slices.n_slices),
+                "score": matrix.ravel(),
+                "fitted": fitted_median.ravel(),
+            }
+        )
+        return SliceReport(summary, points, pd.concat(curve_rows, ignore_index=True),
+                           slices.membership, slices.source, slices.cross_fitted)
+
+    def easy_turn(self, level: float = 0.9) -> Threshold:
+        """Second threshold estimate: where the easiest slice's curve turns from falling to rising.
+
+        One turn per curve draw (the first local minimum on the search grid); draws with no
+        such turn count as beyond the range.  ``tau`` is reported as NaN.
+        """
+        level = check_level(level)
+        grid = self.search_grid()
+        easy = self.curves_.link(grid)[:, 0, :]
+        step = np.diff(easy, axis=1)
+        turn = (step[:, :-1] < 0) & (step[:, 1:] >= 0)
+        has = turn.any(axis=1)
+        where = np.argmax(turn, axis=1) + 1
+        crossings = np.where(has, grid[where], np.nan)
+        return summarise_crossings(crossings, float("nan"), level, self.search_range_)

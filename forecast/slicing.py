@@ -1,0 +1,209 @@
+"""Difficulty slices: which questions are easy and which are hard, from fitted models only.
+
+Two sources of slices:
+
+* per-question results: questions are sorted by difficulty (mean TC Brier score when
+  ``p_correct`` exists, mean correctness otherwise) over the *fitted* models and cut into
+  ``G`` equal-count quantile groups.  Difficulty is **cross-fitted**: the slices used to
+  place model ``m``'s points are computed without ``m``'s own answers (leave-one-model-out).
+  Sorting by the fitted models' own noisy 0/1 outcomes fakes the paper's effect (a hard
+  slice that jumps and an easy slice that dips at the cut-off, even under a monotone
+  truth); cross-fitting removes that selection bias.
+* pre-sliced groups (the shipped Slice-and-Sandwich data): the published group averages.
+  They were sorted with the same models whose points they then hold, so they carry the
+  bias above; they are used as published, and only when their difficulty horizon is
+  not above the cut-off.
+
+Slice 0 is the easiest, slice ``G-1`` the hardest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.task_table import one_row_per_answer
+from forecast.errors import InputError
+
+MIN_PER_SLICE = 10
+
+
+@dataclass(frozen=True)
+class Slices:
+    """Per-slice scores of the fitted models.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        ``model, slice, score, n_questions`` (long; the score is higher-is-better).
+    weights : ndarray
+        Question count per slice (the sandwich weights).
+    metric : str
+        ``"tc_brier"`` (in [-1, 0]) or ``"accuracy"`` (in [0, 1]).
+    membership : DataFrame or None
+        Per question: ``question_id, difficulty, tie_order, slice`` using all fitted models
+        (descriptive; the fit uses the cross-fitted assignment).
+    source : str
+        ``"quantile"``, ``"irt"`` or ``"groups"``.
+    cross_fitted : bool
+    """
+
+    scores: pd.DataFrame
+    weights: np.ndarray
+    metric: str
+    membership: pd.DataFrame | None
+    source: str
+    cross_fitted: bool
+
+    @property
+    def n_slices(self) -> int:
+        return int(len(self.weights))
+
+    def matrix(self, models: list[str]) -> np.ndarray:
+        """Scores as an array (n_slices, n_models) in the order of ``models``."""
+        wide = self.scores.pivot(index="slice", columns="model", values="score")
+        return wide.reindex(index=range(self.n_slices), columns=models).to_numpy(dtype=float)
+
+
+def effective_slices(n_questions: int, n_slices: int, task: str = "") -> int:
+    """Number of slices: ``n_slices``, or fewer so that each holds at least 10 questions."""
+    if n_slices < 2:
+        raise InputError(f"n_slices must be at least 2, got {n_slices} (a single slice is no sandwich)")
+    g = min(n_slices, n_questions // MIN_PER_SLICE)
+    if g < 2:
+        raise InputError(
+            f"task {task!r} has {n_questions} questions: too few for 2 slices of "
+            f"{MIN_PER_SLICE} questions"
+        )
+    return g
+
+
+def _score_matrix(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    rows = one_row_per_answer(results)
+    if "p_correct" in rows.columns and rows["p_correct"].notna().all():
+        rows = rows.assign(score=-((1.0 - rows["p_correct"]) ** 2))
+        metric = "tc_brier"
+    else:
+        rows = rows.assign(score=rows["correct"].astype(float))
+        metric = "accuracy"
+    wide = rows.pivot(index="question_id", columns="model", values="score")
+    return wide.sort_index(axis=1), metric
+
+
+def _assign(difficulty: np.ndarray, tie_order: np.ndarray, n_slices: int) -> np.ndarray:
+    """Slice of each question: sorted easiest first (highest mean score), equal counts."""
+    order = np.lexsort((tie_order, -difficulty))
+    labels = np.empty(difficulty.size, dtype=int)
+    for g, chunk in enumerate(np.array_split(order, n_slices)):
+        labels[chunk] = g
+    return labels
+
+
+def quantile_slices(
+    results: pd.DataFrame,
+    n_slices: int = 3,
+    seed: int = 0,
+    cross_fit: bool = True,
+    task: str = "",
+) -> Slices:
+    """Cut a task's questions into equal-count difficulty slices using the given models.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Per-question results of the fitted models only (one task).
+    n_slices : int
+        Wanted number of slices ``G``; fewer when a slice would hold under 10 questions.
+    seed : int
+        Seed of the random order that breaks ties in difficulty (recorded in ``membership``).
+    cross_fit : bool
+        Leave-one-model-out difficulty for each model's own points (default).  ``False``
+        reproduces the biased in-sample sort, for comparison only.
+    """
+    wide, metric = _score_matrix(results)
+    q, models = wide.shape[0], list(wide.columns)
+    g = effective_slices(q, n_slices, task)
+    values = wide.to_numpy(dtype=float)
+    present = np.isfinite(values)
+    filled = np.where(present, values, 0.0)
+    total, count = filled.sum(axis=1), present.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        difficulty = total / count
+    tie_order = np.random.default_rng(seed).permutation(q)
+    overall = _assign(np.nan_to_num(difficulty, nan=-np.inf), tie_order, g)
+    rows = []
+    for j, model in enumerate(models):
+        if cross_fit and len(models) > 1:
+            cnt = count - present[:, j]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                diff_m = (total - filled[:, j]) / cnt
+            labels = _assign(np.nan_to_num(diff_m, nan=-np.inf), tie_order, g)
+        else:
+            labels = overall
+        for s in range(g):
+            mask = (labels == s) & present[:, j]
+            rows.append(
+                {"model": model, "slice": s, "score": float(filled[mask, j].mean()) if mask.any() else np.nan,
+                 "n_questions": int(mask.sum())}
+            )
+    scores = pd.DataFrame(rows)
+    weights = np.bincount(overall, minlength=g).astype(float)
+    membership = pd.DataFrame(
+        {"question_id": wide.index.astype(str), "difficulty": difficulty, "tie_order": tie_order,
+         "slice": overall}
+    )
+    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit))
+
+
+def legal_group_horizons(groups: pd.DataFrame, n_slices: int) -> np.ndarray:
+    """Difficulty horizons (raw FLOPs) of the TC Brier groups with ``n_slices`` groups."""
+    g = groups[(groups["metric"] == "tc_brier") & (groups["n_groups"] == n_slices)]
+    if "group_metric_file" in g.columns:
+        g = g[g["group_metric_file"] == "tc_brier"]
+    return np.sort(g["difficulty_flops_max_1e21"].unique() * 1e21)
+
+
+def group_slices(
+    groups: pd.DataFrame,
+    cutoff: float,
+    n_slices: int = 3,
+    prob_renormalized: bool = True,
+    task: str = "",
+) -> Slices:
+    """Slices from pre-computed difficulty groups, choosing the file that does not leak.
+
+    The group file whose difficulty horizon is the largest not above ``cutoff`` is used;
+    when every horizon is above the cut-off the groups were sorted with held-out models and
+    the fit is refused, naming the smallest legal cut-off.
+    """
+    horizons = legal_group_horizons(groups, n_slices)
+    if horizons.size == 0:
+        have = sorted(groups["n_groups"].unique())
+        raise InputError(f"task {task!r}: no TC Brier groups with n_slices={n_slices} (have {have})")
+    ok = horizons[horizons <= cutoff * (1 + 1e-9)]
+    if ok.size == 0:
+        raise InputError(
+            f"task {task!r}: the {n_slices} difficulty groups were sorted with models up to "
+            f"{horizons[0]:.4g} FLOPs, above the cut-off {cutoff:.4g}; the smallest legal cut-off "
+            f"is {horizons[0]:.4g}"
+        )
+    horizon = ok[-1] / 1e21
+    g = groups[
+        (groups["metric"] == "tc_brier")
+        & (groups["n_groups"] == n_slices)
+        & np.isclose(groups["difficulty_flops_max_1e21"], horizon)
+        & (groups["prob_renormalized"] == prob_renormalized)
+    ]
+    if "group_metric_file" in g.columns:
+        g = g[g["group_metric_file"] == "tc_brier"]
+    if g.empty:
+        raise InputError(f"task {task!r}: no groups with prob_renormalized={prob_renormalized}")
+    scores = g.rename(columns={"group_index": "slice", "value": "score"})[
+        ["model", "slice", "score", "n_questions"]
+    ].reset_index(drop=True)
+    weights = (
+        g.drop_duplicates("group_index").sort_values("group_index")["n_questions"].to_numpy(dtype=float)
+    )
+    return Slices(scores, weights, "tc_brier", None, "groups", False)
