@@ -1,0 +1,218 @@
+"""The ``forecast`` command line.
+
+Exit codes: 0 success, 2 bad input or usage (one line on stderr, no traceback, nothing
+written), 1 a run in which some jobs failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+
+from forecast.errors import InputError
+
+EXIT_FAILED_JOBS = 1
+EXIT_BAD_INPUT = 2
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Silence PyMC / PyTensor / ArviZ chatter unless ``verbose``."""
+    level = logging.INFO if verbose else logging.ERROR
+    for name in ("pymc", "pytensor", "arviz", "distributed", "numba"):
+        logging.getLogger(name).setLevel(level)
+    if not verbose:
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit 2."""
+    click.echo(f"forecast: error: {' '.join(str(message).split())}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def parse_compute(text: str | None, what: str) -> float | None:
+    """A raw compute value such as ``8e9`` or ``3.16e22``."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{what} must be raw compute such as 8e9 or 3.2e22, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"{what} must be a positive raw compute value, got {text!r}")
+    return value
+
+
+def parse_compute_list(text: str | None, what: str) -> list[float] | None:
+    """Comma-separated raw compute values."""
+    if not text:
+        return None
+    return [parse_compute(part.strip(), what) for part in text.split(",") if part.strip()]
+
+
+class Group(click.Group):
+    """Turns :class:`InputError` raised anywhere below into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Group)
+@click.option("--verbose", is_flag=True, help="Show library log output (PyMC sampler progress).")
+@click.version_option(package_name="forecast")
+def cli(verbose: bool) -> None:
+    """Forecast when an ability emerges in larger language models, with uncertainty."""
+    quiet_libraries(verbose)
+
+
+@cli.command("datasets")
+def datasets_command() -> None:
+    """List the shipped datasets: name, kind, tasks, models, rows."""
+    from forecast.data.shipped import datasets
+
+    table = datasets()
+    click.echo(table.to_string(index=False))
+
+
+@cli.command("metrics")
+@click.argument("data")
+@click.option("--models", "models_file", help="Models table (model, family, params, tokens, flops).")
+@click.option("--scores", "scores_file", help="Whole-task scores for slice-level data.")
+@click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
+@click.option("--task", "task", help="Only this task.")
+def metrics_command(data: str, models_file, scores_file, task_info, task) -> None:
+    """Per-model metrics of a task and the emergence score of each metric's curve."""
+    from forecast.data import load_data
+    from forecast.data.task_table import task_table
+    from forecast.metrics import emergence_score
+
+    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    tasks = [task] if task else d.task_names
+    for name in tasks:
+        table = task_table(d.for_task(name), name)
+        cols = [c for c in ("accuracy", "tc_brier") if c in table.columns and table[c].notna().all()]
+        click.echo(f"== {name} ({d.scale(name)} scale, chance {d.chance(name):.3g}, {len(table)} models)")
+        click.echo(
+            table[["model", "compute"] + cols + ["n_questions"]].to_string(
+                index=False, float_format=lambda v: f"{v:.4g}"
+            )
+        )
+        scores = ", ".join(
+            f"{c}: {emergence_score(table['log10_compute'].to_numpy(), table[c].to_numpy()):.3g}"
+            for c in cols
+        )
+        click.echo(f"emergence score (breakthroughness) — {scores}")
+
+
+@cli.group("ingest", cls=Group)
+def ingest() -> None:
+    """Convert evaluation logs into the canonical per-question table."""
+
+
+@ingest.command("lm-eval")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--models", "models_file", help="Models table to check model names against.")
+@click.option("--out", "out", required=True, help="Output file (.csv or .parquet).")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
+    """Read an lm-evaluation-harness --log_samples folder into OUT."""
+    from forecast.data.lmeval import read_lmeval
+    from forecast.data.readers import read_table, write_table
+    from forecast.data.schema import validate_models
+
+    out_path = Path(out)
+    if out_path.exists() and not force:
+        raise InputError(f"{out_path}: already exists (pass --force to overwrite)")
+    table = read_lmeval(directory)
+    if models_file:
+        models = validate_models(read_table(models_file), models_file)
+        unknown = sorted(set(table["model"]) - set(models["model"]))
+        if unknown:
+            raise InputError(f"{models_file}: model {unknown[0]!r} from {directory} is not in the models table")
+    frame = table.copy()
+    if "loglik" in frame.columns:
+        frame["loglik"] = frame["loglik"].map(lambda v: json.dumps(list(map(float, v))) if v is not None else None)
+    write_table(frame, out_path, force=force)
+    click.echo(f"wrote {len(frame)} rows ({frame['model'].nunique()} models, {frame['task'].nunique()} tasks) to {out_path}")
+
+
+@cli.command("fit")
+@click.argument("data")
+@click.option("--models", "models_file", help="Models table (model, family, params, tokens, flops).")
+@click.option("--scores", "scores_file", help="Whole-task scores for slice-level data.")
+@click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
+@click.option("--task", required=True, help="Task to forecast.")
+@click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
+@click.option("--method", default="slice_sandwich", show_default=True, help="Forecasting method.")
+@click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
+@click.option("--tau", default=0.25, show_default=True, type=float, help="Normalised accuracy of emergence.")
+@click.option("--budget", help="Compute budget (raw): report P(threshold <= budget).")
+@click.option("--at", "at", help="Comma-separated raw compute values to forecast at.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one strict-JSON object.")
+@click.option("--plot", "plot", help="Write a PNG plot of the forecast.")
+@click.option("--force", is_flag=True, help="Overwrite the --plot file if it exists.")
+def fit_command(data, models_file, scores_file, task_info, task, cutoff, method, level, tau, budget, at,
+                seed, as_json, plot, force) -> None:
+    """Fit one forecast on the models up to --cutoff and report it."""
+    from forecast.data import load_data
+    from forecast.methods import make_method
+    from forecast.methods.base import check_level
+    from forecast.report import forecast_report, text_report
+    from forecast.threshold import check_tau
+
+    cut = parse_compute(cutoff, "--cutoff")
+    bud = parse_compute(budget, "--budget")
+    points = parse_compute_list(at, "--at")
+    check_level(level)
+    check_tau(tau)
+    if plot:
+        plot_path = Path(plot)
+        if not plot_path.suffix.lower() == ".png":
+            raise InputError(f"{plot}: --plot must name a .png file")
+        if plot_path.exists() and not force:
+            raise InputError(f"{plot}: already exists (pass --force to overwrite)")
+    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    f = make_method(method, seed=seed).fit(d, cut, task=task)
+    report = forecast_report(f, method, level=level, tau=tau, budget=bud, at=points)
+    if plot:
+        from forecast.plots import plot_forecast
+
+        plot_forecast(f, d, plot, level=level, tau=tau)
+    if as_json:
+        click.echo(json.dumps(report, allow_nan=False))
+    else:
+        click.echo(text_report(report))
+        if plot:
+            click.echo(f"plot written to {plot}")
+
+
+def _register_optional() -> None:
+    try:
+        from forecast.backtest.command import backtest
+    except ImportError:  # pragma: no cover - while the backtest module is absent
+        return
+    cli.add_command(backtest)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="forecast")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Reports of a fitted forecast: a strict-JSON dict and a short text summary."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.methods.base import Forecaster
+
+
+def jsonable(value: Any) -> Any:
+    """Turn numpy / pandas values into strict JSON (NaN and inf become null)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [jsonable(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    return value
+
+
+def default_grid(f: Forecaster, n: int = 9) -> np.ndarray:
+    """Raw compute points from the smallest fitted model to two decades past the cut-off."""
+    lo, hi = f.search_range_
+    return 10.0 ** np.linspace(lo, hi, n)
+
+
+def forecast_report(
+    f: Forecaster,
+    method: str,
+    level: float = 0.9,
+    tau: float = 0.25,
+    budget: float | None = None,
+    at: list[float] | None = None,
+) -> dict[str, Any]:
+    """Everything ``forecast fit --json`` prints, as a JSON-ready dict."""
+    compute = np.asarray(at, dtype=float) if at else default_grid(f)
+    observed = f.predict(compute, level=level, kind="observed")
+    mean = f.predict(compute, level=level, kind="mean")
+    preds = observed[["compute", "log10_compute", "mean", "lower", "upper"]].copy()
+    preds["curve_lower"] = mean["lower"].to_numpy()
+    preds["curve_upper"] = mean["upper"].to_numpy()
+    th = f.threshold(tau=tau, budget=budget, level=level)
+    out: dict[str, Any] = {
+        "task": f.task_,
+        "method": method,
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in f.get_params().items()},
+        "scale": f.scale_,
+        "cutoff": f.cutoff_,
+        "log10_cutoff": math.log10(f.cutoff_),
+        "chance": f.chance_,
+        "n_fitted_models": int(len(f.fit_table_)),
+        "n_questions": f.n_questions_,
+        "level": level,
+        "tau": tau,
+        "threshold": {
+            k: v
+            for k, v in th.to_dict().items()
+            if k not in ("tau", "level", "budget", "p_below_budget", "log10_budget")
+        },
+        "budget": budget,
+        "p_below_budget": th.p_below_budget,
+        "between_model_spread": f.spread_,
+        "diagnostics": f.diagnostics_,
+        "predictions": preds,
+        "interval_kind": "observed (a new model's score: curve + between-model spread + binomial noise)",
+    }
+    if hasattr(f, "easy_turn"):
+        turn = f.easy_turn(level=level).to_dict()
+        out["easy_slice_turn"] = {k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored")}
+    if hasattr(f, "slices_"):
+        out["slices"] = f.slices_.summary
+        out["slice_source"] = f.slices_.source
+        out["slices_cross_fitted"] = f.slices_.cross_fitted
+    return jsonable(out)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def text_report(report: dict[str, Any]) -> str:
+    """A short human summary of :func:`forecast_report`'s dict."""
+    th = report["threshold"]
+    unit = "FLOPs" if report["scale"] == "flops" else "parameters"
+    lines = [
+        f"task {report['task']}  method {report['method']}  cut-off {_fmt(report['cutoff'])} {unit}"
+        f"  ({report['n_fitted_models']} fitted models, chance {_fmt(report['chance'])})",
+        f"emergence threshold (tau={report['tau']}): {_fmt(th['estimate'])} {unit}, "
+        f"{int(report['level'] * 100)}% interval [{_fmt(th['lower'])}, {_fmt(th['upper'])}"
+        f"{'+' if th['upper_censored'] else ''}], P(reached in range)={_fmt(th['p_reached'])}",
+    ]
+    if report.get("budget") is not None:
+        lines.append(f"P(threshold <= budget {_fmt(report['budget'])}) = {_fmt(report['p_below_budget'])}")
+    if "easy_slice_turn" in report:
+        t = report["easy_slice_turn"]
+        lines.append(
+            f"easy slice turns from falling to rising at {_fmt(t['estimate'])} "
+            f"[{_fmt(t['lower'])}, {_fmt(t['upper'])}{'+' if t['upper_censored'] else ''}]"
+        )
+    lines.append(f"accuracy forecast ({report['interval_kind']}):")
+    table = pd.DataFrame(report["predictions"])[["compute", "mean", "lower", "upper"]]
+    lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if "slices" in report:
+        lines.append(f"slices ({report['slice_source']}, cross-fitted={report['slices_cross_fitted']}):")
+        lines.append(pd.DataFrame(report["slices"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    diag = report["diagnostics"]
+    warn = diag.get("warnings") or []
+    lines.append("diagnostics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in diag.items() if k != "warnings"))
+    for w in warn:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
