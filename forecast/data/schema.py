@@ -133,12 +133,14 @@ def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
     out["correct"] = pd.to_numeric(out["correct"]).astype(int)
     if "p_correct" in out.columns:
         if out["p_correct"].notna().any():
-            require_finite(out, ["p_correct"], source, key)
-            require_range(out, "p_correct", 0.0, 1.0, source, key)
+            # generated answers carry no probability: only given values are checked
+            given = out["p_correct"].notna()
+            require_finite(out[given], ["p_correct"], source, key)
+            require_range(out[given], "p_correct", 0.0, 1.0, source, key)
             out["p_correct"] = pd.to_numeric(out["p_correct"]).astype(float)
         else:
             out = out.drop(columns="p_correct")
-    dup_key = key + (["metric"] if "metric" in out.columns else [])
+    dup_key = key + [c for c in ("filter", "metric") if c in out.columns]
     require_unique(out, dup_key, source)
     return out.reset_index(drop=True)
 
