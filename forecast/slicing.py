@@ -48,6 +48,9 @@ class Slices:
     source : str
         ``"quantile"``, ``"irt"`` or ``"groups"``.
     cross_fitted : bool
+    assignment : DataFrame or None
+        Per-question data: ``model, question_id, slice`` — the slice each question has
+        when model ``model``'s points are computed (cross-fitted: without its answers).
     """
 
     scores: pd.DataFrame
@@ -56,6 +59,7 @@ class Slices:
     membership: pd.DataFrame | None
     source: str
     cross_fitted: bool
+    assignment: pd.DataFrame | None = None
 
     @property
     def n_slices(self) -> int:
@@ -133,7 +137,7 @@ def quantile_slices(
         difficulty = total / count
     tie_order = np.random.default_rng(seed).permutation(q)
     overall = _assign(np.nan_to_num(difficulty, nan=-np.inf), tie_order, g)
-    rows = []
+    rows, assigned = [], []
     for j, model in enumerate(models):
         if cross_fit and len(models) > 1:
             cnt = count - present[:, j]
@@ -142,6 +146,7 @@ def quantile_slices(
             labels = _assign(np.nan_to_num(diff_m, nan=-np.inf), tie_order, g)
         else:
             labels = overall
+        assigned.append(labels)
         for s in range(g):
             mask = (labels == s) & present[:, j]
             rows.append(
@@ -154,7 +159,14 @@ def quantile_slices(
         {"question_id": wide.index.astype(str), "difficulty": difficulty, "tie_order": tie_order,
          "slice": overall}
     )
-    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit))
+    assignment = pd.DataFrame(
+        {
+            "model": np.repeat(models, q),
+            "question_id": np.tile(wide.index.astype(str), len(models)),
+            "slice": np.concatenate(assigned),
+        }
+    )
+    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit), assignment)
 
 
 def legal_group_horizons(groups: pd.DataFrame, n_slices: int) -> np.ndarray:
@@ -178,9 +190,11 @@ def group_slices(
     when every horizon is above the cut-off the groups were sorted with held-out models and
     the fit is refused, naming the smallest legal cut-off.
     """
+    if n_slices < 2:
+        raise InputError(f"n_slices must be at least 2, got {n_slices} (a single slice is no sandwich)")
     horizons = legal_group_horizons(groups, n_slices)
     if horizons.size == 0:
-        have = sorted(groups["n_groups"].unique())
+        have = sorted(int(v) for v in groups["n_groups"].unique())
         raise InputError(f"task {task!r}: no TC Brier groups with n_slices={n_slices} (have {have})")
     ok = horizons[horizons <= cutoff * (1 + 1e-9)]
     if ok.size == 0:

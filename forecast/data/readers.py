@@ -117,7 +117,7 @@ def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path
 def classify_table(df: pd.DataFrame) -> str:
     """Guess what a user table holds: ``results``, ``groups`` or ``scores``."""
     cols = set(df.columns)
-    if {"question_id", "correct"} <= cols:
+    if "question_id" in cols or "correct" in cols:
         return "results"
     if "group_index" in cols:
         return "groups"

@@ -59,8 +59,10 @@ def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.
         if data.groups is not None:
             g = data.groups[(data.groups["task"] == task) & (data.groups["metric"] == "tc_brier")]
             if not g.empty:
-                first = g.groupby(["n_groups", "difficulty_flops_max_1e21", "model"]).n_questions.sum()
-                n = float(first.max())
+                keys = ["n_groups", "difficulty_flops_max_1e21", "prob_renormalized", "model"]
+                if "group_metric_file" in g.columns:
+                    keys.append("group_metric_file")
+                n = float(g.groupby(keys).n_questions.sum().max())
         per_model["n_questions"] = n
     out = compute.merge(per_model, on="model", how="inner")
     out = out.sort_values(["log10_compute", "model"]).reset_index(drop=True)

@@ -1,0 +1,221 @@
+"""Backtest jobs: one (dataset, task, method, cut-off), a pure function of its inputs.
+
+:func:`run_job` fits the method on the models at or below the cut-off (the base class
+applies the cut-off), predicts every held-out model, and returns a plain JSON-ready dict:
+predictions with their CRPS, calibration flags, the forecast and observed thresholds, and
+a forecast curve for plots.  It never raises: a failure is returned with
+``status="failed"`` and a one-line ``error``.  The seed of a job depends only on the
+run's seed and the job's key (:func:`job_seed`), so any backend gives the same output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.backtest.scoring import CALIBRATION_LEVELS, coverage_flags, crps_sample
+from forecast.data.dataset import EvalData
+from forecast.data.task_table import task_table
+from forecast.errors import InputError
+from forecast.threshold import observed_threshold
+
+#: points of the forecast curve kept per job (for the plots)
+CURVE_POINTS = 41
+#: held-out models within this many decades of the cut-off form the "0.5dec" window
+NEAR_DECADES = 0.5
+
+
+def format_cutoff(cutoff: float) -> str:
+    """The cut-off as it appears in job keys (stable, 10 significant digits)."""
+    return f"{float(cutoff):.10g}"
+
+
+def job_key(dataset: str, task: str, method: str, cutoff: float) -> str:
+    """Unique, stable name of a job."""
+    return f"{dataset}|{task}|{method}|{format_cutoff(cutoff)}"
+
+
+def job_seed(seed: int, key: str) -> int:
+    """Seed of one job: ``SeedSequence([seed, crc32(key)])`` -> a 32-bit int (never ``hash()``)."""
+    ss = np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+def method_label(name: str, params: dict[str, Any] | None) -> str:
+    """Display name of a configured method: ``name`` or ``name(k=v,...)``."""
+    if not params:
+        return name
+    return f"{name}({','.join(f'{k}={params[k]!r}' for k in sorted(params))})"
+
+
+def data_fingerprint(data: EvalData) -> str:
+    """A hash of every table of ``data`` (to tell whether a saved job used the same data)."""
+    h = hashlib.sha256()
+    for label in ("models", "tasks", "results", "groups", "scores"):
+        table = getattr(data, label)
+        h.update(label.encode())
+        if table is None:
+            h.update(b"-")
+            continue
+        h.update(",".join(map(str, table.columns)).encode())
+        h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True, eq=False)
+class Job:
+    """Everything one job needs; ``data`` holds only the job's task."""
+
+    dataset: str
+    task: str
+    method: str
+    method_name: str
+    params: tuple[tuple[str, Any], ...]
+    cutoff: float
+    order: int
+    seed: int
+    level: float
+    tau: float
+    control_tau: float | None
+    data: EvalData = field(repr=False)
+    data_hash: str = ""
+
+    @property
+    def key(self) -> str:
+        return job_key(self.dataset, self.task, self.method, self.cutoff)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of every input that decides the job's output."""
+        payload = {
+            "key": self.key, "method_name": self.method_name,
+            "params": [[k, repr(v)] for k, v in self.params], "seed": self.seed,
+            "level": self.level, "tau": self.tau, "control_tau": self.control_tau,
+            "data": self.data_hash,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _floats(values) -> list[float]:
+    return [float(v) for v in np.asarray(values, dtype=float)]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, InputError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _threshold_row(fc, role: str, tau: float, level: float, full: pd.DataFrame, chance: float) -> dict:
+    th = fc.threshold(tau, level=level).to_dict()
+    fit = fc.fit_table_
+    obs_fit = observed_threshold(fit["log10_compute"].to_numpy(float), fit["accuracy"].to_numpy(float), chance, tau)
+    obs_all = observed_threshold(full["log10_compute"].to_numpy(float), full["accuracy"].to_numpy(float), chance, tau)
+    return {
+        "role": role,
+        "tau": float(tau),
+        "estimate": th["estimate"],
+        "lower": th["lower"],
+        "upper": th["upper"],
+        "upper_censored": bool(th["upper_censored"]),
+        "p_reached": float(th["p_reached"]),
+        "search_max": float(th["search_max"]),
+        "observed_fitted": obs_fit,
+        "observed": obs_all,
+        "max_compute": float(full["compute"].max()),
+    }
+
+
+def _evaluate(job: Job) -> dict[str, Any]:
+    from forecast.methods import make_method
+
+    data = job.data
+    fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
+    fc.fit(data, job.cutoff, job.task)
+    full = task_table(data, job.task)
+    full = full[np.isfinite(full["accuracy"].to_numpy(dtype=float))]
+    chance = data.chance(job.task)
+    fitted = set(fc.fit_table_["model"])
+    held = full[~full["model"].isin(fitted)].sort_values(["log10_compute", "model"])
+    if held.empty:
+        raise InputError(f"task {job.task!r}: no held-out model above cut-off {job.cutoff:.4g}")
+    compute = held["compute"].to_numpy(dtype=float)
+    y = held["accuracy"].to_numpy(dtype=float)
+    pred = fc.predict(compute, level=job.level, kind="observed")
+    draws = fc.sample(compute, kind="observed")
+    crps = crps_sample(draws, y)
+    covered = coverage_flags(draws, y, CALIBRATION_LEVELS)
+    horizon = np.log10(compute) - np.log10(job.cutoff)
+    thresholds = [_threshold_row(fc, "main", job.tau, job.level, full, chance)]
+    if job.control_tau is not None:
+        thresholds.append(_threshold_row(fc, "control", job.control_tau, job.level, full, chance))
+    lo = float(full["log10_compute"].min())
+    hi = max(float(full["log10_compute"].max()), np.log10(job.cutoff) + 0.5)
+    grid = 10.0 ** np.linspace(lo, hi, CURVE_POINTS)
+    curve = fc.predict(grid, level=job.level, kind="observed")
+    return {
+        "scale": str(fc.scale_),
+        "n_fitted": int(len(fc.fit_table_)),
+        "n_heldout": int(len(held)),
+        "predictions": {
+            "model": [str(m) for m in held["model"]],
+            "compute": _floats(compute),
+            "log10_compute": _floats(np.log10(compute)),
+            "horizon_dec": _floats(horizon),
+            "y_true": _floats(y),
+            "mean": _floats(pred["mean"]),
+            "lower": _floats(pred["lower"]),
+            "upper": _floats(pred["upper"]),
+            "crps": _floats(crps),
+        },
+        "calibration": {
+            "levels": list(CALIBRATION_LEVELS),
+            "covered": [[bool(v) for v in row] for row in covered],
+        },
+        "thresholds": thresholds,
+        "curve": {
+            "compute": _floats(grid),
+            "mean": _floats(curve["mean"]),
+            "lower": _floats(curve["lower"]),
+            "upper": _floats(curve["upper"]),
+        },
+    }
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Run one job; never raises (a failure comes back with ``status="failed"``).
+
+    BLAS/OpenMP use one thread inside the job: parallelism is across jobs.
+    """
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    out: dict[str, Any] = {
+        "key": job.key,
+        "fingerprint": job.fingerprint,
+        "dataset": job.dataset,
+        "task": job.task,
+        "method": job.method,
+        "cutoff": float(job.cutoff),
+        "order": int(job.order),
+        "seed": int(job.seed),
+        "level": float(job.level),
+    }
+    try:
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body = _evaluate(job)
+        out.update(status="ok", error=None, **body)
+    except Exception as exc:  # recorded, the run goes on
+        out.update(status="failed", error=_one_line(exc))
+    out["seconds"] = round(time.perf_counter() - start, 4)
+    return out

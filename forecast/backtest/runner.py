@@ -1,0 +1,263 @@
+"""`backtest()`: plan the jobs, run them on a backend, save each as it finishes, collect.
+
+Every method, baselines included, runs through the same jobs in the same run, on the
+same splits, so their scores compare like for like.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecast.backtest.jobs import Job, data_fingerprint, job_seed, method_label, run_job
+from forecast.backtest.parallel import check_backend, imap_unordered
+from forecast.backtest.results import DEFAULT_CONTROLS, BacktestResult
+from forecast.backtest.splits import plan_splits
+from forecast.backtest.store import JobStore, holds_results
+from forecast.data.dataset import EvalData
+from forecast.data.loading import load_data
+from forecast.data.shipped import dataset_names
+from forecast.data.task_table import task_table
+from forecast.errors import InputError
+from forecast.methods.base import check_level
+from forecast.threshold import check_tau
+
+#: methods backtested when none are named (the fast, non-MCMC path)
+DEFAULT_METHODS = ("slice_sandwich", "published", "sigmoid", "persistence", "linear")
+#: ``data="all"`` means every shipped dataset
+ALL = "all"
+
+MethodSpec = str | tuple[str, Mapping[str, Any]]
+
+
+def load_datasets(data: Any, models: Any = None, scores: Any = None, task_info: Any = None) -> list[EvalData]:
+    """One :class:`EvalData` per item of ``data`` (``"all"`` = every shipped dataset)."""
+    items = list(data) if isinstance(data, (list, tuple)) else [data]
+    expanded: list[Any] = []
+    for item in items:
+        expanded.extend(dataset_names() if isinstance(item, str) and item == ALL else [item])
+    if not expanded:
+        raise InputError("no data to backtest")
+    out = []
+    for item in expanded:
+        if isinstance(item, EvalData) and models is None and scores is None and task_info is None:
+            out.append(item)
+        else:
+            out.append(load_data(item, models=models, scores=scores, task_info=task_info))
+    names = [d.name for d in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"dataset {dupes[0]!r} is given twice")
+    return out
+
+
+def parse_methods(methods: Sequence[MethodSpec] | str | None) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(label, name, params)`` per method; each must be accepted by ``make_method``."""
+    from forecast.methods import make_method
+
+    if methods is None:
+        methods = DEFAULT_METHODS
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    specs = []
+    for m in methods:
+        if isinstance(m, str):
+            name, params = m, {}
+        else:
+            try:
+                name, params = m
+                params = dict(params)
+            except (TypeError, ValueError):
+                raise InputError(f"a method is a name or (name, params), got {m!r}") from None
+        make_method(name, **params, seed=0)  # validates name and parameters
+        specs.append((method_label(name, params), name, params))
+    if not specs:
+        raise InputError("no methods to backtest")
+    labels = [s[0] for s in specs]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise InputError(f"method {dupes[0]!r} is named twice")
+    return specs
+
+
+def plan_jobs(
+    datasets: Sequence[EvalData],
+    methods: Sequence[MethodSpec] | str | None = None,
+    tasks: Sequence[str] | None = None,
+    cutoffs: Any = None,
+    level: float = 0.9,
+    tau: float = 0.25,
+    control_tau: float | None = 0.75,
+    controls: Sequence[str] | None = None,
+    seed: int = 0,
+) -> tuple[list[Job], pd.DataFrame, pd.DataFrame]:
+    """The jobs of a backtest (sorted by key), the task info and every model's accuracy."""
+    level = check_level(level)
+    tau = check_tau(tau)
+    if control_tau is not None:
+        control_tau = check_tau(control_tau)
+    specs = parse_methods(methods)
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    control_set = set(DEFAULT_CONTROLS if controls is None else controls)
+    tables: dict[tuple[str, str], pd.DataFrame] = {}
+    for d in datasets:
+        for t in d.task_names:
+            if tasks is None or t in tasks:
+                tables[(d.name, t)] = task_table(d, t)
+    splits = plan_splits(datasets, tasks, cutoffs, tables=tables)
+    by_name = {d.name: d for d in datasets}
+    per_task: dict[tuple[str, str], tuple[EvalData, str]] = {}
+    info_rows, actual_rows = [], []
+    for s in splits:
+        if (s.dataset, s.task) in per_task:
+            continue
+        sub = by_name[s.dataset].for_task(s.task)
+        per_task[(s.dataset, s.task)] = (sub, data_fingerprint(sub))
+        row = sub.tasks.iloc[0]
+        info_rows.append({"dataset": s.dataset, "task": s.task, "format": str(row["format"]),
+                          "chance": float(row["chance"]), "control": s.task in control_set})
+        a = tables[(s.dataset, s.task)][["model", "compute", "log10_compute", "accuracy"]].copy()
+        a.insert(0, "dataset", s.dataset)
+        a.insert(1, "task", s.task)
+        actual_rows.append(a)
+    jobs = []
+    for s in splits:
+        sub, fingerprint = per_task[(s.dataset, s.task)]
+        is_control = s.task in control_set
+        for label, name, params in specs:
+            key_seed = job_seed(seed, f"{s.dataset}|{s.task}|{label}|{s.cutoff:.10g}")
+            jobs.append(Job(
+                dataset=s.dataset, task=s.task, method=label, method_name=name,
+                params=tuple(sorted(params.items())), cutoff=s.cutoff, order=s.order, seed=key_seed,
+                level=level, tau=tau, control_tau=control_tau if is_control else None,
+                data=sub, data_hash=fingerprint,
+            ))
+    jobs.sort(key=lambda j: j.key)
+    info = pd.DataFrame(info_rows).sort_values(["dataset", "task"]).reset_index(drop=True)
+    actuals = pd.concat(actual_rows, ignore_index=True)
+    return jobs, info, actuals
+
+
+def backtest(
+    data: Any,
+    methods: Sequence[MethodSpec] | str | None = None,
+    tasks: Sequence[str] | str | None = None,
+    cutoffs: Any = None,
+    level: float = 0.9,
+    backend: str = "local",
+    *,
+    tau: float = 0.25,
+    control_tau: float | None = 0.75,
+    controls: Sequence[str] | None = None,
+    n_jobs: int | None = None,
+    scheduler: Any = None,
+    seed: int = 0,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    models: Any = None,
+    scores: Any = None,
+    task_info: Any = None,
+) -> BacktestResult:
+    """Backtest forecasting methods: fit below cut-offs, score the held-out larger models.
+
+    Parameters
+    ----------
+    data
+        An ``EvalData``, a shipped dataset name, a file/folder ``load_data`` reads, ``"all"``
+        (every shipped dataset), or a list of these.
+    methods
+        Method names (``make_method``) or ``(name, params)`` pairs; default
+        ``slice_sandwich, published, sigmoid, persistence, linear``.
+    tasks
+        Task names to backtest (default: all).
+    cutoffs
+        Cut-off specification, see :mod:`forecast.backtest.splits` (default: ``default``).
+    level
+        Level of the observed-score intervals (coverage is scored against it).
+    backend : {"local", "processes", "dask"}
+        Where the jobs run (see :mod:`forecast.backtest.parallel`); the output is the same.
+    tau
+        Normalised accuracy level defining the emergence threshold.
+    control_tau
+        The level at which the control tasks are checked for false emergence (default 0.75,
+        a level neither ARC nor HellaSwag reaches in the shipped data; they pass ``tau`` at
+        small scale). None: use ``tau``.
+    controls
+        The no-emergence control tasks (default ``arc, hellaswag``).
+    n_jobs
+        Worker processes (``processes``, or a Dask ``LocalCluster``); default: all CPUs.
+    scheduler
+        Dask scheduler address or ``Client`` (backend ``dask``); default: a LocalCluster.
+    seed
+        Base seed; each job's seed derives from it and the job's key.
+    checkpoint
+        Folder to save every job into as it finishes (``checkpoint/jobs/``).
+    resume
+        Reuse the finished jobs saved in ``checkpoint`` (failed ones are run again); without
+        it a ``checkpoint`` that already holds results is refused.
+    progress
+        Show a progress bar on stderr.
+    models, scores, task_info
+        Passed to ``load_data`` for every dataset.
+
+    Returns
+    -------
+    BacktestResult
+    """
+    check_backend(backend, scheduler)
+    datasets = load_datasets(data, models, scores, task_info)
+    jobs, info, actuals = plan_jobs(datasets, methods, tasks, cutoffs, level, tau, control_tau,
+                                    controls, seed)
+    settings = {
+        "datasets": [d.name for d in datasets],
+        "methods": [label for label, _, _ in parse_methods(methods)],
+        "level": jobs[0].level, "tau": jobs[0].tau, "control_tau": control_tau, "seed": seed,
+        "controls": sorted(info.loc[info["control"], "task"].unique().tolist()),
+        "n_jobs": len(jobs),
+    }
+    store = None
+    done: dict[str, dict[str, Any]] = {}
+    if checkpoint is not None:
+        store = JobStore(checkpoint)
+        if holds_results(store.root) and not resume:
+            raise InputError(f"{store.root}: already holds backtest results; resume them or use another folder")
+        store.prepare()
+        if resume:
+            for job in jobs:
+                saved = store.read(job.key)
+                if saved and saved.get("status") == "ok" and saved.get("fingerprint") == job.fingerprint:
+                    done[job.key] = saved
+        store.write_run(settings)
+    todo = [j for j in jobs if j.key not in done]
+    results = dict(done)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), initial=len(done), file=sys.stderr, unit="job",
+                   desc="backtest", dynamic_ncols=True, mininterval=0.5)
+    try:
+        for _, result in imap_unordered(run_job, todo, backend=backend, n_jobs=n_jobs, scheduler=scheduler):
+            # through JSON and back, so a fresh result is exactly what a resumed run reads
+            result = json.loads(json.dumps(result, sort_keys=True))
+            if store is not None:
+                store.write(result)
+            results[result["key"]] = result
+            if bar is not None:
+                bar.update(1)
+                if result["status"] != "ok":
+                    bar.set_postfix_str(f"failed: {sum(r['status'] != 'ok' for r in results.values())}")
+    finally:
+        if bar is not None:
+            bar.close()
+    ordered = [results[j.key] for j in jobs]
+    out = BacktestResult(ordered, info, actuals, settings)
+    out.resumed = len(done)  # type: ignore[attr-defined]
+    return out

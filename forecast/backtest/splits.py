@@ -1,0 +1,258 @@
+"""Backtest splits: which cut-offs each task is backtested at.
+
+A split is one (dataset, task, cut-off): the models with compute ``<= cutoff`` are fitted,
+every larger model is held out and scored.  Cut-offs are *raw* compute (training FLOPs or
+parameters, whatever scale the task's models are on).
+
+Cut-off specification (``--cutoffs``, or ``cutoffs=`` as a string or list): comma-separated
+items, each one of
+
+``3.16e22``
+    a raw cut-off;
+``largest:K``
+    hold out the ``K`` largest models (the cut-off is the compute of the next largest one);
+``expanding:N``
+    an expanding series of ``N`` cut-offs per task, evenly spaced in log10 compute from the
+    median model to the second-largest one, each snapped down to a model's compute (so
+    every cut-off fits at least half the models and holds out at least one);
+``default``
+    the built-in cut-offs of the shipped datasets (:data:`DEFAULT_CUTOFFS`), else
+    ``expanding:3``.
+
+An item may be scoped to one task or one dataset with ``NAME=``, e.g.
+``mmlu=3.1622777e22,bigbench_bigg=largest:2``.  A task uses the items scoped to it, else
+those scoped to its dataset, else the unscoped items, else ``default``.  A cut-off that
+holds out no model, or lies below the smallest model of a task, is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.dataset import EvalData
+from forecast.data.task_table import task_table
+from forecast.errors import InputError
+
+
+def _flops_1e21(*log10_values: float) -> tuple[float, ...]:
+    # computed like the shipped group horizons (``difficulty_flops_max_1e21``), so a cut-off
+    # at a horizon uses that horizon's difficulty groups
+    return tuple(10.0**v * 1e21 for v in log10_values)
+
+
+#: built-in cut-offs per shipped dataset and task ("*" = every task), raw compute
+DEFAULT_CUTOFFS: dict[str, dict[str, tuple[float, ...]]] = {
+    "slice_sandwich": {
+        "mmlu": _flops_1e21(1.5, 1.1, 1.3),
+        "arithmetic": _flops_1e21(1.8, 1.4, 1.6),
+        "parsinlu_qa_mc": _flops_1e21(2.3, 1.9, 2.1),
+        # no-emergence controls: their difficulty groups exist only at 10^2.3 (x 1e21 FLOPs)
+        "arc": _flops_1e21(2.3),
+        "hellaswag": _flops_1e21(2.3),
+    },
+    "bigbench_bigg": {"*": (1e9, 4e9, 8e9)},
+}
+
+FALLBACK_SPEC = "expanding:3"
+_RULE = re.compile(r"^(largest|expanding):(\d+)$")
+
+
+@dataclass(frozen=True)
+class CutoffItem:
+    """One parsed item of a cut-off specification."""
+
+    kind: str  # "raw", "largest", "expanding" or "default"
+    value: float | int | None = None
+    scope: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "raw":
+            return "raw"
+        if self.kind == "default":
+            return "default"
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One backtest split: fit models with compute ``<= cutoff``, score the rest.
+
+    ``order`` is the position of the cut-off in the task's series (0 = the first, the
+    headline cut-off used by the forecast plots); ``rule`` says where it came from.
+    """
+
+    dataset: str
+    task: str
+    cutoff: float
+    order: int
+    rule: str
+
+
+def _parse_item(text: str) -> CutoffItem:
+    scope = None
+    if "=" in text:
+        scope, text = (part.strip() for part in text.split("=", 1))
+        if not scope:
+            raise InputError(f"cut-off item {text!r}: empty scope before '='")
+    low = text.lower()
+    if low == "default":
+        return CutoffItem("default", None, scope)
+    match = _RULE.match(low)
+    if match:
+        k = int(match.group(2))
+        if k < 1:
+            raise InputError(f"cut-off rule {text!r}: the count must be at least 1")
+        return CutoffItem(match.group(1), k, scope)
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(
+            f"cut-off {text!r} is not raw compute (e.g. 3.16e22), largest:K, expanding:N or default"
+        ) from None
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"cut-off {text!r} must be a positive raw compute value")
+    return CutoffItem("raw", value, scope)
+
+
+def parse_cutoffs(spec: str | float | Sequence | Mapping | None) -> list[CutoffItem]:
+    """Parse a cut-off specification (see the module docstring) into items.
+
+    ``spec`` may be None (``default``), a string, a number, a list of strings/numbers, or a
+    mapping ``{task_or_dataset: spec}``.
+    """
+    if spec is None:
+        return [CutoffItem("default")]
+    if isinstance(spec, Mapping):
+        items: list[CutoffItem] = []
+        for scope, sub in spec.items():
+            for item in parse_cutoffs(sub):
+                if item.scope is not None:
+                    raise InputError(f"cut-off {item.label!r}: nested scope under {scope!r}")
+                items.append(CutoffItem(item.kind, item.value, str(scope)))
+        return items
+    if isinstance(spec, (int, float, np.floating, np.integer)):
+        return [_parse_item(repr(float(spec)))]
+    if isinstance(spec, str):
+        parts = [p.strip() for p in spec.split(",") if p.strip()]
+    elif isinstance(spec, Iterable):
+        parts = []
+        for p in spec:
+            parts.extend(
+                [repr(float(p))] if isinstance(p, (int, float, np.floating, np.integer))
+                else [q.strip() for q in str(p).split(",") if q.strip()]
+            )
+    else:
+        raise InputError(f"cutoffs must be a string, number or list, got {type(spec).__name__}")
+    if not parts:
+        raise InputError("no cut-offs given")
+    return [_parse_item(p) for p in parts]
+
+
+def _distinct_compute(table: pd.DataFrame) -> np.ndarray:
+    return np.unique(table["compute"].to_numpy(dtype=float))
+
+
+def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame) -> list[tuple[float, str]]:
+    """Raw cut-offs of one item for one task, with their rule labels."""
+    comp = _distinct_compute(table)
+    if item.kind == "raw":
+        return [(float(item.value), "raw")]
+    if item.kind == "default":
+        known = DEFAULT_CUTOFFS.get(dataset, {})
+        values = known.get(task, known.get("*"))
+        if values is not None:
+            return [(float(v), "default") for v in values]
+        return [(c, f"default={FALLBACK_SPEC}") for c, _ in
+                _expand(_parse_item(FALLBACK_SPEC), dataset, task, table)]
+    k = int(item.value)
+    if comp.size < 3:
+        raise InputError(f"task {task!r} of {dataset}: {comp.size} distinct model sizes, too few to backtest")
+    if item.kind == "largest":
+        if k >= comp.size - 1:
+            raise InputError(
+                f"cut-off largest:{k} for task {task!r} of {dataset}: only {comp.size} distinct "
+                f"model sizes (at most largest:{comp.size - 2})"
+            )
+        return [(float(comp[-(k + 1)]), item.label)]
+    # expanding: from the median model to the second-largest, evenly in log10 compute
+    lo = np.log10(comp[(comp.size - 1) // 2])
+    hi = np.log10(comp[-2])
+    points = np.linspace(lo, hi, k) if k > 1 else np.array([hi])
+    picked: list[float] = []
+    for p in points:
+        snapped = float(comp[comp <= 10.0**p * (1 + 1e-12)].max())
+        if snapped not in picked:
+            picked.append(snapped)
+    return [(c, f"{item.label}#{i + 1}") for i, c in enumerate(picked)]
+
+
+def _items_for(items: list[CutoffItem], dataset: str, task: str) -> list[CutoffItem]:
+    for scope in (task, dataset):
+        scoped = [i for i in items if i.scope == scope]
+        if scoped:
+            return scoped
+    plain = [i for i in items if i.scope is None]
+    return plain or [CutoffItem("default")]
+
+
+def plan_splits(
+    datasets: Sequence[EvalData],
+    tasks: Sequence[str] | None = None,
+    cutoffs: str | float | Sequence | Mapping | None = None,
+    tables: Mapping[tuple[str, str], pd.DataFrame] | None = None,
+) -> list[Split]:
+    """Every (dataset, task, cut-off) split to backtest, in a stable order.
+
+    Raises
+    ------
+    InputError
+        For an unknown task, a malformed specification, a scope naming no task or dataset,
+        or a cut-off below a task's smallest model or at/above its largest.
+    """
+    items = parse_cutoffs(cutoffs)
+    names = {d.name for d in datasets}
+    all_tasks = {t for d in datasets for t in d.task_names}
+    wanted = None if tasks is None else list(dict.fromkeys(tasks))
+    if wanted is not None:
+        unknown = [t for t in wanted if t not in all_tasks]
+        if unknown:
+            raise InputError(
+                f"unknown task {unknown[0]!r} (the data hold: {', '.join(sorted(all_tasks)[:8])}"
+                + (", ..." if len(all_tasks) > 8 else "") + ")"
+            )
+    bad_scope = sorted({i.scope for i in items if i.scope is not None} - names - all_tasks)
+    if bad_scope:
+        raise InputError(f"cut-off scope {bad_scope[0]!r} names no dataset or task of the data")
+    splits: list[Split] = []
+    for data in datasets:
+        for task in data.task_names:
+            if wanted is not None and task not in wanted:
+                continue
+            table = tables[(data.name, task)] if tables is not None else task_table(data, task)
+            comp = _distinct_compute(table)
+            seen: list[float] = []
+            for item in _items_for(items, data.name, task):
+                for cutoff, rule in _expand(item, data.name, task, table):
+                    if cutoff < comp[0] * (1 - 1e-12):
+                        raise InputError(
+                            f"cut-off {cutoff:.4g} is below the smallest model of task {task!r} of "
+                            f"{data.name} ({comp[0]:.4g} {table.attrs.get('scale', '')}); cut-offs "
+                            "are raw compute (scope it with TASK= or DATASET=)"
+                        )
+                    if cutoff >= comp[-1] * (1 - 1e-12):
+                        raise InputError(
+                            f"cut-off {cutoff:.4g} holds out no model of task {task!r} of "
+                            f"{data.name} (largest: {comp[-1]:.4g}); pick one below the largest model"
+                        )
+                    if cutoff not in seen:
+                        seen.append(cutoff)
+                        splits.append(Split(data.name, task, float(cutoff), len(seen) - 1, rule))
+    if not splits:
+        raise InputError("no task to backtest")
+    return splits

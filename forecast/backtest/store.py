@@ -1,0 +1,106 @@
+"""The results folder of a backtest: one file per finished job, written atomically.
+
+Layout of ``DIR``::
+
+    DIR/jobs/<job>.json    one per finished job (ok or failed), written as it finishes
+    DIR/run.json           the run's settings
+    DIR/predictions.csv, metrics.csv, summary.csv, thresholds.csv, calibration.csv,
+    DIR/curves.csv, jobs.csv, *.png    the tables and plots, written at the end
+
+A job file is written to a temporary name in the same folder and renamed, so a run
+killed at any moment leaves only whole files; ``resume`` reuses every job file whose
+fingerprint matches the job's inputs (failed jobs are run again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zlib
+from pathlib import Path
+from typing import Any
+
+from forecast.errors import InputError
+
+JOBS = "jobs"
+RUN_FILE = "run.json"
+#: files a backtest writes into its folder (besides ``jobs/``)
+TABLES = ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv",
+          "calibration.csv", "curves.csv", "jobs.csv")
+
+
+def job_filename(key: str) -> str:
+    """A safe, unique file name for a job key."""
+    slug = re.sub(r"[^A-Za-z0-9._=-]+", "_", key)[:150]
+    return f"{slug}-{zlib.crc32(key.encode('utf-8')):08x}.json"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def holds_results(out: Path) -> bool:
+    """Whether ``out`` already holds (part of) a backtest."""
+    out = Path(out)
+    if not out.is_dir():
+        return False
+    if (out / RUN_FILE).exists() or any(out.glob(f"{JOBS}/*.json")):
+        return True
+    return any((out / name).exists() for name in TABLES)
+
+
+def clear_results(out: Path) -> None:
+    """Remove the backtest files of ``out`` (only files this package writes)."""
+    out = Path(out)
+    for path in out.glob(f"{JOBS}/*.json"):
+        path.unlink()
+    for path in out.glob(f"{JOBS}/.*.tmp"):
+        path.unlink()
+    for name in (*TABLES, RUN_FILE):
+        if (out / name).exists():
+            (out / name).unlink()
+    for path in out.glob("*.png"):
+        path.unlink()
+
+
+class JobStore:
+    """Job files under ``root/jobs``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.dir = self.root / JOBS
+
+    def prepare(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"{self.root}: exists and is not a folder")
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.dir / job_filename(key)
+
+    def write(self, result: dict[str, Any]) -> None:
+        atomic_write_text(self.path(result["key"]), json.dumps(result, sort_keys=True))
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        """The saved result of ``key``, or None (missing or unreadable file)."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            with open(path, encoding="utf-8") as fh:
+                result = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        return result if isinstance(result, dict) and result.get("key") == key else None
+
+    def write_run(self, settings: dict[str, Any]) -> None:
+        atomic_write_text(self.root / RUN_FILE, json.dumps(settings, sort_keys=True, indent=1))
