@@ -42,16 +42,19 @@ def _slice_bias(slices, p, models):
     return out / len(models)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_cross_fitting_removes_the_fake_u_shape(seed):
-    rows, p, models = simulate_monotone(seed=seed)
-    fair = quantile_slices(rows, 3, seed=0, cross_fit=True)
-    naive = quantile_slices(rows, 3, seed=0, cross_fit=False)
-    bias_fair = _slice_bias(fair, p, models)
-    bias_naive = _slice_bias(naive, p, models)
-    # in-sample sorting selects on each model's own noise: easy slice inflated, hard deflated
-    assert bias_naive[0] > 0.02 and bias_naive[2] < -0.02
-    # cross-fitted slices are unbiased within sampling noise
+def test_cross_fitting_removes_the_fake_u_shape():
+    """Under a monotone truth, in-sample sorting inflates the easy slice and deflates the hard one.
+
+    Averaged over 10 simulated data sets (per-set sd of the bias is about 0.02): the naive
+    sort is biased by about +0.08 / -0.08, the cross-fitted one by under 0.02.
+    """
+    fair, naive = [], []
+    for seed in range(10):
+        rows, p, models = simulate_monotone(seed=seed)
+        fair.append(_slice_bias(quantile_slices(rows, 3, seed=0, cross_fit=True), p, models))
+        naive.append(_slice_bias(quantile_slices(rows, 3, seed=0, cross_fit=False), p, models))
+    bias_fair, bias_naive = np.mean(fair, axis=0), np.mean(naive, axis=0)
+    assert bias_naive[0] > 0.05 and bias_naive[2] < -0.05
     assert np.all(np.abs(bias_fair) < 0.02)
 
 
