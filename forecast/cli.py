@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from forecast.errors import InputError
+from forecast.errors import FitError, InputError
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
@@ -66,6 +66,9 @@ class Group(click.Group):
             return super().invoke(ctx)
         except InputError as exc:
             fail(str(exc))
+        except FitError as exc:
+            click.echo(f"forecast: fit failed: {' '.join(str(exc).split())}", err=True)
+            sys.exit(EXIT_FAILED_JOBS)
 
 
 @click.group(cls=Group)

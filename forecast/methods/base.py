@@ -22,7 +22,7 @@ from scipy.special import expit, logit
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
-from forecast.errors import InputError
+from forecast.errors import FitError, InputError
 from forecast.threshold import Threshold, check_tau, first_crossing, normalised, summarise_crossings
 
 #: decades past the cut-off searched for a threshold
@@ -58,7 +58,9 @@ class Forecaster:
 
     Fitted attributes (end in ``_``): ``task_``, ``cutoff_``, ``scale_``, ``chance_``,
     ``n_questions_``, ``fit_table_`` (per fitted model: compute, accuracy, ...),
-    ``spread_`` (between-model spread on the noise scale), ``diagnostics_``.
+    ``spread_`` (between-model spread on the noise scale), ``n_effective_`` (question count
+    of the binomial noise: ``n``, or more when the fitted models share their questions' noise,
+    i.e. scatter less than binomial), ``diagnostics_``.
     """
 
     #: how many free parameters the mean curve has (for the residual degrees of freedom)
@@ -139,6 +141,12 @@ class Forecaster:
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
+        x_fit = table["log10_compute"].to_numpy(dtype=float)
+        if not np.isfinite(self._mean_draws(x_fit)).all():
+            raise FitError(
+                f"{self.name} cannot fit task {task!r} at cutoff {cutoff:.4g}: its curve is undefined "
+                f"(fitted accuracies range {table['accuracy'].min():.3g}-{table['accuracy'].max():.3g})"
+            )
         self._estimate_spread()
         x = table["log10_compute"].to_numpy(dtype=float)
         self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
@@ -178,6 +186,12 @@ class Forecaster:
         floor = 0.02 if self.noise_scale == "logit" else 0.005
         self.spread_ = float(np.sqrt(max(total - binom, floor**2)))
         self.residual_sd_ = float(np.sqrt(total))
+        # Models answering the *same* questions share the questions' sampling noise: when the
+        # residuals scatter less than independent binomial noise would, that noise is part of
+        # the curve, and a new model's score varies only as much as the residuals show.
+        self.n_effective_ = self.n_questions_
+        if self.n_questions_ and binom > 0 and total < binom:
+            self.n_effective_ = float(self.n_questions_ * binom / max(total, 1e-12))
 
     def _observed_draws(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Add between-model spread and binomial question noise to mean-curve draws."""
@@ -185,7 +199,7 @@ class Forecaster:
         if not self.n_questions_:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
-        n = int(round(self.n_questions_))
+        n = int(min(round(self.n_effective_), 10**9))
         observed = rng.binomial(n, p) / n
         return observed + (latent - p)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from forecast.curves.basis import classify_shape, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
@@ -32,6 +33,8 @@ from forecast.slicing import Slices, group_slices, quantile_slices
 from forecast.threshold import Threshold, summarise_crossings
 
 ENGINES = ("conjugate", "ols", "pymc")
+#: default prior sd of the slope change past the cut-off (logit per decade); see benchmarks/
+EXTRAPOLATION_SD = 0.5
 SLICINGS = ("quantile", "irt")
 
 
@@ -70,6 +73,10 @@ class SliceSandwich(Forecaster):
         Leave-one-model-out difficulty for per-question slicing (default True).
     prior_sd : tuple of float
         Prior sd of intercept, slope, curvature, ... (logit units per decade**k).
+    extrapolation_sd : float
+        Prior sd of a change of slope past the cut-off, in logit of accuracy per decade:
+        what the fitted models cannot tell about the curve beyond them.  Each curve draw
+        gets its own change, so curve intervals widen with the distance past the cut-off.
     n_draws : int
         Curve draws (closed-form and OLS engines).
     draws, tune, chains : int
@@ -89,6 +96,7 @@ class SliceSandwich(Forecaster):
         slicing: str = "quantile",
         cross_fit: bool = True,
         prior_sd: tuple[float, ...] = DEFAULT_PRIOR_SD,
+        extrapolation_sd: float = EXTRAPOLATION_SD,
         n_draws: int = 1000,
         draws: int = 500,
         tune: int = 500,
@@ -101,6 +109,7 @@ class SliceSandwich(Forecaster):
         self.slicing = slicing
         self.cross_fit = cross_fit
         self.prior_sd = prior_sd
+        self.extrapolation_sd = extrapolation_sd
         self.n_draws = n_draws
         self.draws = draws
         self.tune = tune
@@ -183,11 +192,20 @@ class SliceSandwich(Forecaster):
             )
         if self.engine != "pymc":
             self.diagnostics_["engine"] = self.engine
+        if not np.isfinite(self.extrapolation_sd) or self.extrapolation_sd < 0:
+            raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd!r}")
+        self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd, curves.n_draws)
         self.slices_ = self._report(slices, models, x, matrix)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        task_score = combine(self.curves_.scores(np.atleast_1d(x)), self.slice_set_.weights)
-        return self.map_(task_score)
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        task_score = combine(self.curves_.scores(x), self.slice_set_.weights)
+        acc = self.map_(task_score)
+        past = np.maximum(x - np.log10(self.cutoff_), 0.0)
+        if not past.any():
+            return acc
+        shift = self.slope_change_[:, None] * past[None, :]
+        return expit(logit(np.clip(acc, 1e-9, 1 - 1e-9)) + shift)
 
     # ------------------------------------------------------------------ reports
     def _report(self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray) -> SliceReport:

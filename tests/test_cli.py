@@ -1,0 +1,84 @@
+"""The command line: outputs, exit codes, one-line errors, files never half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "forecast.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def assert_one_line_error(proc, fragment):
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert fragment in lines[0]
+
+
+def test_datasets_command():
+    proc = run("datasets")
+    assert proc.returncode == 0
+    assert "bigbench_bigg" in proc.stdout and "slice_sandwich" in proc.stdout
+    assert "75900" in proc.stdout
+
+
+def test_fit_json_is_strict(tmp_path):
+    proc = run("fit", "slice_sandwich", "--task", "arithmetic", "--cutoff", "6.31e22", "--budget", "1e24",
+               "--at", "1e23,1e24", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    for key in ("task", "method", "cutoff", "level", "tau", "threshold", "p_below_budget", "diagnostics",
+                "predictions"):
+        assert key in out
+    assert set(out["threshold"]) >= {"estimate", "lower", "upper", "p_reached", "upper_censored"}
+    assert [p["compute"] for p in out["predictions"]] == [1e23, 1e24]
+    for p in out["predictions"]:
+        assert 0 <= p["lower"] <= p["mean"] <= p["upper"] <= 1
+
+
+def test_fit_text_and_plot(tmp_path):
+    plot = tmp_path / "f.png"
+    proc = run("fit", "bigbench_bigg", "--task", "qa_wikidata", "--cutoff", "8e9", "--plot", str(plot))
+    assert proc.returncode == 0, proc.stderr
+    assert "emergence threshold" in proc.stdout and plot.stat().st_size > 10_000
+    again = run("fit", "bigbench_bigg", "--task", "qa_wikidata", "--cutoff", "8e9", "--plot", str(plot))
+    assert_one_line_error(again, "already exists")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["fit", "slice_sandwich", "--task", "mmlu", "--cutoff", "31.6"], "below the smallest model"),
+        (["fit", "slice_sandwich", "--task", "mmlu", "--cutoff", "abc"], "--cutoff must be raw compute"),
+        (["fit", "slice_sandwich", "--task", "nope", "--cutoff", "3e22"], "unknown task 'nope'"),
+        (["fit", "slice_sandwich", "--task", "mmlu", "--cutoff", "3e22", "--tau", "1.5"], "tau must lie in"),
+        (["fit", "slice_sandwich", "--task", "mmlu", "--cutoff", "3e22", "--method", "magic"], "unknown method"),
+        (["fit", "slice_sandwich", "--task", "mmlu", "--cutoff", "1e22"], "smallest legal cut-off"),
+        (["fit", "missing.csv", "--task", "t", "--cutoff", "1e22"], "no such file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, fragment):
+    assert_one_line_error(run(*args), fragment)
+
+
+def test_ingest_lmeval(tmp_path):
+    out = tmp_path / "results.csv"
+    proc = run("ingest", "lm-eval", "tests/fixtures/lmeval/good", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and "wrote" in proc.stdout
+    before = out.read_text()
+    again = run("ingest", "lm-eval", "tests/fixtures/lmeval/good", "--out", str(out))
+    assert_one_line_error(again, "already exists")
+    assert out.read_text() == before
+    bad = tmp_path / "bad.csv"
+    proc = run("ingest", "lm-eval", "tests/fixtures/lmeval/bad_json", "--out", str(bad))
+    assert_one_line_error(proc, "not valid JSON")
+    assert not bad.exists()
