@@ -6,15 +6,43 @@ The pipeline, as the package tree lays it out::
 """
 
 from forecast.data import EvalData, dataset_names, datasets, load_data, load_dataset
-from forecast.errors import InputError
+from forecast.errors import FitError, InputError
+from forecast.methods import (
+    Forecaster,
+    Linear,
+    Persistence,
+    Published,
+    Sigmoid,
+    SliceSandwich,
+    make_method,
+    method_names,
+)
 
 __version__ = "0.1.0"
 
+
+def backtest(*args, **kwargs):
+    """Run a backtest; see :func:`forecast.backtest.run_backtest`."""
+    from forecast.backtest import backtest as _backtest
+
+    return _backtest(*args, **kwargs)
+
+
 __all__ = [
     "EvalData",
+    "FitError",
+    "Forecaster",
     "InputError",
+    "Linear",
+    "Persistence",
+    "Published",
+    "Sigmoid",
+    "SliceSandwich",
+    "backtest",
     "dataset_names",
     "datasets",
     "load_data",
     "load_dataset",
+    "make_method",
+    "method_names",
 ]
