@@ -44,7 +44,9 @@ class Slices:
         ``"tc_brier"`` (in [-1, 0]) or ``"accuracy"`` (in [0, 1]).
     membership : DataFrame or None
         Per question: ``question_id, difficulty, tie_order, slice`` using all fitted models
-        (descriptive; the fit uses the cross-fitted assignment).
+        (descriptive; the fit uses the cross-fitted assignment).  ``difficulty`` is the mean
+        score (higher = easier) for quantile slices and the IRT ``b_q`` (higher = harder,
+        with a ``discrimination`` column) for IRT slices.
     source : str
         ``"quantile"``, ``"irt"`` or ``"groups"``.
     cross_fitted : bool

@@ -128,7 +128,7 @@ class SliceSandwich(Forecaster):
 
                 return irt_slices(
                     fitted.results, fitted.compute_table(self.task_), self.n_slices,
-                    seed=self.seed, task=self.task_,
+                    seed=self.seed, task=self.task_, cross_fit=self.cross_fit,
                 )
             return quantile_slices(
                 fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_
