@@ -21,12 +21,8 @@ from forecast.methods import (
 __version__ = "0.1.0"
 
 
-def backtest(*args, **kwargs):
-    """Run a backtest; see :func:`forecast.backtest.run_backtest`."""
-    from forecast.backtest import backtest as _backtest
-
-    return _backtest(*args, **kwargs)
-
+# the subpackage is callable: ``forecast.backtest(data, methods=...)`` runs a backtest
+import forecast.backtest  # noqa: E402
 
 __all__ = [
     "EvalData",

@@ -73,12 +73,19 @@ class Slices:
         return wide.reindex(index=range(self.n_slices), columns=models).to_numpy(dtype=float)
 
 
-def effective_slices(n_questions: int, n_slices: int, task: str = "") -> int:
-    """Number of slices: ``n_slices``, or fewer so that each holds at least 10 questions."""
+def effective_slices(n_questions: int, n_slices: int, task: str = "", allow_single: bool = False) -> int:
+    """Number of slices: ``n_slices``, or fewer so that each holds at least 10 questions.
+
+    Asking for fewer than 2 slices is an error.  A task with fewer than 20 questions cannot
+    fill 2 slices: an error, unless ``allow_single`` (then the task is one slice, and the
+    sandwich reduces to a curve of the whole task).
+    """
     if n_slices < 2:
         raise InputError(f"n_slices must be at least 2, got {n_slices} (a single slice is no sandwich)")
     g = min(n_slices, n_questions // MIN_PER_SLICE)
     if g < 2:
+        if allow_single and n_questions > 0:
+            return 1
         raise InputError(
             f"task {task!r} has {n_questions} questions: too few for 2 slices of "
             f"{MIN_PER_SLICE} questions"
@@ -113,6 +120,7 @@ def quantile_slices(
     seed: int = 0,
     cross_fit: bool = True,
     task: str = "",
+    allow_single: bool = False,
 ) -> Slices:
     """Cut a task's questions into equal-count difficulty slices using the given models.
 
@@ -127,10 +135,12 @@ def quantile_slices(
     cross_fit : bool
         Leave-one-model-out difficulty for each model's own points (default).  ``False``
         reproduces the biased in-sample sort, for comparison only.
+    allow_single : bool
+        Let a task with under 20 questions be one slice instead of an error.
     """
     wide, metric = _score_matrix(results)
     q, models = wide.shape[0], list(wide.columns)
-    g = effective_slices(q, n_slices, task)
+    g = effective_slices(q, n_slices, task, allow_single)
     values = wide.to_numpy(dtype=float)
     present = np.isfinite(values)
     filled = np.where(present, values, 0.0)

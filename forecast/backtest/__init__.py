@@ -14,12 +14,28 @@ function), :mod:`~forecast.backtest.parallel` (local / processes / Dask),
 :mod:`~forecast.backtest.plots` and :mod:`~forecast.backtest.command` (the CLI).
 """
 
+import sys
+import types
+
 from forecast.backtest.jobs import Job, job_key, job_seed, run_job
 from forecast.backtest.parallel import BACKENDS, imap_unordered, parallelize
 from forecast.backtest.results import BASELINES, DEFAULT_CONTROLS, BacktestResult
 from forecast.backtest.runner import DEFAULT_METHODS, backtest, plan_jobs
 from forecast.backtest.scoring import crps_sample, point_metrics, score_threshold
 from forecast.backtest.splits import DEFAULT_CUTOFFS, Split, parse_cutoffs, plan_splits
+
+
+
+class _CallableModule(types.ModuleType):
+    """``forecast.backtest(...)`` calls :func:`backtest`, whichever of the function or this
+    package the name ``forecast.backtest`` ends up bound to (importing a subpackage rebinds
+    the parent's attribute to the module)."""
+
+    def __call__(self, *args, **kwargs):
+        return backtest(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = [
     "backtest",

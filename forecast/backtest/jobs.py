@@ -24,7 +24,7 @@ import pandas as pd
 from forecast.backtest.scoring import CALIBRATION_LEVELS, coverage_flags, crps_sample
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
-from forecast.errors import InputError
+from forecast.errors import FitError, InputError
 from forecast.threshold import observed_threshold
 
 #: points of the forecast curve kept per job (for the plots)
@@ -110,7 +110,7 @@ def _floats(values) -> list[float]:
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
-    if isinstance(exc, InputError):
+    if isinstance(exc, (InputError, FitError)):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -67,42 +67,71 @@ def _processes(fun, items, n_jobs) -> Iterator[tuple[int, Any]]:
     yield from runner(delayed(_call)(fun, i, item) for i, item in enumerate(items))
 
 
-def _dask(fun, items, n_jobs, scheduler) -> Iterator[tuple[int, Any]]:
+def _dask_client(n_jobs, scheduler):
+    """A connected client (and the LocalCluster started for it, if any); raises InputError."""
     import logging
 
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
 
-    cluster = None
-    own_client = True
     if scheduler is None:
         cluster = LocalCluster(
             n_workers=n_jobs, threads_per_worker=1, processes=True,
             dashboard_address=None, silence_logs=logging.ERROR,
         )
-        client = Client(cluster)
-    elif isinstance(scheduler, Client):
-        client, own_client = scheduler, False
-    else:
-        try:
-            client = Client(str(scheduler), timeout="20s")
-        except OSError as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        return Client(cluster), cluster, True
+    if isinstance(scheduler, Client):
+        return scheduler, None, False
     try:
-        futures = [
-            client.submit(_call, fun, i, item, pure=False)
-            for i, item in enumerate(items)
-        ]
+        return Client(str(scheduler), timeout="20s"), None, True
+    except (OSError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {message}") from None
+
+
+class _DaskRun:
+    """Iterator over finished Dask futures that owns (and always releases) its client."""
+
+    def __init__(self, fun, items, client, cluster, own_client) -> None:
+        self.fun, self.items = fun, items
+        self.client, self.cluster, self.own_client = client, cluster, own_client
+        self._gen: Iterator[tuple[int, Any]] | None = None
+        self._released = False
+
+    def __iter__(self) -> _DaskRun:
+        return self
+
+    def __next__(self) -> tuple[int, Any]:
+        if self._gen is None:
+            self._gen = self._run()
+        return next(self._gen)
+
+    def _run(self) -> Iterator[tuple[int, Any]]:
+        from dask.distributed import as_completed
+
+        futures = []
         try:
+            futures = [self.client.submit(_call, self.fun, i, item, pure=False)
+                       for i, item in enumerate(self.items)]
             for future in as_completed(futures):
                 yield future.result()
         finally:
             for future in futures:
                 future.cancel()
-    finally:
-        if own_client:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+            self._release()
+
+    def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if self.own_client:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def close(self) -> None:
+        if self._gen is not None:
+            self._gen.close()
+        self._release()
 
 
 def imap_unordered(
@@ -112,7 +141,11 @@ def imap_unordered(
     n_jobs: int | None = None,
     scheduler: Any = None,
 ) -> Iterator[tuple[int, Any]]:
-    """Run ``fun`` on every item; yield ``(index, result)`` as each finishes."""
+    """Run ``fun`` on every item; yield ``(index, result)`` as each finishes.
+
+    A Dask client is connected (or a LocalCluster started) when this is called, and closed
+    when the iterator is exhausted or closed.
+    """
     check_backend(backend, scheduler)
     items = list(items)
     if not items:
@@ -122,7 +155,8 @@ def imap_unordered(
         return _local(fun, items)
     if backend == "processes":
         return _processes(fun, items, n)
-    return _dask(fun, items, n, scheduler)
+    # connect now, so an unreachable scheduler is reported before anything runs
+    return _DaskRun(fun, items, *_dask_client(n, scheduler))
 
 
 def parallelize(

@@ -59,10 +59,12 @@ class BacktestResult:
         ``dataset, task, model, compute, log10_compute, accuracy`` of every model.
     settings : dict
         ``level, tau, control_tau, methods`` (labels, in run order), ``seed``...
+    resumed : int
+        How many of ``results`` were read back from a checkpoint.
     """
 
     def __init__(self, results: list[dict[str, Any]], task_info: pd.DataFrame,
-                 actuals: pd.DataFrame, settings: dict[str, Any]) -> None:
+                 actuals: pd.DataFrame, settings: dict[str, Any], resumed: int = 0) -> None:
         self.results = sorted(results, key=lambda r: (r["dataset"], r["task"], r["method"], r["cutoff"]))
         self.task_info = task_info.reset_index(drop=True)
         self.actuals = actuals.reset_index(drop=True)
@@ -70,6 +72,8 @@ class BacktestResult:
         self.level = float(settings["level"])
         self.tau = float(settings["tau"])
         self.methods: list[str] = list(settings["methods"])
+        #: how many job results were read back from a checkpoint instead of run
+        self.resumed = int(resumed)
 
     def __repr__(self) -> str:
         failed = len(self.failed)
@@ -177,7 +181,8 @@ class BacktestResult:
         rows = []
         for r in self.ok:
             p = r["predictions"]
-            arrays = {k: np.asarray(p[k], dtype=float) for k in ("y_true", "mean", "lower", "upper", "crps", "horizon_dec")}
+            arrays = {k: np.asarray(p[k], dtype=float)
+                      for k in ("y_true", "mean", "lower", "upper", "crps", "horizon_dec")}
             key = (r["dataset"], r["task"], r["method"], r["cutoff"])
             t = main.get(key)
             c = ctrl.get(key)
@@ -205,10 +210,17 @@ class BacktestResult:
         out["window"] = out["window"].astype(str)
         return out.reset_index(drop=True)
 
-    def calibration(self) -> pd.DataFrame:
-        """Nominal vs observed coverage per dataset x method x window x level."""
+    def calibration(self, common: bool = True) -> pd.DataFrame:
+        """Nominal vs observed coverage per dataset x method x window x level.
+
+        With ``common`` (default) only the splits on which every method succeeded count,
+        as in :meth:`summary`.
+        """
+        keep_splits = self._common_set() if common else None
         acc: dict[tuple, list[int]] = {}
         for r in self.ok:
+            if keep_splits is not None and (r["dataset"], r["task"], r["cutoff"]) not in keep_splits:
+                continue
             horizon = np.asarray(r["predictions"]["horizon_dec"], dtype=float)
             covered = np.asarray(r["calibration"]["covered"], dtype=bool)
             for window in WINDOWS:
@@ -234,6 +246,9 @@ class BacktestResult:
         n_methods = len(self.methods)
         good = ok[(ok["sum"] == n_methods) & (ok["size"] == n_methods)]
         return good.reset_index()[SPLIT_KEYS]
+
+    def _common_set(self) -> set[tuple[str, str, float]]:
+        return set(self.common_splits().itertuples(index=False, name=None))
 
     def _subsets(self, dataset: str) -> list[tuple[str, set[str]]]:
         ti = self.task_info[self.task_info["dataset"] == dataset]
@@ -289,7 +304,8 @@ class BacktestResult:
                         row["thr_inside"] = float(tm["inside"].astype(bool).mean()) if len(tm) else math.nan
                         tc = td[(td["method"] == method) & (td["role"] == "control") & td["control"].astype(bool)]
                         row["fe_n"] = int(len(tc))
-                        row["false_emergence"] = float(tc["false_emergence"].astype(bool).mean()) if len(tc) else math.nan
+                        row["false_emergence"] = (float(tc["false_emergence"].astype(bool).mean())
+                                                  if len(tc) else math.nan)
                         block.append(row)
                     self._add_ratios(block)
                     rows.extend(block)
@@ -384,5 +400,6 @@ def format_summary(summary: pd.DataFrame, level: float, tau: float, control_tau:
     )
     out = "\n".join(lines) + "\n" + legend
     if n_failed:
-        out += f"\n{n_failed} job(s) failed: see jobs.csv; the summary uses only the splits where every method succeeded."
+        out += (f"\n{n_failed} job(s) failed: see jobs.csv; the summary uses only the splits where "
+                "every method succeeded.")
     return out

@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from forecast.backtest.jobs import Job, data_fingerprint, job_seed, method_label, run_job
+from forecast.backtest.jobs import Job, data_fingerprint, job_key, job_seed, method_label, run_job
 from forecast.backtest.parallel import check_backend, imap_unordered
 from forecast.backtest.results import DEFAULT_CONTROLS, BacktestResult
 from forecast.backtest.splits import plan_splits
-from forecast.backtest.store import JobStore, holds_results
+from forecast.backtest.store import JobStore, clear_results, holds_results
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.shipped import dataset_names
@@ -99,8 +99,7 @@ def plan_jobs(
     """The jobs of a backtest (sorted by key), the task info and every model's accuracy."""
     level = check_level(level)
     tau = check_tau(tau)
-    if control_tau is not None:
-        control_tau = check_tau(control_tau)
+    control_tau = tau if control_tau is None else check_tau(control_tau)
     specs = parse_methods(methods)
     if isinstance(tasks, str):
         tasks = [t.strip() for t in tasks.split(",") if t.strip()]
@@ -131,7 +130,7 @@ def plan_jobs(
         sub, fingerprint = per_task[(s.dataset, s.task)]
         is_control = s.task in control_set
         for label, name, params in specs:
-            key_seed = job_seed(seed, f"{s.dataset}|{s.task}|{label}|{s.cutoff:.10g}")
+            key_seed = job_seed(seed, job_key(s.dataset, s.task, label, s.cutoff))
             jobs.append(Job(
                 dataset=s.dataset, task=s.task, method=label, method_name=name,
                 params=tuple(sorted(params.items())), cutoff=s.cutoff, order=s.order, seed=key_seed,
@@ -160,6 +159,7 @@ def backtest(
     seed: int = 0,
     checkpoint: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = False,
     models: Any = None,
     scores: Any = None,
@@ -201,7 +201,9 @@ def backtest(
         Folder to save every job into as it finishes (``checkpoint/jobs/``).
     resume
         Reuse the finished jobs saved in ``checkpoint`` (failed ones are run again); without
-        it a ``checkpoint`` that already holds results is refused.
+        it (or ``overwrite``) a ``checkpoint`` that already holds results is refused.
+    overwrite
+        Delete the results already in ``checkpoint`` (after the run is planned) and start over.
     progress
         Show a progress bar on stderr.
     models, scores, task_info
@@ -218,7 +220,8 @@ def backtest(
     settings = {
         "datasets": [d.name for d in datasets],
         "methods": [label for label, _, _ in parse_methods(methods)],
-        "level": jobs[0].level, "tau": jobs[0].tau, "control_tau": control_tau, "seed": seed,
+        "level": jobs[0].level, "tau": jobs[0].tau,
+        "control_tau": jobs[0].tau if control_tau is None else float(control_tau), "seed": seed,
         "controls": sorted(info.loc[info["control"], "task"].unique().tolist()),
         "n_jobs": len(jobs),
     }
@@ -226,25 +229,38 @@ def backtest(
     done: dict[str, dict[str, Any]] = {}
     if checkpoint is not None:
         store = JobStore(checkpoint)
-        if holds_results(store.root) and not resume:
-            raise InputError(f"{store.root}: already holds backtest results; resume them or use another folder")
-        store.prepare()
+        if resume and overwrite:
+            raise InputError("resume and overwrite (--resume, --force) exclude each other")
+        if store.root.exists() and not store.root.is_dir():
+            raise InputError(f"{store.root}: exists and is not a folder")
+        if holds_results(store.root) and not (resume or overwrite):
+            raise InputError(
+                f"{store.root}: already holds backtest results; pass --resume to continue them "
+                "or --force to overwrite them"
+            )
         if resume:
             for job in jobs:
                 saved = store.read(job.key)
                 if saved and saved.get("status") == "ok" and saved.get("fingerprint") == job.fingerprint:
                     done[job.key] = saved
-        store.write_run(settings)
     todo = [j for j in jobs if j.key not in done]
+    # start the backend (connect to Dask) before anything is written
+    finished = imap_unordered(run_job, todo, backend=backend, n_jobs=n_jobs, scheduler=scheduler)
     results = dict(done)
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), initial=len(done), file=sys.stderr, unit="job",
-                   desc="backtest", dynamic_ncols=True, mininterval=0.5)
+    n_failed = 0
     try:
-        for _, result in imap_unordered(run_job, todo, backend=backend, n_jobs=n_jobs, scheduler=scheduler):
+        if store is not None:
+            store.prepare()
+            if overwrite:
+                clear_results(store.root)
+            store.write_run(settings)
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(jobs), initial=len(done), file=sys.stderr, unit="job",
+                       desc="backtest", dynamic_ncols=True, mininterval=0.5)
+        for _, result in finished:
             # through JSON and back, so a fresh result is exactly what a resumed run reads
             result = json.loads(json.dumps(result, sort_keys=True))
             if store is not None:
@@ -253,11 +269,13 @@ def backtest(
             if bar is not None:
                 bar.update(1)
                 if result["status"] != "ok":
-                    bar.set_postfix_str(f"failed: {sum(r['status'] != 'ok' for r in results.values())}")
+                    n_failed += 1
+                    bar.set_postfix_str(f"failed: {n_failed}")
     finally:
+        close = getattr(finished, "close", None)
+        if close is not None:
+            close()
         if bar is not None:
             bar.close()
     ordered = [results[j.key] for j in jobs]
-    out = BacktestResult(ordered, info, actuals, settings)
-    out.resumed = len(done)  # type: ignore[attr-defined]
-    return out
+    return BacktestResult(ordered, info, actuals, settings, resumed=len(done))

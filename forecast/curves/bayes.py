@@ -8,7 +8,8 @@ For slice ``g`` and fitted model ``m`` with ``x_m = log10 compute``::
 
 The shrinking priors on higher powers stop extrapolation from diverging; the logit link
 keeps every slice score inside its range.  For TC Brier slices the map to accuracy is in
-the same model: ``logit(acc_m) ~ Normal(a + b * logit(1 + brier_m), map_sd)``.  Chance
+the same model: ``acc_m ~ Normal(1 + b * brier_m, map_sd)``, the line through the perfect
+model of :mod:`forecast.sandwich`.  Chance
 enters as a soft prior (a potential) on the mean accuracy curve over the fitted range —
 never a clip: real accuracies often sit below chance.
 
@@ -22,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from forecast.curves.basis import design, to_link
+from forecast.curves.basis import design, from_unit
 from forecast.curves.draws import CurveDraws
+from forecast.sandwich import MAP_SLOPE_PRIOR_REL_SD, anchored_slope
 
 #: soft chance prior: sd (in accuracy) of how far the mean curve may sit below chance
 CHANCE_SOFTNESS = 0.05
@@ -89,7 +91,6 @@ def fit_pymc_slices(
     sd = np.broadcast_to(np.asarray(prior_sd[:p], dtype=float) * powers, (n_slices, p))
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     use_map = metric == "tc_brier" and task_score is not None and np.isfinite(task_score).all()
-    n = n_questions if n_questions else 1e4
     with pm.Model() as model:
         coef = pm.Normal("coef", mu=m0, sigma=sd, shape=(n_slices, p))
         # zero-avoiding priors (gamma, shape 2): scale terms near 0 make funnels
@@ -108,12 +109,12 @@ def fit_pymc_slices(
         slice_score = pm.math.sigmoid(curve)
         task_unit = pt.dot(w, slice_score)  # unit-scaled task score per fitted model
         if use_map:
-            a = pm.Normal("map_a", 0.0, 5.0)
-            b = pm.Normal("map_b", 1.0, 2.0)
-            map_sd = pm.HalfNormal("map_sd", 0.5)
-            acc_logit = np.log((accuracy * n + 0.5) / ((1 - accuracy) * n + 0.5))
-            pm.Normal("acc", a + b * to_link(task_score, metric), map_sd, observed=acc_logit)
-            mean_acc = pm.math.sigmoid(a + b * pm.math.logit(pt.clip(task_unit, 1e-4, 1 - 1e-4)))
+            # the anchored linear map of forecast.sandwich: slope prior 1 / (1 - chance)
+            slope0 = anchored_slope(chance)
+            b = pm.Normal("map_b", slope0, MAP_SLOPE_PRIOR_REL_SD * slope0)
+            map_sd = pm.Gamma("map_sd", alpha=2.0, beta=40.0)
+            pm.Normal("acc", 1.0 + b * task_score, map_sd, observed=accuracy)
+            mean_acc = pt.clip(1.0 + b * from_unit(task_unit, metric), 0.0, 1.0)
         else:
             mean_acc = task_unit
         if metric == "tc_brier" and not use_map:
@@ -131,10 +132,10 @@ def fit_pymc_slices(
     extra: dict[str, Any] = {}
     names = ["coef", "between_model_sd", "sigma"]
     if use_map:
-        a = post["map_a"].stack(sample=("chain", "draw")).to_numpy()
         b = post["map_b"].stack(sample=("chain", "draw")).to_numpy()
-        extra["map_coef"] = np.column_stack([a, b])
-        names += ["map_a", "map_b", "map_sd"]
+        extra["map_coef"] = np.column_stack([np.ones_like(b), b])
+        extra["map_center"] = 0.0
+        names += ["map_b", "map_sd"]
     diag = _diagnostics(idata, names, int(coef_draws.shape[0]))
     diag["between_model_sd_median"] = float(np.median(post["between_model_sd"].to_numpy()))
     del model

@@ -7,6 +7,7 @@ tables *and* the models table before any forecasting method sees the data.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -97,7 +98,7 @@ class EvalData:
         return cls(models, tasks, results, groups, scores, name, tuple(notes))
 
     # ------------------------------------------------------------------ views
-    @property
+    @functools.cached_property
     def task_names(self) -> list[str]:
         """Tasks with any data, sorted."""
         names: set[str] = set()

@@ -56,8 +56,11 @@ class Published(Forecaster):
         models = list(t["model"])
         if fitted.results is not None:
             slices = quantile_slices(
-                fitted.results, self.n_slices, seed=self.seed, cross_fit=False, task=self.task_
+                fitted.results, self.n_slices, seed=self.seed, cross_fit=False, task=self.task_,
+                allow_single=True,
             )
+            if slices.n_slices == 1:
+                self.diagnostics_["warnings"].append("under 20 questions: easy and hard group are the whole task")
         else:
             slices = group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
         matrix = slices.matrix(models)
@@ -82,12 +85,20 @@ class Published(Forecaster):
         self.map_ = sm.OLS(task_score, sm.add_constant(acc)).fit()
         a, b = self.map_.params
         self.map_a_, self.map_b_ = float(a), float(b)
+        if np.ptp(acc) == 0 or not np.isfinite(b) or abs(b) < 1e-12:
+            # every fitted model has the same accuracy: the map cannot be inverted
+            self.diagnostics_["warnings"].append(
+                "fitted accuracies are all equal: the map is flat, the forecast is that accuracy"
+            )
+            self.map_a_, self.map_b_ = 0.0, np.inf
         self.offset_ = 0.0
         self.offset_ = float(np.mean(acc) - np.mean(self._curve(t["log10_compute"].to_numpy(dtype=float))))
         self.slice_metric_ = slices.metric
 
     def _curve(self, x: np.ndarray) -> np.ndarray:
         xs = self._x(x)
+        if np.isinf(self.map_b_):
+            return np.zeros_like(xs) + self.offset_
         score = 0.5 * (self.easy_poly_(xs) + self.hard_poly_(xs))
         return (score - self.map_a_) / self.map_b_ + self.offset_
 

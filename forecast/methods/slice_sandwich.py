@@ -29,7 +29,7 @@ from forecast.data.dataset import EvalData
 from forecast.errors import InputError
 from forecast.methods.base import Forecaster, check_level
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
-from forecast.slicing import Slices, group_slices, quantile_slices
+from forecast.slicing import MIN_PER_SLICE, Slices, group_slices, quantile_slices
 from forecast.threshold import Threshold, summarise_crossings
 
 ENGINES = ("conjugate", "ols", "pymc")
@@ -123,6 +123,14 @@ class SliceSandwich(Forecaster):
     # ------------------------------------------------------------------ fit
     def _slices(self, fitted: EvalData) -> Slices:
         if fitted.results is not None:
+            n_q = fitted.results["question_id"].nunique()
+            if n_q < 2 * MIN_PER_SLICE:
+                self.diagnostics_["warnings"].append(
+                    f"task {self.task_!r} has {n_q} questions, too few for 2 slices of "
+                    f"{MIN_PER_SLICE}: one slice (a curve of the whole task)"
+                )
+                return quantile_slices(fitted.results, self.n_slices, seed=self.seed,
+                                       cross_fit=self.cross_fit, task=self.task_, allow_single=True)
             if self.slicing == "irt":
                 from forecast.irt import irt_slices
 
@@ -177,7 +185,7 @@ class SliceSandwich(Forecaster):
             self.diagnostics_.update(diag)
         self.curves_: CurveDraws = curves
         if self.engine == "pymc" and "map_coef" in curves.extra:
-            self.map_ = AccuracyMap(slices.metric, curves.extra["map_coef"])
+            self.map_ = AccuracyMap(slices.metric, curves.extra["map_coef"], curves.extra["map_center"])
         else:
             if slices.metric == "tc_brier":
                 if "tc_brier" in t.columns and t["tc_brier"].notna().all():
@@ -188,7 +196,7 @@ class SliceSandwich(Forecaster):
                 task_score = t["accuracy"].to_numpy(dtype=float)
             self.map_ = fit_accuracy_map(
                 task_score, t["accuracy"].to_numpy(dtype=float), slices.metric,
-                self.n_questions_, curves.n_draws, self._rng,
+                self.chance_, curves.n_draws, self._rng,
             )
         if self.engine != "pymc":
             self.diagnostics_["engine"] = self.engine
@@ -232,7 +240,8 @@ class SliceSandwich(Forecaster):
                 pd.DataFrame({"slice": g, "log10_compute": grid, "mean": med[g], "lower": lo[g], "upper": hi[g]})
             )
         summary = pd.DataFrame(rows)
-        summary.insert(1, "label", ["easiest"] + ["middle"] * (slices.n_slices - 2) + ["hardest"])
+        labels = (["easiest"] + ["middle"] * (slices.n_slices - 2) + ["hardest"]) if slices.n_slices > 1 else ["all"]
+        summary.insert(1, "label", labels)
         fitted_median = np.median(self.curves_.scores(x), axis=0)
         points = pd.DataFrame(
             {

@@ -1,0 +1,166 @@
+"""The ``forecast backtest`` command (registered on the ``forecast`` CLI group).
+
+Exit codes: 0 every job succeeded; 1 some jobs failed (recorded in ``jobs.csv``, the rest
+is written); 2 bad input (one line on stderr, nothing written); 130 interrupted (finished
+jobs are kept: rerun with ``--resume``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from forecast.backtest.parallel import BACKENDS
+from forecast.backtest.runner import DEFAULT_METHODS
+from forecast.backtest.runner import backtest as run_backtest
+from forecast.errors import InputError
+
+EXIT_FAILED_JOBS = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+HELP = f"""Backtest forecasting methods on DATA: fit each method on the models at or below
+a cut-off, forecast the larger (held-out) models, and score the forecasts.
+
+DATA is a shipped dataset (slice_sandwich, bigbench_bigg), a results file or lm-eval
+folder, or `all` (every shipped dataset); several may be given. Each job (dataset x task
+x method x cut-off) is independent; finished jobs are saved in DIR/jobs/ as they finish.
+
+\b
+--cutoffs SPEC: comma-separated items, raw compute (FLOPs or parameters, as the task's
+models are measured), each one of:
+  3.16e22        a raw cut-off
+  largest:K      hold out the K largest models
+  expanding:N    N cut-offs from the median model to the second-largest, evenly spaced
+                 in log10 compute, each snapped to a model's compute
+  default        the built-in cut-offs (below), else expanding:3
+An item may be scoped with NAME= to one task or dataset, e.g.
+`mmlu=3.16e22,bigbench_bigg=largest:2`. Built-in cut-offs: slice_sandwich MMLU 10^1.5,
+10^1.1, 10^1.3; arithmetic 10^1.8, 10^1.4, 10^1.6; parsinlu_qa_mc 10^2.3, 10^1.9, 10^2.1;
+ARC and HellaSwag 10^2.3 (all x 1e21 FLOPs); bigbench_bigg 1e9, 4e9, 8e9 parameters.
+
+\b
+Writes into DIR: predictions.csv (held-out models), metrics.csv (per task x method x
+cut-off x window: all held-out models, and 0.5dec = within half a decade of the cut-off),
+summary.csv (per method: mean/median over tasks, ratio to the best baseline),
+thresholds.csv, calibration.csv, curves.csv, jobs.csv (status and error of every job),
+run.json, and the plots forecast_vs_actual_<dataset>.png, calibration.png,
+error_by_horizon.png. A DIR holding results is refused unless --resume or --force.
+
+Default methods: {", ".join(DEFAULT_METHODS)}.
+Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
+"""
+
+
+def _error(message: str) -> None:
+    click.echo(f"forecast: error: {' '.join(str(message).split())}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise InputError("an empty list was given")
+    return items
+
+
+@click.command("backtest", help=HELP)
+@click.argument("data", nargs=-1, required=True)
+@click.option("--models", "models_file", type=click.Path(dir_okay=False),
+              help="Models table (model, family, params, tokens, flops).")
+@click.option("--scores", "scores_file", type=click.Path(dir_okay=False),
+              help="Whole-task scores to go with slice-level groups.")
+@click.option("--task-info", "task_info_file", type=click.Path(dir_okay=False),
+              help="Task table (task, format, n_choices, chance).")
+@click.option("--tasks", help="Comma-separated tasks to backtest (default: all).")
+@click.option("--cutoffs", help="Cut-off specification (see above; default: default).")
+@click.option("--methods", help=f"Comma-separated methods (default: {','.join(DEFAULT_METHODS)}).")
+@click.option("--level", type=float, default=0.9, show_default=True,
+              help="Level of the observed-score intervals.")
+@click.option("--tau", type=float, default=0.25, show_default=True,
+              help="Normalised accuracy that defines the emergence threshold.")
+@click.option("--control-tau", type=float, default=0.75, show_default=True,
+              help="Level at which the no-emergence controls are checked for false emergence.")
+@click.option("--controls", default="arc,hellaswag", show_default=True,
+              help="Comma-separated no-emergence control tasks ('' for none).")
+@click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True, help="Where the jobs run.")
+@click.option("--scheduler", help="Dask scheduler address (with --backend dask; default: a local cluster).")
+@click.option("--n-jobs", type=int, help="Worker processes for processes/dask (default: all CPUs).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Base seed (each job's seed derives from it).")
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              help="Folder for the results (default: print the summary only).")
+@click.option("--resume", is_flag=True, help="Continue the run saved in --out (skip finished jobs).")
+@click.option("--force", is_flag=True, help="Overwrite the results already in --out.")
+@click.option("--no-plots", is_flag=True, help="Do not draw the plots.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, methods, level, tau,
+             control_tau, controls, backend, scheduler, n_jobs, seed, out, resume, force, no_plots,
+             no_progress) -> None:
+    start = time.perf_counter()
+    try:
+        if (resume or force) and out is None:
+            raise InputError("--resume and --force need --out DIR")
+        if resume and force:
+            raise InputError("--resume and --force exclude each other")
+        if n_jobs is not None and n_jobs < 1:
+            raise InputError(f"--n-jobs must be at least 1, got {n_jobs}")
+        bt = run_backtest(
+            list(data),
+            methods=_split_list(methods),
+            tasks=_split_list(tasks),
+            cutoffs=cutoffs,
+            level=level,
+            backend=backend,
+            tau=tau,
+            control_tau=control_tau,
+            controls=[t.strip() for t in controls.split(",") if t.strip()],
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            seed=seed,
+            checkpoint=out,
+            resume=resume,
+            overwrite=force,
+            progress=not no_progress,
+            models=models_file,
+            scores=scores_file,
+            task_info=task_info_file,
+        )
+    except InputError as exc:
+        _error(str(exc))
+    except KeyboardInterrupt:
+        where = f"; finished jobs are saved in {out}/jobs, rerun with --resume" if out else ""
+        click.echo(f"forecast: interrupted{where}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if bt.resumed:
+        click.echo(f"resumed: {bt.resumed} finished job(s) read from {out}/jobs", err=True)
+    written = []
+    if out is not None:
+        written = bt.save(out)
+        if not no_plots:
+            written += bt.plot(out)
+    click.echo(bt.format_summary())
+    failed = bt.failed
+    seconds = time.perf_counter() - start
+    click.echo(f"{len(bt.jobs)} jobs ({len(failed)} failed) in {seconds:.1f} s on backend {backend}")
+    if written:
+        click.echo(f"wrote {len(written)} files to {out}")
+    for row in failed.head(5).itertuples(index=False):
+        click.echo(f"failed: {row.key}: {row.error}", err=True)
+    if len(failed) > 5:
+        click.echo(f"... and {len(failed) - 5} more failed jobs (see jobs.csv)", err=True)
+    if len(failed):
+        sys.exit(EXIT_FAILED_JOBS)
+
+
+def main() -> None:
+    """``python -m forecast.backtest.command`` (the same as ``forecast backtest``)."""
+    backtest(prog_name="forecast backtest")
+
+
+if __name__ == "__main__":
+    main()
