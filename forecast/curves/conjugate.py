@@ -16,7 +16,7 @@ from forecast.curves.draws import CurveDraws
 from forecast.errors import InputError
 
 #: prior standard deviations of the coefficients (logit units per decade**k)
-DEFAULT_PRIOR_SD = (10.0, 2.0, 0.3, 0.1, 0.05, 0.03)
+DEFAULT_PRIOR_SD = (10.0, 1.0, 0.1, 0.05, 0.03, 0.02)
 
 
 def fit_conjugate_slices(

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy.special import expit, logit
 
-from forecast.curves.basis import classify_shape, to_link
+from forecast.curves.basis import classify_shape, design, from_link, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
 from forecast.curves.draws import CurveDraws
 from forecast.curves.ols import fit_ols_slices
@@ -42,7 +43,12 @@ SLICINGS = ("quantile", "irt")
 class SliceReport:
     """What the slices look like: ``summary`` (one row per slice), ``points`` (per model and
     slice), ``curves`` (mean and interval of each slice's curve on a grid) and
-    ``membership`` (per question, for per-question data)."""
+    ``membership`` (per question, for per-question data).
+
+    In ``summary``, ``shape`` names the shape of an unshrunk quadratic fitted to the slice's
+    points on the fitted range (``curvature`` and its OLS p-value ``curvature_p`` beside it),
+    and ``p_U_shaped``, ``p_inverted_U``, ... are the shares of the forecasting model's curve
+    draws of each shape (its priors shrink curvature to keep extrapolation tame)."""
 
     summary: pd.DataFrame
     points: pd.DataFrame
@@ -203,7 +209,7 @@ class SliceSandwich(Forecaster):
         if not np.isfinite(self.extrapolation_sd) or self.extrapolation_sd < 0:
             raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd!r}")
         self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd, curves.n_draws)
-        self.slices_ = self._report(slices, models, x, matrix)
+        self.slices_ = self._report(slices, models, x, matrix, z)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_1d(np.asarray(x, dtype=float))
@@ -216,20 +222,30 @@ class SliceSandwich(Forecaster):
         return expit(logit(np.clip(acc, 1e-9, 1 - 1e-9)) + shift)
 
     # ------------------------------------------------------------------ reports
-    def _report(self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray) -> SliceReport:
+    def _report(
+        self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray, z: np.ndarray
+    ) -> SliceReport:
         grid = np.linspace(x.min(), x.max(), 101)
         draws = self.curves_.scores(grid)  # (S, G, n)
         med = np.median(draws, axis=0)
         lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
         rows, curve_rows = [], []
+        center = self.curves_.center
         for g in range(slices.n_slices):
+            # the shape of the data on the fitted range: an unshrunk quadratic (statsmodels OLS);
+            # the p_* columns are the shapes of the forecasting model's own curve draws
+            keep = np.isfinite(z[g])
+            ols = sm.OLS(z[g, keep], design(x[keep], center, 2)).fit()
+            ols_curve = from_link(design(grid, center, 2) @ ols.params, slices.metric)
             shapes = pd.Series([classify_shape(grid, d) for d in draws[::max(1, len(draws) // 200), g]])
             freq = shapes.value_counts(normalize=True)
             rows.append(
                 {
                     "slice": g,
                     "n_questions": int(slices.weights[g]),
-                    "shape": classify_shape(grid, med[g]),
+                    "shape": classify_shape(grid, ols_curve),
+                    "curvature": float(ols.params[2]),
+                    "curvature_p": float(ols.pvalues[2]),
                     "p_U_shaped": float(freq.get("U-shaped", 0.0)),
                     "p_inverted_U": float(freq.get("inverted-U", 0.0)),
                     "p_increasing": float(freq.get("increasing", 0.0)),
