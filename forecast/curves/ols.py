@@ -44,11 +44,16 @@ def fit_ols_slices(
         X = design(x[keep], center, degree)
         res = sm.OLS(z[g, keep], X).fit()
         results.append(res)
-        df = max(res.df_resid, 1.0)
-        normal = rng.multivariate_normal(np.zeros(p), res.cov_params(), size=n_draws, method="svd")
-        scale = np.sqrt(df / rng.chisquare(df, size=n_draws))[:, None]
-        coef[:, g, :] = res.params + normal * scale
+        coef[:, g, :] = ols_coef_draws(res, n_draws, rng)
     return CurveDraws(coef, center, metric), results
+
+
+def ols_coef_draws(result, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Coefficient draws from the multivariate t sampling distribution of an OLS fit."""
+    p = len(result.params)
+    normal = rng.multivariate_normal(np.zeros(p), result.cov_params(), size=n_draws, method="svd")
+    df = max(result.df_resid, 1.0)
+    return np.asarray(result.params) + normal * np.sqrt(df / rng.chisquare(df, size=n_draws))[:, None]
 
 
 def ols_summary_frame(result, x: np.ndarray, center: float, degree: int, alpha: float) -> pd.DataFrame:

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.data.readers import iter_jsonl
 from forecast.data.schema import validate_results
 from forecast.errors import InputError
 
@@ -360,32 +361,11 @@ def _question_id(raw: Any) -> str:
 
 def _iter_records(file: Path):
     """``(lineno, record)`` for each non-blank line, with one-line errors."""
-    try:
-        fh = open(file, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{file}: cannot be read ({exc.strerror or exc})") from None
-    with fh:
-        lineno = 0
-        while True:
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError:
-                raise InputError(f"{file}:{lineno + 1}: not valid UTF-8 text") from None
-            if not line:
-                break
-            lineno += 1
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{file}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{file}:{lineno}: expected a JSON object (one lm-eval record)")
-            for key in ("doc_id", "target", "resps"):
-                if key not in record:
-                    raise InputError(f"{file}:{lineno}: record has no {key!r} key")
-            yield lineno, record
+    for lineno, record in iter_jsonl(file):
+        for key in ("doc_id", "target", "resps"):
+            if key not in record:
+                raise InputError(f"{file}:{lineno}: record has no {key!r} key")
+        yield lineno, record
 
 
 def _filter_name(record: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -29,12 +30,29 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8")
 
 
-def read_jsonl(path: str | Path) -> pd.DataFrame:
-    """Read a JSON Lines file, naming the line that does not parse."""
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSON Lines file (gzip allowed).
+
+    Raises :class:`InputError` naming the file and line that is not UTF-8, not JSON, or not
+    a JSON object.
+    """
     path = Path(path)
-    records = []
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
+    try:
+        fh = _open_text(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with fh:
+        lineno = 0
+        while True:
+            try:
+                line = fh.readline()
+            except UnicodeDecodeError:
+                raise InputError(f"{path}:{lineno + 1}: not valid UTF-8 text") from None
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{path}:{lineno + 1}: cannot be read ({exc})") from None
+            if not line:
+                return
+            lineno += 1
             if not line.strip():
                 continue
             try:
@@ -43,8 +61,12 @@ def read_jsonl(path: str | Path) -> pd.DataFrame:
                 raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise InputError(f"{path}:{lineno}: expected a JSON object per line")
-            records.append(record)
-    return pd.DataFrame.from_records(records)
+            yield lineno, record
+
+
+def read_jsonl(path: str | Path) -> pd.DataFrame:
+    """Read a JSON Lines file, naming the line that does not parse."""
+    return pd.DataFrame.from_records([record for _, record in iter_jsonl(path)])
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import statsmodels.api as sm
 from scipy.special import expit
 
+from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.methods.base import Forecaster
 
@@ -22,12 +23,9 @@ def _logit_eps(y: np.ndarray) -> np.ndarray:
     return np.log((y + LOGIT_EPS) / (1.0 - y + LOGIT_EPS))
 
 
-def _ols_draws(result, n_draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Coefficient draws from the multivariate t sampling distribution of an OLS fit."""
-    p = len(result.params)
-    normal = rng.multivariate_normal(np.zeros(p), result.cov_params(), size=n_draws, method="svd")
-    df = max(result.df_resid, 1.0)
-    return result.params + normal * np.sqrt(df / rng.chisquare(df, size=n_draws))[:, None]
+def _line(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``a + b x`` for every draw of ``(a, b)``: shape (n_draws, len(x))."""
+    return coef[:, :1] + coef[:, 1:2] * np.atleast_1d(np.asarray(x, dtype=float))[None, :]
 
 
 class Sigmoid(Forecaster):
@@ -54,11 +52,10 @@ class Sigmoid(Forecaster):
         x = t["log10_compute"].to_numpy(dtype=float)
         y = _logit_eps(np.clip(t["accuracy"].to_numpy(dtype=float) - self.chance_, 0.0, 1.0))
         self.result_ = sm.OLS(y, sm.add_constant(x)).fit()
-        self.coef_draws_ = _ols_draws(self.result_, self.n_draws, self._rng)
+        self.coef_draws_ = ols_coef_draws(self.result_, self.n_draws, self._rng)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        z = self.coef_draws_[:, :1] + self.coef_draws_[:, 1:2] * np.asarray(x)[None, :]
-        return self.chance_ + expit(z)
+        return self.chance_ + expit(_line(self.coef_draws_, x))
 
     def point(self, x: np.ndarray) -> np.ndarray:
         """The published point forecast at log10 compute ``x``."""
@@ -78,11 +75,10 @@ class Linear(Forecaster):
         t = self.fit_table_
         x = t["log10_compute"].to_numpy(dtype=float)
         self.result_ = sm.OLS(t["accuracy"].to_numpy(dtype=float), sm.add_constant(x)).fit()
-        self.coef_draws_ = _ols_draws(self.result_, self.n_draws, self._rng)
+        self.coef_draws_ = ols_coef_draws(self.result_, self.n_draws, self._rng)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        z = self.coef_draws_[:, :1] + self.coef_draws_[:, 1:2] * np.asarray(x)[None, :]
-        return np.clip(z, 0.0, 1.0)
+        return np.clip(_line(self.coef_draws_, x), 0.0, 1.0)
 
 
 class Persistence(Forecaster):
