@@ -17,3 +17,7 @@ class InputError(ValueError):
 
 class FitError(RuntimeError):
     """A fit could not be carried out on otherwise valid input."""
+
+
+class SamplerWarning(UserWarning):
+    """MCMC diagnostics are off: divergences, R-hat above 1.01 or a low effective sample size."""

@@ -15,6 +15,7 @@ Pipeline for one task, on the fitted models only:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,10 +26,10 @@ from scipy.special import expit, logit
 from forecast.curves.basis import classify_shape, design, from_link, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
 from forecast.curves.draws import CurveDraws
-from forecast.curves.ols import fit_ols_slices
+from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
-from forecast.errors import InputError
-from forecast.methods.base import Forecaster, check_level
+from forecast.errors import InputError, SamplerWarning
+from forecast.methods.base import Forecaster, as_compute, check_level
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
 from forecast.slicing import MIN_PER_SLICE, Slices, group_slices, quantile_slices
 from forecast.threshold import Threshold, summarise_crossings
@@ -189,6 +190,8 @@ class SliceSandwich(Forecaster):
                 chains=self.chains, seed=self.seed,
             )
             self.diagnostics_.update(diag)
+            for message in diag["warnings"]:
+                warnings.warn(f"{self.task_}: MCMC {message}", SamplerWarning, stacklevel=3)
         self.curves_: CurveDraws = curves
         if self.engine == "pymc" and "map_coef" in curves.extra:
             self.map_ = AccuracyMap(slices.metric, curves.extra["map_coef"], curves.extra["map_center"])
@@ -270,6 +273,22 @@ class SliceSandwich(Forecaster):
         )
         return SliceReport(summary, points, pd.concat(curve_rows, ignore_index=True),
                            slices.membership, slices.source, slices.cross_fitted)
+
+    def slice_summary_frame(self, compute, alpha: float = 0.1) -> pd.DataFrame:
+        """statsmodels' ``get_prediction(X).summary_frame(alpha)`` per slice (``engine="ols"``).
+
+        Columns: ``slice, log10_compute, mean, mean_se, mean_ci_lower, mean_ci_upper,
+        obs_ci_lower, obs_ci_upper`` on the link (logit) scale of the slice score.
+        """
+        if self.ols_results_ is None:
+            raise InputError("slice_summary_frame needs engine='ols'")
+        x = np.log10(as_compute(compute))
+        frames = []
+        for g, result in enumerate(self.ols_results_):
+            frame = ols_summary_frame(result, x, self.curves_.center, self.degree, alpha)
+            frame.insert(0, "slice", g)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
 
     def easy_turn(self, level: float = 0.9) -> Threshold:
         """Second threshold estimate: where the easiest slice's curve turns from falling to rising.
