@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -23,6 +24,8 @@ EXIT_BAD_INPUT = 2
 
 def quiet_libraries(verbose: bool) -> None:
     """Silence PyMC / PyTensor / ArviZ chatter unless ``verbose``."""
+    if verbose:
+        os.environ["FORECAST_VERBOSE"] = "1"  # read around MCMC sampling, also in workers
     level = logging.INFO if verbose else logging.ERROR
     for name in ("pymc", "pytensor", "arviz", "distributed", "numba"):
         logging.getLogger(name).setLevel(level)
@@ -186,6 +189,8 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
             raise InputError(f"{plot}: --plot must name a .png file")
         if plot_path.exists() and not force:
             raise InputError(f"{plot}: already exists (pass --force to overwrite)")
+        if not plot_path.parent.is_dir():
+            raise InputError(f"{plot}: folder {plot_path.parent} does not exist")
     d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
     f = make_method(method, seed=seed).fit(d, cut, task=task)
     report = forecast_report(f, method, level=level, tau=tau, budget=bud, at=points)
@@ -213,8 +218,17 @@ _register_optional()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="forecast")
+    """Console-script entry point: usage errors too are one line and exit 2."""
+    try:
+        code = cli.main(prog_name="forecast", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("forecast: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        fail(exc.format_message())
+    except InputError as exc:
+        fail(str(exc))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

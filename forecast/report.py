@@ -79,11 +79,14 @@ def forecast_report(
     }
     if hasattr(f, "easy_turn"):
         turn = f.easy_turn(level=level).to_dict()
-        out["easy_slice_turn"] = {k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored")}
+        out["easy_slice_turn"] = {
+            k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored", "lower_censored")
+        }
     if hasattr(f, "slices_"):
         out["slices"] = f.slices_.summary
         out["slice_source"] = f.slices_.source
         out["slices_cross_fitted"] = f.slices_.cross_fitted
+        out["slice_difficulty_horizon"] = f.slices_.horizon
     return jsonable(out)
 
 

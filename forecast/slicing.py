@@ -53,6 +53,10 @@ class Slices:
     assignment : DataFrame or None
         Per-question data: ``model, question_id, slice`` — the slice each question has
         when model ``model``'s points are computed (cross-fitted: without its answers).
+    horizon : float or None
+        Pre-sliced groups: the largest compute (raw FLOPs) of the models they were sorted with.
+    notes : tuple of str
+        Things a user should know about the choice made (reported as warnings).
     """
 
     scores: pd.DataFrame
@@ -62,6 +66,8 @@ class Slices:
     source: str
     cross_fitted: bool
     assignment: pd.DataFrame | None = None
+    horizon: float | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def n_slices(self) -> int:
@@ -215,6 +221,13 @@ def group_slices(
             f"{horizons[0]:.4g} FLOPs, above the cut-off {cutoff:.4g}; the smallest legal cut-off "
             f"is {horizons[0]:.4g}"
         )
+    notes: tuple[str, ...] = ()
+    above = horizons[horizons > cutoff * (1 + 1e-9)]
+    if above.size and above[0] <= cutoff * 1.01:
+        notes = (
+            f"groups sorted up to {above[0]:.6g} FLOPs lie just above the cut-off {cutoff:.6g} and "
+            f"were not used (they would leak); pass the cut-off {above[0]:.6g} to use them",
+        )
     horizon = ok[-1] / 1e21
     g = groups[
         (groups["metric"] == "tc_brier")
@@ -232,4 +245,4 @@ def group_slices(
     weights = (
         g.drop_duplicates("group_index").sort_values("group_index")["n_questions"].to_numpy(dtype=float)
     )
-    return Slices(scores, weights, "tc_brier", None, "groups", False)
+    return Slices(scores, weights, "tc_brier", None, "groups", False, horizon=float(ok[-1]), notes=notes)

@@ -75,7 +75,9 @@ class Threshold:
     ``estimate`` is the median over curve draws (draws that never cross count as beyond
     the range); ``lower``/``upper`` bound the equal-tailed credible interval at ``level``;
     an upper bound past the searched range is reported as the range limit with
-    ``upper_censored`` true; ``estimate`` is None when fewer than half the draws cross.
+    ``upper_censored`` true; ``lower_censored`` says the lower bound is the smallest fitted
+    compute because enough draws are already past ``tau`` there; ``estimate`` is None when
+    fewer than half the draws cross.
     """
 
     tau: float
@@ -85,6 +87,7 @@ class Threshold:
     upper: float | None
     p_reached: float
     upper_censored: bool
+    lower_censored: bool
     search_min: float
     search_max: float
     budget: float | None = None
@@ -108,7 +111,10 @@ def summarise_crossings(
 ) -> Threshold:
     """Summarise per-draw crossings (log10 compute, NaN = not reached) as a :class:`Threshold`."""
     lo_x, hi_x = search
-    c = np.asarray(crossings, dtype=float)
+    c_all = np.asarray(crossings, dtype=float)
+    # crossings past the search range (found when the grid was extended to a budget) count
+    # as not reached for the estimate and interval, and as reached for P(<= budget)
+    c = np.where(c_all <= hi_x + 1e-12, c_all, np.nan)
     reached = np.isfinite(c)
     p_reached = float(reached.mean()) if c.size else 0.0
     # a draw that never crosses lies beyond the range: +inf keeps the quantiles honest
@@ -124,7 +130,7 @@ def summarise_crossings(
     if budget is not None:
         if not np.isfinite(budget) or budget <= 0:
             raise InputError(f"budget must be a positive compute value, got {budget!r}")
-        p_budget = float(np.mean(filled <= np.log10(budget)))
+        p_budget = float(np.mean(np.nan_to_num(c_all, nan=np.inf) <= np.log10(budget)))
     return Threshold(
         tau=tau,
         level=level,
@@ -133,6 +139,7 @@ def summarise_crossings(
         upper=raw(min(qs[2], hi_x)),
         p_reached=p_reached,
         upper_censored=bool(upper_censored),
+        lower_censored=bool(np.isfinite(qs[0]) and qs[0] <= lo_x),
         search_min=float(10.0**lo_x),
         search_max=float(10.0**hi_x),
         budget=budget,

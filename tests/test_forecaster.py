@@ -65,17 +65,17 @@ def test_no_leakage_from_held_out_models(method, delete, which, sas, bigg):
 
 
 def test_published_recipe_reproduces_the_paper(sas):
-    """Accuracy MSE over all larger models, as re-run from the released code."""
+    """Accuracy MSE over all larger models, as re-run from the released code (via predict)."""
     expected = {("mmlu", MMLU_CUT): (32, 27, 2.354, 0.058), ("arithmetic", ARITH_CUT): (44, 14, 0.2506, 0.0121)}
     for (task, cut), (n_fit, n_test, mse_pub, mse_sig) in expected.items():
         full = task_table(sas.for_task(task), task)
         test = full[full["compute"] > cut]
         pub = Published().fit(sas, cut, task=task)
-        sig = Sigmoid().fit(sas, cut, task=task)
+        sig = Sigmoid(clip=False).fit(sas, cut, task=task)
         assert len(pub.fit_table_) == n_fit and len(test) == n_test
         y = test["accuracy"].to_numpy()
         got_pub = np.mean((pub.predict(test["compute"], kind="mean")["mean"].to_numpy() - y) ** 2)
-        got_sig = np.mean((sig.point(test["log10_compute"].to_numpy()) - y) ** 2)
+        got_sig = np.mean((sig.predict(test["compute"])["mean"].to_numpy() - y) ** 2)
         assert got_pub == pytest.approx(mse_pub, abs=6e-4 if mse_pub > 1 else 1e-4)
         assert got_sig == pytest.approx(mse_sig, abs=6e-4)
 
@@ -190,3 +190,31 @@ def test_every_method_has_draws_and_intervals(sas, bigg):
             assert list(p.columns) == ["compute", "log10_compute", "mean", "lower", "upper", "level", "kind"]
             assert (p["lower"] <= p["upper"]).all()
             assert f.sample([cut * 2]).shape == (f.n_draws, 1)
+
+
+def test_budget_past_the_search_range(sas):
+    f = SliceSandwich().fit(sas, MMLU_CUT, task="mmlu")
+    th = f.threshold(tau=0.25)
+    p = [f.threshold(tau=0.25, budget=b).p_below_budget for b in (MMLU_CUT * 10, MMLU_CUT * 100, MMLU_CUT * 1e4)]
+    assert p[0] <= p[1] <= p[2]
+    assert p[1] == pytest.approx(th.p_reached)  # the search ends two decades past the cut-off
+    assert p[2] > th.p_reached  # draws that cross beyond the search range count below a larger budget
+
+
+def test_observed_intervals_inside_unit_interval(bigg):
+    for name in ("linear", "persistence", "sigmoid", "slice_sandwich"):
+        p = make_method(name).fit(bigg, 8e9, task="qa_wikidata").predict([2.7e10, 1.28e11, 1e13])
+        assert ((p[["mean", "lower", "upper"]] >= 0) & (p[["mean", "lower", "upper"]] <= 1)).all().all(), name
+
+
+def test_scores_only_data_is_refused_for_slicing(sas):
+    only = EvalData(sas.models, sas.tasks, None, None, sas.scores, "scores only")
+    with pytest.raises(InputError, match="not whole-task scores alone"):
+        SliceSandwich().fit(only, MMLU_CUT, task="mmlu")
+    assert Sigmoid().fit(only, MMLU_CUT, task="mmlu").predict([1e23])["mean"].between(0, 1).all()
+
+
+@pytest.mark.parametrize("kwargs", [dict(degree=0), dict(n_draws=0), dict(seed=None), dict(seed=1.5)])
+def test_bad_constructor_parameters(sas, kwargs):
+    with pytest.raises(InputError):
+        SliceSandwich(**kwargs).fit(sas, MMLU_CUT, task="mmlu")

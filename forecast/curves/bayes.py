@@ -19,6 +19,10 @@ divergences are read with ArviZ and returned as diagnostics.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,23 +33,33 @@ from forecast.sandwich import MAP_SLOPE_PRIOR_REL_SD, anchored_slope
 
 #: soft chance prior: sd (in accuracy) of how far the mean curve may sit below chance
 CHANCE_SOFTNESS = 0.05
+#: smallest residual sd of a slice on the logit scale
+SIGMA_FLOOR = 0.05
+
+
+#: effective draws wanted per chain (bulk and tail) before a fit is called well mixed
+ESS_PER_CHAIN = 100
 
 
 def _diagnostics(idata, var_names: list[str], n_samples: int) -> dict[str, Any]:
     import arviz as az
 
-    summary = az.summary(idata, var_names=var_names, kind="diagnostics")
+    summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     divergences = int(idata.sample_stats["diverging"].sum())
+    n_chains = int(idata.posterior.sizes["chain"])
     rhat = float(summary["r_hat"].max())
     ess_bulk = float(summary["ess_bulk"].min())
     ess_tail = float(summary["ess_tail"].min())
+    wanted = ESS_PER_CHAIN * n_chains
     warnings = []
     if divergences:
         warnings.append(f"{divergences} divergent transitions after tuning")
     if not np.isfinite(rhat) or rhat > 1.01:
         warnings.append(f"max R-hat {rhat:.3f} > 1.01: chains have not mixed")
-    if ess_bulk < min(400, 0.25 * n_samples):
-        warnings.append(f"min bulk ESS {ess_bulk:.0f} is low")
+    if ess_bulk < wanted:
+        warnings.append(f"min bulk ESS {ess_bulk:.0f} < {wanted}")
+    if ess_tail < wanted:
+        warnings.append(f"min tail ESS {ess_tail:.0f} < {wanted}: interval ends are unreliable")
     return {
         "engine": "pymc",
         "divergences": divergences,
@@ -55,6 +69,29 @@ def _diagnostics(idata, var_names: list[str], n_samples: int) -> dict[str, Any]:
         "n_samples": n_samples,
         "warnings": warnings,
     }
+
+
+@contextlib.contextmanager
+def quiet_sampler():
+    """Silence PyMC / PyTensor chatter unless ``FORECAST_VERBOSE`` is set (``--verbose``).
+
+    PyMC resets its logger when imported, so this is applied around sampling, not at start-up.
+    """
+    if os.environ.get("FORECAST_VERBOSE"):
+        yield
+        return
+    loggers = [logging.getLogger(n) for n in ("pymc", "pytensor", "pytensor.tensor.blas")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def fit_pymc_slices(
@@ -95,7 +132,9 @@ def fit_pymc_slices(
         coef = pm.Normal("coef", mu=m0, sigma=sd, shape=(n_slices, p))
         # zero-avoiding priors (gamma, shape 2): scale terms near 0 make funnels
         between = pm.Gamma("between_model_sd", alpha=2.0, beta=10.0)
-        sigma = pm.Gamma("sigma", alpha=2.0, beta=10.0, shape=n_slices)
+        # a floor keeps a slice whose scores are constant (all 0 or all 1) from collapsing
+        sigma = pm.Deterministic("sigma", SIGMA_FLOOR + pm.Gamma("sigma_excess", alpha=2.0, beta=10.0,
+                                                                 shape=n_slices))
         curve = pt.dot(coef, X.T)  # (G, M)
         if observed.all():
             # the model effect u_m, shared by a model's slices, integrated out: each model's
@@ -122,10 +161,11 @@ def fit_pymc_slices(
         if mean_acc is not None and chance > 0:
             below = pt.maximum(chance - mean_acc, 0.0)
             pm.Potential("chance_soft_prior", -0.5 * pt.sum((below / CHANCE_SOFTNESS) ** 2))
-        idata = pm.sample(
-            draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed,
-            progressbar=False, compute_convergence_checks=False, target_accept=0.9,
-        )
+        with quiet_sampler():
+            idata = pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed,
+                progressbar=False, compute_convergence_checks=False, target_accept=0.9,
+            )
     post = idata.posterior
     coef_scaled = post["coef"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
     coef_draws = coef_scaled / powers  # back to powers of (x - center) in decades

@@ -35,6 +35,7 @@ MODELS_REQUIRED = ("model",)
 MODELS_COLUMNS = ("model", "family", "params", "tokens", "flops")
 TASKS_REQUIRED = ("task", "format", "chance")
 TASKS_COLUMNS = ("task", "format", "n_choices", "chance")
+TASK_FORMATS = ("multiple_choice", "generative", "both")
 GROUPS_REQUIRED = (
     "task",
     "model",
@@ -196,6 +197,13 @@ def validate_tasks(df: pd.DataFrame, source: str = "tasks") -> pd.DataFrame:
     out["format"] = out["format"].astype(str)
     out["n_choices"] = pd.to_numeric(out["n_choices"], errors="coerce")
     out["chance"] = pd.to_numeric(out["chance"], errors="coerce")
+    bad_format = ~out["format"].isin(list(TASK_FORMATS))
+    if bad_format.any():
+        i = int(np.flatnonzero(bad_format.to_numpy())[0])
+        raise InputError(
+            f"{source}: task {out['task'].iloc[i]!r} has format {out['format'].iloc[i]!r}; "
+            f"use one of {', '.join(TASK_FORMATS)}"
+        )
     mc = out["format"].isin(["multiple_choice", "both"])
     unknown = mc & ~np.isfinite(out["chance"].to_numpy(dtype=float))
     if unknown.any():

@@ -9,16 +9,36 @@ from forecast.data.dataset import EvalData
 from forecast.errors import InputError
 
 
+#: filters preferred when a task's answers were scored under several (lm-eval names)
+PREFERRED_FILTERS = ("none", "strict-match")
+
+
 def one_row_per_answer(results: pd.DataFrame) -> pd.DataFrame:
     """Reduce per-question results to one row per (task, question, model).
 
-    lm-eval logs may hold one row per filter and generated answers one row per metric; the
-    correctness is the same on each, so the first filter (in sorted order) is kept.
+    lm-eval logs may hold one row per filter and generated answers one row per metric.
+    Per task one filter is kept: among the filters every model of the task has, ``none``,
+    then ``strict-match``, then the first in sorted order; when no filter is shared, each
+    model keeps its own first filter in that order.
     """
     out = results
     if "filter" in out.columns and out["filter"].nunique() > 1:
-        first = sorted(out["filter"].astype(str).unique())[0]
-        out = out[out["filter"].astype(str) == first]
+        keep = []
+        for _, rows in out.groupby("task", sort=False):
+            filters = rows["filter"].astype(str)
+            per_model = rows.assign(_f=filters).groupby("model")["_f"].agg(set)
+            shared = set.intersection(*per_model) if len(per_model) else set()
+            rank = {f: i for i, f in enumerate(PREFERRED_FILTERS)}
+
+            def best(options: set[str]) -> str:
+                return sorted(options, key=lambda f: (rank.get(f, len(rank)), f))[0]
+
+            if shared:
+                keep.append(rows[filters == best(shared)])
+            else:
+                chosen = per_model.map(best)
+                keep.append(rows[filters.to_numpy() == rows["model"].map(chosen).to_numpy()])
+        out = pd.concat(keep)
     return out.drop_duplicates(["task", "question_id", "model"])
 
 

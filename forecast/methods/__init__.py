@@ -35,11 +35,13 @@ def make_method(name: str, **params: Any) -> Forecaster:
     """A method by name, e.g. ``make_method("slice_sandwich", seed=1)``."""
     if name in ALIASES:
         base, preset = ALIASES[name]
-        return METHODS[base](**{**preset, **params})
-    if name not in METHODS:
+        cls, params = METHODS[base], {**preset, **params}
+    elif name in METHODS:
+        cls = METHODS[name]
+    else:
         raise InputError(f"unknown method {name!r} (known: {', '.join(method_names())})")
     try:
-        return METHODS[name](**params)
+        return cls(**params)
     except TypeError as exc:
         raise InputError(f"method {name!r}: {exc}") from None
 

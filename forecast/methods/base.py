@@ -103,6 +103,9 @@ class Forecaster:
         -------
         self
         """
+        self._check_params()
+        if np.ndim(cutoff) != 0:
+            raise InputError(f"cutoff must be one raw compute value, got {cutoff!r}")
         if not isinstance(data, EvalData):
             data = load_data(data)
         tasks = data.task_names
@@ -152,12 +155,28 @@ class Forecaster:
         self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
         return self
 
+    def _check_params(self) -> None:
+        """One-line errors for constructor parameters out of range."""
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
+            raise InputError(f"seed must be an integer (same seed, same output), got {self.seed!r}")
+        if not isinstance(self.n_draws, (int, np.integer)) or self.n_draws < 10:
+            raise InputError(f"n_draws must be an integer of at least 10, got {self.n_draws!r}")
+        for name in ("degree", "easy_degree", "hard_degree"):
+            value = getattr(self, name, None)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+
     def _fit(self, fitted: EvalData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         """Accuracy of the mean curve per draw, shape (n_draws, len(x))."""
         raise NotImplementedError
+
+    def _point(self, x: np.ndarray) -> np.ndarray | None:
+        """A point forecast at log10 compute ``x`` for methods defined by one (else None:
+        the ``mean`` column is then the mean of the draws)."""
+        return None
 
     # ------------------------------------------------------------------ noise model
     def _to_noise(self, acc: np.ndarray) -> np.ndarray:
@@ -200,8 +219,7 @@ class Forecaster:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
-        observed = rng.binomial(n, p) / n
-        return observed + (latent - p)
+        return rng.binomial(n, p) / n  # an observed accuracy lies in [0, 1]
 
     # ------------------------------------------------------------------ outputs
     def _check_fitted(self) -> None:
@@ -222,18 +240,22 @@ class Forecaster:
     def predict(self, compute: Any, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
         """Tidy forecast: ``compute, log10_compute, mean, lower, upper, level, kind``.
 
-        ``lower``/``upper`` bound the equal-tailed interval at ``level`` of the draws.
+        ``lower``/``upper`` bound the equal-tailed interval at ``level`` of the draws;
+        ``mean`` is the mean of the draws, or the point forecast of a method defined by one
+        (the regression baselines' OLS estimate, the published recipe's curve).
         """
         level = check_level(level)
         comp = as_compute(compute)
         draws = self.sample(comp, kind)
         alpha = (1.0 - level) / 2.0
         lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        point = self._point(np.log10(comp))
+        mean = draws.mean(axis=0) if point is None else point
         return pd.DataFrame(
             {
                 "compute": comp,
                 "log10_compute": np.log10(comp),
-                "mean": draws.mean(axis=0),
+                "mean": mean,
                 "lower": lower,
                 "upper": upper,
                 "level": level,
@@ -256,8 +278,12 @@ class Forecaster:
         tau = check_tau(tau)
         level = check_level(level)
         grid = self.search_grid()
-        curves = normalised(self._mean_draws(grid), self.chance_)
-        crossings = first_crossing(grid, curves, tau)
         if budget is not None:
             budget = float(as_compute(budget, "budget")[0])
+            if np.log10(budget) > grid[-1]:
+                # P(threshold <= budget) needs the curves out to the budget
+                step = grid[1] - grid[0]
+                grid = np.arange(grid[0], np.log10(budget) + step, step)
+        curves = normalised(self._mean_draws(grid), self.chance_)
+        crossings = first_crossing(grid, curves, tau)
         return summarise_crossings(crossings, tau, level, self.search_range_, budget)

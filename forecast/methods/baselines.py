@@ -32,10 +32,13 @@ class Sigmoid(Forecaster):
     """Sigmoid in log10 compute above chance (the Slice-and-Sandwich paper's baseline).
 
     OLS of ``logit(clip(acc - chance, 0, 1))`` on ``x = log10(compute)``; the forecast is
-    ``chance + sigmoid(a + b x)``.
+    ``chance + sigmoid(a + b x)``, the OLS estimate as the point forecast.
 
     Parameters
     ----------
+    clip : bool
+        Cap forecasts at accuracy 1 (``chance + sigmoid`` can exceed it); ``False`` is the
+        published baseline exactly.
     n_draws : int
         Curve draws from the OLS sampling distribution.
     seed : int
@@ -43,7 +46,8 @@ class Sigmoid(Forecaster):
 
     name = "sigmoid"
 
-    def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
+    def __init__(self, clip: bool = True, n_draws: int = 1000, seed: int = 0) -> None:
+        self.clip = clip
         self.n_draws = n_draws
         self.seed = seed
 
@@ -54,12 +58,15 @@ class Sigmoid(Forecaster):
         self.result_ = sm.OLS(y, sm.add_constant(x)).fit()
         self.coef_draws_ = ols_coef_draws(self.result_, self.n_draws, self._rng)
 
-    def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        return self.chance_ + expit(_line(self.coef_draws_, x))
+    def _bound(self, acc: np.ndarray) -> np.ndarray:
+        return np.minimum(acc, 1.0) if self.clip else acc
 
-    def point(self, x: np.ndarray) -> np.ndarray:
-        """The published point forecast at log10 compute ``x``."""
-        return self.chance_ + expit(self.result_.params[0] + self.result_.params[1] * np.asarray(x))
+    def _mean_draws(self, x: np.ndarray) -> np.ndarray:
+        return self._bound(self.chance_ + expit(_line(self.coef_draws_, x)))
+
+    def _point(self, x: np.ndarray) -> np.ndarray:
+        """The OLS point forecast ``chance + sigmoid(a + b x)`` (capped at 1 when ``clip``)."""
+        return self._bound(self.chance_ + expit(_line(np.asarray(self.result_.params)[None, :], x)[0]))
 
 
 class Linear(Forecaster):
@@ -79,6 +86,9 @@ class Linear(Forecaster):
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         return np.clip(_line(self.coef_draws_, x), 0.0, 1.0)
+
+    def _point(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(_line(np.asarray(self.result_.params)[None, :], x)[0], 0.0, 1.0)
 
 
 class Persistence(Forecaster):
@@ -104,3 +114,6 @@ class Persistence(Forecaster):
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         return np.full((self.n_draws, np.size(x)), self.level_)
+
+    def _point(self, x: np.ndarray) -> np.ndarray:
+        return np.full(np.size(x), self.level_)

@@ -54,6 +54,8 @@ class Published(Forecaster):
     def _fit(self, fitted: EvalData) -> None:
         t = self.fit_table_
         models = list(t["model"])
+        if fitted.results is None and fitted.groups is None:
+            raise InputError(f"task {self.task_!r}: the published recipe needs per-question results or slice groups")
         if fitted.results is not None:
             slices = quantile_slices(
                 fitted.results, self.n_slices, seed=self.seed, cross_fit=False, task=self.task_,
@@ -63,6 +65,7 @@ class Published(Forecaster):
                 self.diagnostics_["warnings"].append("under 20 questions: easy and hard group are the whole task")
         else:
             slices = group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
+            self.diagnostics_["warnings"].extend(slices.notes)
         matrix = slices.matrix(models)
         x = self._x(t["log10_compute"].to_numpy(dtype=float))
         fits = []
@@ -104,3 +107,6 @@ class Published(Forecaster):
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self._curve(np.atleast_1d(x)), (self.n_draws, np.size(x))).copy()
+
+    def _point(self, x: np.ndarray) -> np.ndarray:
+        return self._curve(np.atleast_1d(x))

@@ -57,6 +57,7 @@ class SliceReport:
     membership: pd.DataFrame | None
     source: str
     cross_fitted: bool
+    horizon: float | None = None
 
     def __repr__(self) -> str:
         return f"SliceReport(source={self.source!r}, cross_fitted={self.cross_fitted})\n{self.summary}"
@@ -129,6 +130,11 @@ class SliceSandwich(Forecaster):
 
     # ------------------------------------------------------------------ fit
     def _slices(self, fitted: EvalData) -> Slices:
+        if fitted.results is None and fitted.groups is None:
+            raise InputError(
+                f"task {self.task_!r}: slicing needs per-question results or slice groups, "
+                "not whole-task scores alone (use --method sigmoid, linear or persistence)"
+            )
         if fitted.results is not None:
             n_q = fitted.results["question_id"].nunique()
             if n_q < 2 * MIN_PER_SLICE:
@@ -160,6 +166,7 @@ class SliceSandwich(Forecaster):
         x = t["log10_compute"].to_numpy(dtype=float)
         slices = self._slices(fitted)
         self.slice_set_ = slices
+        self.diagnostics_["warnings"].extend(slices.notes)
         matrix = slices.matrix(models)
         counts = None
         if slices.metric == "accuracy":
@@ -272,7 +279,7 @@ class SliceSandwich(Forecaster):
             }
         )
         return SliceReport(summary, points, pd.concat(curve_rows, ignore_index=True),
-                           slices.membership, slices.source, slices.cross_fitted)
+                           slices.membership, slices.source, slices.cross_fitted, slices.horizon)
 
     def slice_summary_frame(self, compute, alpha: float = 0.1) -> pd.DataFrame:
         """statsmodels' ``get_prediction(X).summary_frame(alpha)`` per slice (``engine="ols"``).
