@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 
+FIXTURES = Path(__file__).parent / "fixtures" / "lmeval"
+
+
 def run(*args, cwd=None):
+    """The CLI in a subprocess, run from a scratch folder so the installed package is used."""
     return subprocess.run(
-        [sys.executable, "-m", "forecast.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "forecast.cli", *args], capture_output=True, text=True,
+        cwd=cwd or tempfile.gettempdir(), timeout=300,
     )
 
 
@@ -71,14 +78,14 @@ def test_bad_input_exits_2_with_one_line(args, fragment):
 
 def test_ingest_lmeval(tmp_path):
     out = tmp_path / "results.csv"
-    proc = run("ingest", "lm-eval", "tests/fixtures/lmeval/good", "--out", str(out))
+    proc = run("ingest", "lm-eval", str(FIXTURES / "good"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and "wrote" in proc.stdout
     before = out.read_text()
-    again = run("ingest", "lm-eval", "tests/fixtures/lmeval/good", "--out", str(out))
+    again = run("ingest", "lm-eval", str(FIXTURES / "good"), "--out", str(out))
     assert_one_line_error(again, "already exists")
     assert out.read_text() == before
     bad = tmp_path / "bad.csv"
-    proc = run("ingest", "lm-eval", "tests/fixtures/lmeval/bad_json", "--out", str(bad))
+    proc = run("ingest", "lm-eval", str(FIXTURES / "bad_json"), "--out", str(bad))
     assert_one_line_error(proc, "not valid JSON")
     assert not bad.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from forecast.data.readers import read_table, write_table
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 
-FIXTURES = "tests/fixtures/lmeval"
+FIXTURES = str(Path(__file__).parent / "fixtures" / "lmeval")
 
 
 def test_datasets_listing(sas, bigg):
