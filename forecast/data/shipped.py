@@ -48,12 +48,11 @@ DESCRIPTIONS = {
 
 def data_dir() -> Traversable:
     """Folder of the shipped files (installed package data, or ``datasets/`` in a checkout)."""
-    try:
-        root = importlib.resources.files("forecast.datasets")
-        if root.joinpath("models.csv").is_file():
-            return root
-    except ModuleNotFoundError:
-        pass
+    # files("forecast") / "datasets", not files("forecast.datasets"): importing the data
+    # folder as a module would rebind ``forecast.datasets`` (the listing function) to it
+    root = importlib.resources.files("forecast").joinpath("datasets")
+    if root.joinpath("models.csv").is_file():
+        return root
     checkout = Path(__file__).resolve().parents[2] / "datasets"
     if (checkout / "models.csv").is_file():
         return checkout
