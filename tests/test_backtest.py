@@ -544,3 +544,172 @@ def test_kill_and_resume_loses_nothing(tmp_path, repo_on_path):
     a = pd.read_csv(out / "jobs.csv").drop(columns="seconds")
     b = pd.read_csv(ref / "jobs.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------- review fixes
+def _thr(estimate, observed, search_max=1e12, lower=None, upper=None, role="main"):
+    return {"role": role, "tau": 0.25, "estimate": estimate, "lower": lower, "upper": upper,
+            "upper_censored": estimate is None, "p_reached": 1.0 if estimate else 0.0, "search_max": search_max,
+            "observed_fitted": None, "observed": observed, "max_compute": 1e11}
+
+
+def test_threshold_miss_is_scored_as_censored_lower_bound():
+    # the forecast median never crosses in its search range (to 1e24); the data cross at 3e23
+    r = score_threshold(None, 1e23, 1e25, True, 3e23, None, 1e24, search_max=1e24)
+    assert r["censored"] and r["error_dec"] == pytest.approx(math.log10(1e24 / 3e23))
+    assert r["abs_error_dec"] == pytest.approx(r["error_dec"])
+    # observed past the end of the search range: the bound of |error| is 0
+    r = score_threshold(None, None, None, True, 1e26, None, 1e26, search_max=1e24)
+    assert r["censored"] and r["error_dec"] < 0 and r["abs_error_dec"] == 0.0
+    # an exact error is not censored; no crossing in the data: nothing to score
+    r = score_threshold(1e23, 1e22, 1e24, False, 1e22, None, 1e24, search_max=1e25)
+    assert not r["censored"] and r["abs_error_dec"] == pytest.approx(1.0)
+    r = score_threshold(None, None, None, True, None, None, 1e24, search_max=1e25)
+    assert not r["censored"] and math.isnan(r["error_dec"])
+
+
+def test_summary_threshold_error_is_like_for_like():
+    # split 1e9: both methods cross; split 2e9: linear misses (censored at 1e12, observed 1e10: >= 2
+    # decades); split 3e9: the data never cross (nobody scored)
+    jobs = []
+    for cutoff, good_est, bad_est, obs in ((1e9, 2e10, 1e11, 1e10), (2e9, 1e10, None, 1e10),
+                                           (3e9, 1e11, 1e11, None)):
+        for method, est in (("slice_sandwich", good_est), ("linear", bad_est)):
+            jobs.append(_fake_job(method, [[0.3], [0.3]], [0.3], [0.2], ["a"], cutoff=cutoff,
+                                  thresholds=[_thr(est, obs)]))
+    bt = _fake_result(jobs, ["slice_sandwich", "linear"])
+    th = bt.thresholds.set_index(["method", "cutoff"])
+    assert bool(th.loc[("linear", 2e9), "censored"]) and th.loc[("linear", 2e9), "error_dec"] == pytest.approx(2.0)
+    assert bt.threshold_splits()["cutoff"].tolist() == [1e9, 2e9]
+    s = bt.summary()
+    s = s[s["window"] == "all"].set_index("method")
+    assert s["thr_n"].tolist() == [3, 3] and s["thr_scored"].tolist() == [2, 2] and s["thr_tasks"].tolist() == [1, 1]
+    assert s.loc["slice_sandwich", "thr_abs_err_mean"] == pytest.approx((math.log10(2) + 0.0) / 2)
+    assert s.loc["linear", "thr_abs_err_mean"] == pytest.approx((1.0 + 2.0) / 2)
+    assert s.loc["linear", "thr_censored_n"] == 1 and s.loc["slice_sandwich", "thr_censored_n"] == 0
+    assert s.loc["slice_sandwich", "ratio_thr"] == pytest.approx(math.log10(2) / 2 / 1.5)
+    text = bt.format_summary()
+    assert "thr_scored" in text and "thr_tasks" in text and "thr_cens" in text
+    # a split one method cannot score (no search range known) drops out for every method
+    jobs[3]["thresholds"][0]["search_max"] = None  # linear at 2e9
+    s = _fake_result(jobs, ["slice_sandwich", "linear"]).summary()
+    assert set(s["thr_scored"]) == {1}
+
+
+def test_code_version_in_fingerprint_and_resume_recomputes(tmp_path, monkeypatch):
+    from forecast.backtest import jobs as jobs_mod
+    from forecast.backtest import runner
+
+    code = jobs_mod.code_version()
+    assert code["version"] == forecast.__version__ and len(code["source_hash"]) == 12
+    out = tmp_path / "run"
+    r = invoke(*SMALL, "--out", str(out), "--no-plots")
+    assert r.exit_code == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["code"] == code
+    saved = json.loads(next((out / "jobs").glob("*.json")).read_text())
+    assert saved["code"] == jobs_mod.code_label(code)
+    # same code: everything is reused
+    r = invoke(*SMALL, "--out", str(out), "--resume", "--no-plots")
+    assert "resumed: 2 " in r.stderr and "recomputed" not in r.stderr
+    # other code (a new version or edited source): every job is run again, and the user is told
+    monkeypatch.setattr(runner, "code_version", lambda: {**code, "source_hash": "0" * 12})
+    r = invoke(*SMALL, "--out", str(out), "--resume", "--no-plots")
+    assert r.exit_code == 0
+    assert "resumed: 0 " in r.stderr and "recomputed 2 (code changed)" in r.stderr
+    assert json.loads((out / "run.json").read_text())["code"]["source_hash"] == "0" * 12
+
+
+def test_force_removes_only_the_harness_files(tmp_path):
+    out = tmp_path / "run"
+    r = invoke(*SMALL, "--out", str(out))
+    assert r.exit_code == 0 and (out / "calibration.png").exists()
+    (out / "my_figure.png").write_bytes(b"mine")
+    (out / "notes.txt").write_text("mine")
+    r = invoke(*SMALL, "--out", str(out), "--force", "--no-plots")
+    assert r.exit_code == 0
+    assert (out / "my_figure.png").read_bytes() == b"mine" and (out / "notes.txt").exists()
+    for name in ("calibration.png", "error_by_horizon.png", "forecast_vs_actual_bigbench_bigg.png"):
+        assert not (out / name).exists(), name
+
+
+def test_every_job_failing_writes_typed_empty_tables_exit_1(tmp_path):
+    out = tmp_path / "run"
+    r = invoke("bigbench_bigg", "--tasks", "qa_wikidata", "--methods", "published", "--cutoffs", "largest:9",
+               "--out", str(out), "--no-progress", "--no-plots")
+    assert r.exit_code == 1, r.output
+    jobs = pd.read_csv(out / "jobs.csv")
+    assert len(jobs) == 1 and (jobs["status"] == "failed").all() and "published needs" in jobs["error"].iloc[0]
+    for name in ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv", "calibration.csv",
+                 "curves.csv", "controls.csv"):
+        table = pd.read_csv(out / name)
+        assert table.empty and len(table.columns) > 3, name
+    assert "thr_scored" in pd.read_csv(out / "summary.csv").columns
+
+
+def _group_files(sas_data, folder, task="arithmetic", horizon=None):
+    """A user's group-level files (one task of the shipped data); ``horizon`` (x 1e21 FLOPs):
+    keep one group file, relabelled as sorted with models up to that horizon."""
+    folder.mkdir(parents=True, exist_ok=True)
+    groups = sas_data.groups[sas_data.groups["task"] == task]
+    if horizon is not None:
+        top = groups["difficulty_flops_max_1e21"].max()
+        groups = groups[groups["difficulty_flops_max_1e21"] == top].assign(difficulty_flops_max_1e21=horizon)
+    groups.to_csv(folder / "groups.csv", index=False)
+    sas_data.scores[sas_data.scores["task"] == task].to_csv(folder / "scores.csv", index=False)
+    return folder / "groups.csv", folder / "scores.csv"
+
+
+def test_group_data_cutoffs_stay_at_or_above_the_group_horizon(sas_data, tmp_path):
+    groups, scores = _group_files(sas_data, tmp_path / "in")
+    user = forecast.load_data(str(groups), scores=str(scores))
+    floor = 10**1.4 * 1e21  # arithmetic's smallest TC Brier horizon with 3 groups
+    splits = plan_splits([user], None, "expanding:3")
+    assert min(s.cutoff for s in splits) == pytest.approx(floor) and splits[0].rule.endswith("^horizon")
+    # without a group-slicing method there is no limit
+    assert min(s.cutoff for s in plan_splits([user], None, "expanding:3", n_groups=None)) < floor
+    # the run: no job fails for want of legal groups
+    r = invoke(str(groups), "--scores", str(scores), "--methods", "slice_sandwich,sigmoid", "--out",
+               str(tmp_path / "run"), "--no-progress", "--no-plots")
+    assert r.exit_code == 0, r.output
+    assert (pd.read_csv(tmp_path / "run" / "jobs.csv")["status"] == "ok").all()
+    # a raw cut-off below the horizon: refused at planning, naming the smallest legal cut-off
+    r = invoke(str(groups), "--scores", str(scores), "--methods", "slice_sandwich", "--cutoffs", "1e22",
+               "--no-progress")
+    assert r.exit_code == 2 and "smallest legal cut-off is 2.51189e+22" in r.stderr
+    # groups sorted with every model: no legal cut-off is left
+    groups2, scores2 = _group_files(sas_data, tmp_path / "late", horizon=1e9)
+    late = forecast.load_data(str(groups2), scores=str(scores2))
+    with pytest.raises(InputError, match="no legal cut-off"):
+        plan_splits([late], None, "expanding:3")
+
+
+def test_file_dataset_named_by_stem_and_keys_do_not_depend_on_the_path(bigg_data, tmp_path, monkeypatch):
+    res = bigg_data.results[bigg_data.results["task"] == "qa_wikidata"]
+    (tmp_path / "data").mkdir()
+    res.to_csv(tmp_path / "data" / "my_results.csv.gz", index=False)
+    bigg_data.models.to_csv(tmp_path / "data" / "models.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    kw = dict(methods=["linear"], cutoffs="4e9", models="data/models.csv")
+    rel = backtest("data/my_results.csv.gz", **kw)
+    absolute = backtest(str(tmp_path / "data" / "my_results.csv.gz"), **kw)
+    assert rel.jobs["key"].tolist() == ["my_results|qa_wikidata|linear|4000000000"]
+    pd.testing.assert_frame_equal(rel.jobs.drop(columns="seconds"), absolute.jobs.drop(columns="seconds"))
+    assert set(rel.summary()["dataset"]) == {"my_results"}
+    # resume through the other spelling of the path reuses every job
+    args = ["--methods", "linear", "--cutoffs", "4e9", "--models", "data/models.csv", "--out", "run",
+            "--no-progress", "--no-plots"]
+    assert invoke("data/my_results.csv.gz", *args).exit_code == 0
+    r = invoke(str(tmp_path / "data" / "my_results.csv.gz"), *args, "--resume")
+    assert r.exit_code == 0 and "resumed: 1 " in r.stderr
+
+
+def test_controls_report_the_threshold_at_tau(sas_data):
+    bt = backtest(sas_data, methods=["sigmoid", "linear"], tasks=["arc"])
+    c = bt.controls()
+    assert len(c) == 2 and set(c["task"]) == {"arc"}
+    assert (c["tau"] == 0.25).all() and (c["control_tau"] == 0.75).all()
+    # ARC crosses tau = 0.25 at small scale: both thresholds exist and are reported
+    assert c["observed"].notna().all() and c["estimate"].notna().all() and c["control_observed"].isna().all()
+    text = bt.format_summary()
+    assert "control tasks" in text and "thr@0.25" in text and "thr@0.75" in text

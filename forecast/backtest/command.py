@@ -45,9 +45,12 @@ ARC and HellaSwag 10^2.3 (all x 1e21 FLOPs); bigbench_bigg 1e9, 4e9, 8e9 paramet
 Writes into DIR: predictions.csv (held-out models), metrics.csv (per task x method x
 cut-off x window: all held-out models, and 0.5dec = within half a decade of the cut-off),
 summary.csv (per method: mean/median over tasks, ratio to the best baseline),
-thresholds.csv, calibration.csv, curves.csv, jobs.csv (status and error of every job),
-run.json, and the plots forecast_vs_actual_<dataset>.png, calibration.png,
-error_by_horizon.png. A DIR holding results is refused unless --resume or --force.
+thresholds.csv, calibration.csv, curves.csv, controls.csv (the no-emergence controls'
+forecast vs observed thresholds), jobs.csv (status and error of every job), run.json
+(settings, forecast version and source hash), and the plots forecast_vs_actual_<dataset>.png, calibration.png,
+error_by_horizon.png. A DIR holding results is refused unless --resume (saved jobs of
+the same inputs and code are reused, the others recomputed) or --force (deletes only the
+files listed here, and jobs/).
 
 Default methods: {", ".join(DEFAULT_METHODS)}.
 Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
@@ -136,8 +139,9 @@ def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, met
         where = f"; finished jobs are saved in {out}/jobs, rerun with --resume" if out else ""
         click.echo(f"forecast: interrupted{where}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    if bt.resumed:
-        click.echo(f"resumed: {bt.resumed} finished job(s) read from {out}/jobs", err=True)
+    if bt.resumed or bt.recomputed:
+        again = "".join(f", recomputed {n} ({why})" for why, n in bt.recomputed.items())
+        click.echo(f"resumed: {bt.resumed} finished job(s) read from {out}/jobs{again}", err=True)
     written = []
     if out is not None:
         written = bt.save(out)

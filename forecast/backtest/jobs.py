@@ -16,6 +16,7 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,30 @@ def method_label(name: str, params: dict[str, Any] | None) -> str:
     return f"{name}({','.join(f'{k}={params[k]!r}' for k in sorted(params))})"
 
 
+def source_hash() -> str:
+    """Short hash of the package's source (every ``forecast/**/*.py``: relative path and bytes)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def code_version() -> dict[str, str]:
+    """``{"version": forecast.__version__, "source_hash": source_hash()}`` of the running code."""
+    import forecast
+
+    return {"version": str(forecast.__version__), "source_hash": source_hash()}
+
+
+def code_label(code: dict[str, str] | None) -> str:
+    """``version+source_hash``, as job results and fingerprints record it."""
+    if not code:
+        return ""
+    return f"{code.get('version', '')}+{code.get('source_hash', '')}"
+
+
 def data_fingerprint(data: EvalData) -> str:
     """A hash of every table of ``data`` (to tell whether a saved job used the same data)."""
     h = hashlib.sha256()
@@ -87,6 +112,8 @@ class Job:
     control_tau: float | None
     data: EvalData = field(repr=False)
     data_hash: str = ""
+    #: the code that runs the job (:func:`code_label`): a change of it invalidates saved results
+    code: str = ""
 
     @property
     def key(self) -> str:
@@ -99,7 +126,7 @@ class Job:
             "key": self.key, "method_name": self.method_name,
             "params": [[k, repr(v)] for k, v in self.params], "seed": self.seed,
             "level": self.level, "tau": self.tau, "control_tau": self.control_tau,
-            "data": self.data_hash,
+            "data": self.data_hash, "code": self.code,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -209,6 +236,7 @@ def run_job(job: Job) -> dict[str, Any]:
         "order": int(job.order),
         "seed": int(job.seed),
         "level": float(job.level),
+        "code": job.code,
     }
     try:
         with threadpool_limits(limits=1), warnings.catch_warnings():

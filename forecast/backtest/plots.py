@@ -118,7 +118,8 @@ def plot_calibration(bt: BacktestResult, out: Path) -> Path:
             ax.set_ylabel("observed coverage")
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
-    axes[0, 0].legend(fontsize=8, loc="upper left")
+    if axes[0, 0].get_legend_handles_labels()[0]:
+        axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return _save(fig, out / "calibration.png")
 
@@ -146,7 +147,8 @@ def plot_horizon_error(bt: BacktestResult, out: Path) -> Path:
             ax.set_xlabel("decades above the cut-off")
             ax.set_ylabel(label)
             ax.set_yscale("log")
-    axes[0, 0].legend(fontsize=8)
+    if axes[0, 0].get_legend_handles_labels()[0]:
+        axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, out / "error_by_horizon.png")
 

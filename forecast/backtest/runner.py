@@ -6,15 +6,26 @@ same splits, so their scores compare like for like.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from forecast.backtest.jobs import Job, data_fingerprint, job_key, job_seed, method_label, run_job
+from forecast.backtest.jobs import (
+    Job,
+    code_label,
+    code_version,
+    data_fingerprint,
+    job_key,
+    job_seed,
+    method_label,
+    run_job,
+)
 from forecast.backtest.parallel import check_backend, imap_unordered
 from forecast.backtest.results import DEFAULT_CONTROLS, BacktestResult
 from forecast.backtest.splits import plan_splits
@@ -35,8 +46,39 @@ ALL = "all"
 MethodSpec = str | tuple[str, Mapping[str, Any]]
 
 
+#: file suffixes dropped from a file's name to name its dataset
+_SUFFIXES = {".gz", ".bz2", ".xz", ".zst", ".zip", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".json",
+             ".jsonl", ".ndjson"}
+
+
+def file_dataset_name(path: str | Path) -> str:
+    """The name of a file (or folder) dataset: its stem, without table/compression suffixes.
+
+    ``runs/results.csv.gz`` -> ``results``.  Relative and absolute paths to one file give the
+    same name, so job keys and seeds do not depend on how the file was named (its content
+    is in every job's fingerprint through the data hash).
+    """
+    p = Path(path)
+    name = p.name
+    while Path(name).suffix.lower() in _SUFFIXES and Path(name).stem:
+        name = Path(name).stem
+    return name or str(path)
+
+
+def _is_file_name(name: str) -> bool:
+    if not name or name in dataset_names():
+        return False
+    try:
+        return Path(name).exists()
+    except OSError:
+        return False
+
+
 def load_datasets(data: Any, models: Any = None, scores: Any = None, task_info: Any = None) -> list[EvalData]:
-    """One :class:`EvalData` per item of ``data`` (``"all"`` = every shipped dataset)."""
+    """One :class:`EvalData` per item of ``data`` (``"all"`` = every shipped dataset).
+
+    A dataset read from a file or folder is named by the file's stem (:func:`file_dataset_name`).
+    """
     items = list(data) if isinstance(data, (list, tuple)) else [data]
     expanded: list[Any] = []
     for item in items:
@@ -44,16 +86,39 @@ def load_datasets(data: Any, models: Any = None, scores: Any = None, task_info: 
     if not expanded:
         raise InputError("no data to backtest")
     out = []
+    sources: dict[str, str] = {}
     for item in expanded:
         if isinstance(item, EvalData) and models is None and scores is None and task_info is None:
-            out.append(item)
+            d = item
         else:
-            out.append(load_data(item, models=models, scores=scores, task_info=task_info))
+            d = load_data(item, models=models, scores=scores, task_info=task_info)
+        if _is_file_name(d.name):
+            source = d.name
+            d = dataclasses.replace(d, name=file_dataset_name(source))
+            if d.name in sources:
+                raise InputError(
+                    f"datasets {sources[d.name]} and {source} have the same name {d.name!r} "
+                    "(a file dataset is named by its file name): rename one of them"
+                )
+            sources[d.name] = source
+        out.append(d)
     names = [d.name for d in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(f"dataset {dupes[0]!r} is given twice")
     return out
+
+
+def group_slice_counts(specs: Sequence[tuple[str, str, dict[str, Any]]]) -> list[int]:
+    """The ``n_slices`` of every method that slices group data with pre-computed groups."""
+    from forecast.methods import make_method
+
+    counts = set()
+    for _, name, params in specs:
+        n = getattr(make_method(name, **params, seed=0), "n_slices", None)
+        if isinstance(n, (int, np.integer)):
+            counts.add(int(n))
+    return sorted(counts)
 
 
 def parse_methods(methods: Sequence[MethodSpec] | str | None) -> list[tuple[str, str, dict[str, Any]]]:
@@ -95,8 +160,14 @@ def plan_jobs(
     control_tau: float | None = 0.75,
     controls: Sequence[str] | None = None,
     seed: int = 0,
+    code: str = "",
 ) -> tuple[list[Job], pd.DataFrame, pd.DataFrame]:
-    """The jobs of a backtest (sorted by key), the task info and every model's accuracy."""
+    """The jobs of a backtest (sorted by key), the task info and every model's accuracy.
+
+    ``code`` (:func:`~forecast.backtest.jobs.code_label`) goes into every job's fingerprint.
+    On group data, cut-offs are kept at or above the smallest difficulty horizon the
+    group-slicing methods can use (see :func:`~forecast.backtest.splits.plan_splits`).
+    """
     level = check_level(level)
     tau = check_tau(tau)
     control_tau = tau if control_tau is None else check_tau(control_tau)
@@ -109,7 +180,7 @@ def plan_jobs(
         for t in d.task_names:
             if tasks is None or t in tasks:
                 tables[(d.name, t)] = task_table(d, t)
-    splits = plan_splits(datasets, tasks, cutoffs, tables=tables)
+    splits = plan_splits(datasets, tasks, cutoffs, tables=tables, n_groups=group_slice_counts(specs))
     by_name = {d.name: d for d in datasets}
     per_task: dict[tuple[str, str], tuple[EvalData, str]] = {}
     info_rows, actual_rows = [], []
@@ -135,7 +206,7 @@ def plan_jobs(
                 dataset=s.dataset, task=s.task, method=label, method_name=name,
                 params=tuple(sorted(params.items())), cutoff=s.cutoff, order=s.order, seed=key_seed,
                 level=level, tau=tau, control_tau=control_tau if is_control else None,
-                data=sub, data_hash=fingerprint,
+                data=sub, data_hash=fingerprint, code=code,
             ))
     jobs.sort(key=lambda j: j.key)
     info = pd.DataFrame(info_rows).sort_values(["dataset", "task"]).reset_index(drop=True)
@@ -215,10 +286,12 @@ def backtest(
     """
     check_backend(backend, scheduler)
     datasets = load_datasets(data, models, scores, task_info)
+    code = code_version()  # once per run
     jobs, info, actuals = plan_jobs(datasets, methods, tasks, cutoffs, level, tau, control_tau,
-                                    controls, seed)
+                                    controls, seed, code=code_label(code))
     settings = {
         "datasets": [d.name for d in datasets],
+        "code": code,
         "methods": [label for label, _, _ in parse_methods(methods)],
         "level": jobs[0].level, "tau": jobs[0].tau,
         "control_tau": jobs[0].tau if control_tau is None else float(control_tau), "seed": seed,
@@ -227,6 +300,7 @@ def backtest(
     }
     store = None
     done: dict[str, dict[str, Any]] = {}
+    recomputed = {"code changed": 0, "inputs changed": 0, "failed before": 0}
     if checkpoint is not None:
         store = JobStore(checkpoint)
         if resume and overwrite:
@@ -241,8 +315,16 @@ def backtest(
         if resume:
             for job in jobs:
                 saved = store.read(job.key)
-                if saved and saved.get("status") == "ok" and saved.get("fingerprint") == job.fingerprint:
+                if not saved:
+                    continue
+                if saved.get("status") != "ok":
+                    recomputed["failed before"] += 1
+                elif saved.get("fingerprint") == job.fingerprint:
                     done[job.key] = saved
+                elif saved.get("code") != job.code:
+                    recomputed["code changed"] += 1
+                else:
+                    recomputed["inputs changed"] += 1
     todo = [j for j in jobs if j.key not in done]
     # start the backend (connect to Dask) before anything is written
     finished = imap_unordered(run_job, todo, backend=backend, n_jobs=n_jobs, scheduler=scheduler)
@@ -278,4 +360,5 @@ def backtest(
         if bar is not None:
             bar.close()
     ordered = [results[j.key] for j in jobs]
-    return BacktestResult(ordered, info, actuals, settings, resumed=len(done))
+    return BacktestResult(ordered, info, actuals, settings, resumed=len(done),
+                          recomputed={k: v for k, v in recomputed.items() if v})

@@ -20,8 +20,13 @@ Thresholds (:func:`score_threshold`), with ``tau`` the normalised accuracy level
 * a split is *eligible* for threshold scoring only when the same definition applied to the
   fitted models alone finds no crossing, i.e. the task had not crossed ``tau`` at the cut-off;
 * ``error_dec = log10(forecast estimate) - log10(observed)`` (positive = forecast too late);
-  NaN when either is missing (the forecast median never crosses in its search range, or the
-  data never cross) -- these splits are counted by ``outcome`` instead;
+  when the forecast median never crosses in its search range (which ends at ``search_max``)
+  but the data do, the forecast threshold lies past ``search_max`` and the error is
+  right-censored: ``error_dec = log10(search_max) - log10(observed)``, a lower bound of the
+  signed error, with ``censored = True``; ``abs_error_dec`` is ``|error_dec|``, or for a
+  censored error the lower bound of ``|error|``, ``max(error_dec, 0)``.  NaN when the data
+  never cross (or the forecast misses and no ``search_max`` is known) -- these splits are
+  counted by ``outcome`` instead;
 * ``inside``: the observed threshold lies in the forecast's credible interval
   ``[lower, upper]``, with a missing ``lower`` read as +inf (the interval lies past the search
   range) and an ``upper_censored`` upper bound read as +inf; when the observed threshold is
@@ -121,11 +126,13 @@ def score_threshold(
     observed: float | None,
     observed_fitted: float | None,
     max_compute: float,
+    search_max: float | None = None,
 ) -> dict[str, object]:
     """Score one forecast threshold against the observed one (rules in the module docstring).
 
-    All compute values are raw.  Returns ``eligible, error_dec, inside, outcome,
-    false_emergence``; ``error_dec`` and ``inside`` are NaN/None when not eligible.
+    All compute values are raw.  Returns ``eligible, error_dec, abs_error_dec, censored,
+    inside, outcome, false_emergence``; the errors and ``inside`` are NaN/None when not
+    eligible.
     """
     eligible = _missing(observed_fitted)
     has_est, has_obs = not _missing(estimate), not _missing(observed)
@@ -137,8 +144,8 @@ def score_threshold(
     }[(has_est, has_obs)]
     false_emergence = bool(has_est and not has_obs and estimate <= max_compute * (1 + 1e-12))
     if not eligible:
-        return {"eligible": False, "error_dec": math.nan, "inside": None,
-                "outcome": outcome, "false_emergence": false_emergence}
+        return {"eligible": False, "error_dec": math.nan, "abs_error_dec": math.nan, "censored": False,
+                "inside": None, "outcome": outcome, "false_emergence": false_emergence}
     lo = math.inf if _missing(lower) else math.log10(lower)
     hi = math.inf if (upper_censored or _missing(upper)) else math.log10(upper)
     if has_obs:
@@ -146,6 +153,16 @@ def score_threshold(
         inside = bool(lo <= obs + 1e-12 and obs <= hi + 1e-12)
     else:
         inside = bool(hi > math.log10(max_compute))
-    error = _log10(estimate) - _log10(observed) if (has_est and has_obs) else math.nan
-    return {"eligible": True, "error_dec": error, "inside": inside,
-            "outcome": outcome, "false_emergence": false_emergence}
+    censored = False
+    if has_est and has_obs:
+        error = _log10(estimate) - _log10(observed)
+        abs_error = abs(error)
+    elif has_obs and not _missing(search_max):
+        # the forecast crosses (if ever) past the end of its search range
+        censored = True
+        error = math.log10(search_max) - math.log10(observed)
+        abs_error = max(error, 0.0)
+    else:
+        error = abs_error = math.nan
+    return {"eligible": True, "error_dec": error, "abs_error_dec": abs_error, "censored": censored,
+            "inside": inside, "outcome": outcome, "false_emergence": false_emergence}

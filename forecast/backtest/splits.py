@@ -23,6 +23,14 @@ An item may be scoped to one task or one dataset with ``NAME=``, e.g.
 ``mmlu=3.1622777e22,bigbench_bigg=largest:2``.  A task uses the items scoped to it, else
 those scoped to its dataset, else the unscoped items, else ``default``.  A cut-off that
 holds out no model, or lies below the smallest model of a task, is refused.
+
+Group data (slice-level difficulty groups, no per-question results): a group-slicing
+method can use only the groups sorted with models at or below the cut-off, so no cut-off
+may lie below the task's smallest difficulty horizon (``difficulty_flops_max_1e21 * 1e21``
+of its TC Brier groups with the methods' ``n_slices``, default 3).  A cut-off a rule
+(``largest``, ``expanding``, ``default``) puts below it is raised to it (rule label
+``...^horizon``; duplicates dropped); a raw cut-off below it is refused, naming the smallest
+legal cut-off, and so is a task whose smallest legal cut-off holds out no model.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import pandas as pd
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
+from forecast.slicing import legal_group_horizons
 
 
 def _flops_1e21(*log10_values: float) -> tuple[float, ...]:
@@ -192,6 +201,23 @@ def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame) -> l
     return [(c, f"{item.label}#{i + 1}") for i, c in enumerate(picked)]
 
 
+def group_floor(data: EvalData, task: str, n_groups: Sequence[int] | int | None = (3,)) -> float | None:
+    """Smallest legal cut-off of ``task`` on group data (raw FLOPs), or None.
+
+    The largest, over ``n_groups``, of the smallest difficulty horizon of the task's TC Brier
+    groups with that many groups; None for per-question data, no ``n_groups``, or a task
+    without such groups (its jobs then report what is missing).
+    """
+    if data.results is not None or data.groups is None or not n_groups:
+        return None
+    counts = [int(n_groups)] if isinstance(n_groups, (int, np.integer)) else [int(n) for n in n_groups]
+    g = data.groups[data.groups["task"] == task]
+    if g.empty:
+        return None
+    floors = [h[0] for h in (legal_group_horizons(g, n) for n in counts) if h.size]
+    return float(max(floors)) if floors else None
+
+
 def _items_for(items: list[CutoffItem], dataset: str, task: str) -> list[CutoffItem]:
     for scope in (task, dataset):
         scoped = [i for i in items if i.scope == scope]
@@ -206,14 +232,20 @@ def plan_splits(
     tasks: Sequence[str] | None = None,
     cutoffs: str | float | Sequence | Mapping | None = None,
     tables: Mapping[tuple[str, str], pd.DataFrame] | None = None,
+    n_groups: Sequence[int] | int | None = (3,),
 ) -> list[Split]:
     """Every (dataset, task, cut-off) split to backtest, in a stable order.
+
+    ``n_groups``: the ``n_slices`` of the run's group-slicing methods; on group data the
+    cut-offs are kept at or above the smallest difficulty horizon they can use (see the
+    module docstring).  None or empty: no such method, no limit.
 
     Raises
     ------
     InputError
         For an unknown task, a malformed specification, a scope naming no task or dataset,
-        or a cut-off below a task's smallest model or at/above its largest.
+        a cut-off below a task's smallest model or at/above its largest, or a raw cut-off
+        below a group task's smallest legal cut-off.
     """
     items = parse_cutoffs(cutoffs)
     names = {d.name for d in datasets}
@@ -236,9 +268,24 @@ def plan_splits(
                 continue
             table = tables[(data.name, task)] if tables is not None else task_table(data, task)
             comp = _distinct_compute(table)
+            floor = group_floor(data, task, n_groups)
             seen: list[float] = []
             for item in _items_for(items, data.name, task):
                 for cutoff, rule in _expand(item, data.name, task, table):
+                    if floor is not None and cutoff < floor * (1 - 1e-9):
+                        if rule == "raw":
+                            raise InputError(
+                                f"cut-off {cutoff:.4g} of task {task!r} of {data.name} lies below its "
+                                f"difficulty groups' horizon (groups sorted with models up to "
+                                f"{floor:.6g} FLOPs would leak); the smallest legal cut-off is {floor:.6g}"
+                            )
+                        cutoff, rule = floor, f"{rule}^horizon"
+                        if floor >= comp[-1] * (1 - 1e-12):
+                            raise InputError(
+                                f"task {task!r} of {data.name}: no legal cut-off; the smallest legal "
+                                f"cut-off (the difficulty groups' horizon) is {floor:.6g} FLOPs, which "
+                                f"holds out no model (largest: {comp[-1]:.4g})"
+                            )
                     if cutoff < comp[0] * (1 - 1e-12):
                         raise InputError(
                             f"cut-off {cutoff:.4g} is below the smallest model of task {task!r} of "

@@ -5,15 +5,22 @@ Layout of ``DIR``::
     DIR/jobs/<job>.json    one per finished job (ok or failed), written as it finishes
     DIR/run.json           the run's settings
     DIR/predictions.csv, metrics.csv, summary.csv, thresholds.csv, calibration.csv,
-    DIR/curves.csv, jobs.csv, *.png    the tables and plots, written at the end
+    DIR/curves.csv, controls.csv, jobs.csv    the tables, written at the end
+    DIR/forecast_vs_actual_<dataset>.png, calibration.png, error_by_horizon.png    the plots
+
+``--force`` (:func:`clear_results`) removes only these files (and ``jobs/``), never other
+files the folder holds.
 
 A job file is written to a temporary name in the same folder and renamed, so a run
 killed at any moment leaves only whole files; ``resume`` reuses every job file whose
-fingerprint matches the job's inputs (failed jobs are run again).
+fingerprint matches the job's inputs and code (``forecast.__version__`` and a hash of the
+package's source, also in ``run.json``); failed jobs, and jobs saved by other code or from
+other inputs, are run again.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -27,7 +34,11 @@ JOBS = "jobs"
 RUN_FILE = "run.json"
 #: files a backtest writes into its folder (besides ``jobs/``)
 TABLES = ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv",
-          "calibration.csv", "curves.csv", "jobs.csv")
+          "calibration.csv", "curves.csv", "controls.csv", "jobs.csv")
+#: the plots a backtest writes (names or fnmatch patterns; see :mod:`forecast.backtest.plots`),
+#: and the temporary files they are written through
+PLOTS = ("forecast_vs_actual_*.png", "calibration.png", "error_by_horizon.png")
+PLOT_TEMPS = tuple(f".{p}.partial.png" for p in PLOTS)
 
 
 def job_filename(key: str) -> str:
@@ -58,18 +69,28 @@ def holds_results(out: Path) -> bool:
     return any((out / name).exists() for name in TABLES)
 
 
+def is_plot(name: str) -> bool:
+    """Whether a file name is one of the backtest's plots (or their temporary files)."""
+    return any(fnmatch.fnmatchcase(name, p) for p in (*PLOTS, *PLOT_TEMPS))
+
+
 def clear_results(out: Path) -> None:
-    """Remove the backtest files of ``out`` (only files this package writes)."""
+    """Remove the backtest files of ``out``: its tables, plots, ``run.json`` and ``jobs/``.
+
+    Any other file in ``out`` (a user's own notes or pictures) is left alone.
+    """
     out = Path(out)
     for path in out.glob(f"{JOBS}/*.json"):
         path.unlink()
     for path in out.glob(f"{JOBS}/.*.tmp"):
         path.unlink()
     for name in (*TABLES, RUN_FILE):
-        if (out / name).exists():
+        if (out / name).is_file():
             (out / name).unlink()
-    for path in out.glob("*.png"):
-        path.unlink()
+    if out.is_dir():
+        for path in out.iterdir():
+            if path.is_file() and is_plot(path.name):
+                path.unlink()
 
 
 class JobStore:
