@@ -16,15 +16,20 @@ from sklearn.isotonic import IsotonicRegression
 from forecast.errors import InputError
 
 
+def check_open_unit(value: float, name: str) -> float:
+    """``value`` as a float strictly inside (0, 1), or a one-line error naming ``name``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number in (0, 1), got {value!r}") from None
+    if not 0.0 < number < 1.0:
+        raise InputError(f"{name} must lie in (0, 1), got {value!r}")
+    return number
+
+
 def check_tau(tau: float) -> float:
     """Validate a normalised accuracy level ``tau`` in (0, 1)."""
-    try:
-        value = float(tau)
-    except (TypeError, ValueError):
-        raise InputError(f"tau must be a number in (0, 1), got {tau!r}") from None
-    if not 0.0 < value < 1.0:
-        raise InputError(f"tau must lie in (0, 1), got {tau!r}")
-    return value
+    return check_open_unit(tau, "tau")
 
 
 def normalised(acc: np.ndarray, chance: float) -> np.ndarray:

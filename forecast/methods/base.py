@@ -23,7 +23,14 @@ from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError
-from forecast.threshold import Threshold, check_tau, first_crossing, normalised, summarise_crossings
+from forecast.threshold import (
+    Threshold,
+    check_open_unit,
+    check_tau,
+    first_crossing,
+    normalised,
+    summarise_crossings,
+)
 
 #: decades past the cut-off searched for a threshold
 SEARCH_DECADES = 2.0
@@ -32,13 +39,7 @@ GRID_POINTS = 241
 
 def check_level(level: float) -> float:
     """Validate an interval level in (0, 1)."""
-    try:
-        value = float(level)
-    except (TypeError, ValueError):
-        raise InputError(f"level must be a number in (0, 1), got {level!r}") from None
-    if not 0.0 < value < 1.0:
-        raise InputError(f"level must lie in (0, 1), got {level!r}")
-    return value
+    return check_open_unit(level, "level")
 
 
 def as_compute(values: Any, what: str = "compute") -> np.ndarray:
