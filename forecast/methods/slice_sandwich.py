@@ -37,6 +37,8 @@ from forecast.threshold import Threshold, summarise_crossings
 ENGINES = ("conjugate", "ols", "pymc")
 #: default prior sd of the slope change past the cut-off (logit per decade); see benchmarks/
 EXTRAPOLATION_SD = 0.5
+#: polynomial degree of the easiest slice's curve when locating its turn
+EASY_TURN_DEGREE = 3
 SLICINGS = ("quantile", "irt")
 
 
@@ -220,6 +222,7 @@ class SliceSandwich(Forecaster):
             raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd!r}")
         self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd, curves.n_draws)
         self.slices_ = self._report(slices, models, x, matrix, z)
+        self._easy = (x, z[:1].copy(), slices.metric)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_1d(np.asarray(x, dtype=float))
@@ -300,12 +303,20 @@ class SliceSandwich(Forecaster):
     def easy_turn(self, level: float = 0.9) -> Threshold:
         """Second threshold estimate: where the easiest slice's curve turns from falling to rising.
 
-        One turn per curve draw (the first local minimum on the search grid); draws with no
-        such turn count as beyond the range.  ``tau`` is reported as NaN.
+        The easiest slice is refitted as a cubic (a quadratic can only rise then fall); one
+        turn per curve draw (the first local minimum on the search grid); draws with no such
+        turn count as beyond the range.  ``tau`` is reported as NaN.
         """
         level = check_level(level)
         grid = self.search_grid()
-        easy = self.curves_.link(grid)[:, 0, :]
+        # a quadratic cannot rise, fall and rise again: the turn is read off a cubic fit of
+        # the easiest slice alone (closed form, same shrinking priors), seeded from ``seed``
+        x, z_easy, metric = self._easy
+        degree = max(self.degree, EASY_TURN_DEGREE)
+        prior = tuple(self.prior_sd) + DEFAULT_PRIOR_SD[len(self.prior_sd):]
+        cubic = fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
+                                     np.random.default_rng([self.seed, 2]), prior)
+        easy = cubic.link(grid)[:, 0, :]
         step = np.diff(easy, axis=1)
         turn = (step[:, :-1] < 0) & (step[:, 1:] >= 0)
         has = turn.any(axis=1)
