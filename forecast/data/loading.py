@@ -95,7 +95,7 @@ def load_data(
         base_models, base_tasks = None, None
         results = groups = base_scores = None
         if isinstance(data, pd.DataFrame):
-            table, name = data, "results"
+            table, name = data, "data"
         else:
             path = Path(data)
             name = str(path)

@@ -53,6 +53,11 @@ SCORES_REQUIRED = ("task", "model", "prob_renormalized", "metric", "value")
 BRIER_METRICS = frozenset({"tc_brier", "brier", "multiclass_brier"})
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages read ``1.5``, not ``np.float64(1.5)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str) -> None:
     """Raise :class:`InputError` naming the first missing column of ``source``."""
     missing = [c for c in columns if c not in df.columns]
@@ -74,10 +79,10 @@ def require_finite(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             row = df.iloc[i]
-            where = ", ".join(f"{k}={row[k]!r}" for k in key if k in df.columns)
+            where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
             raise InputError(
                 f"{source}: column {col!r} has a missing or non-finite value "
-                f"{df[col].iloc[i]!r} at row {i + 1}" + (f" ({where})" if where else "")
+                f"{_plain(df[col].iloc[i])!r} at row {i + 1}" + (f" ({where})" if where else "")
             )
 
 
@@ -87,7 +92,7 @@ def require_unique(df: pd.DataFrame, key: Sequence[str], source: str) -> None:
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         row = df.iloc[i]
-        what = ", ".join(f"{k}={row[k]!r}" for k in key)
+        what = ", ".join(f"{k}={_plain(row[k])!r}" for k in key)
         raise InputError(f"{source}: duplicate row for {what} at row {i + 1}")
 
 
@@ -98,9 +103,9 @@ def require_binary(df: pd.DataFrame, column: str, source: str, key: Sequence[str
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         row = df.iloc[i]
-        where = ", ".join(f"{k}={row[k]!r}" for k in key if k in df.columns)
+        where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
         raise InputError(
-            f"{source}: column {column!r} must be 0 or 1, found {df[column].iloc[i]!r} "
+            f"{source}: column {column!r} must be 0 or 1, found {_plain(df[column].iloc[i])!r} "
             f"at row {i + 1}" + (f" ({where})" if where else "")
         )
 
@@ -114,10 +119,10 @@ def require_range(
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         row = df.iloc[i]
-        where = ", ".join(f"{k}={row[k]!r}" for k in key if k in df.columns)
+        where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
         raise InputError(
             f"{source}: column {column!r} must lie in [{lo}, {hi}], found "
-            f"{df[column].iloc[i]!r} at row {i + 1}" + (f" ({where})" if where else "")
+            f"{_plain(df[column].iloc[i])!r} at row {i + 1}" + (f" ({where})" if where else "")
         )
 
 
@@ -160,14 +165,14 @@ def validate_models(df: pd.DataFrame, source: str = "models") -> pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"{source}: column {col!r} is not a number ({out[col].iloc[i]!r}) "
+                f"{source}: column {col!r} is not a number ({_plain(out[col].iloc[i])!r}) "
                 f"for model {out['model'].iloc[i]!r}"
             )
         neg = values <= 0
         if neg.any():
             i = int(np.flatnonzero(neg.to_numpy())[0])
             raise InputError(
-                f"{source}: column {col!r} must be positive, found {values.iloc[i]!r} "
+                f"{source}: column {col!r} must be positive, found {_plain(values.iloc[i])!r} "
                 f"for model {out['model'].iloc[i]!r}"
             )
         out[col] = values.astype(float)
