@@ -435,8 +435,12 @@ class BacktestResult:
     def _add_ratios(block: list[dict[str, Any]]) -> None:
         for short, column in (("mae", "mae_mean"), ("mse", "mse_mean"), ("crps", "crps_mean"),
                               ("thr", "thr_abs_err_mean")):
+            # a baseline whose every threshold error is censored (a lower bound only, e.g.
+            # persistence, which never crosses) cannot be the best threshold baseline
             base = [(r[column], r["method"]) for r in block
-                    if _base_name(r["method"]) in BASELINES and np.isfinite(r[column])]
+                    if _base_name(r["method"]) in BASELINES and np.isfinite(r[column])
+                    and not (short == "thr" and r.get("thr_scored", 0)
+                             and r.get("thr_censored_n", 0) >= r.get("thr_scored", 0))]
             best_value, best_name = min(base) if base else (math.nan, None)
             for r in block:
                 value = r[column]
