@@ -359,6 +359,18 @@ def _question_id(raw: Any) -> str:
     return str(int(text)) if _INT_RE.match(text) else text
 
 
+def _claim_doc(seen: dict[tuple[str, str], int], rec: dict, lineno: int, where: str) -> tuple[str, str]:
+    """``(question_id, filter)`` of a record, refusing a (doc, filter) seen on an earlier line."""
+    qid, filt = _question_id(rec["doc_id"]), _filter_name(rec)
+    if (qid, filt) in seen:
+        raise InputError(
+            f"{where}: doc_id {rec['doc_id']!r} with filter {filt!r} appears again "
+            f"(first at line {seen[(qid, filt)]})"
+        )
+    seen[(qid, filt)] = lineno
+    return qid, filt
+
+
 def _iter_records(file: Path):
     """``(lineno, record)`` for each non-blank line, with one-line errors."""
     for lineno, record in iter_jsonl(file):
@@ -408,13 +420,7 @@ def _read_multiple_choice(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
         if acc is not None:
             checked += 1
             disagree += int((acc >= 0.5) != bool(correct))
-        qid, filt = _question_id(rec["doc_id"]), _filter_name(rec)
-        if (qid, filt) in seen:
-            raise InputError(
-                f"{where}: doc_id {rec['doc_id']!r} with filter {filt!r} appears again "
-                f"(first at line {seen[(qid, filt)]})"
-            )
-        seen[(qid, filt)] = lineno
+        qid, filt = _claim_doc(seen, rec, lineno, where)
         rows.append(
             {
                 "task": run.task,
@@ -460,13 +466,7 @@ def _read_free_form(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
                 skipped.add(name)  # a corpus-level metric (e.g. bleu) logs its inputs
                 continue
             values[name] = v
-        qid, filt = _question_id(rec["doc_id"]), _filter_name(rec)
-        if (qid, filt) in seen:
-            raise InputError(
-                f"{where}: doc_id {rec['doc_id']!r} with filter {filt!r} appears again "
-                f"(first at line {seen[(qid, filt)]})"
-            )
-        seen[(qid, filt)] = lineno
+        qid, filt = _claim_doc(seen, rec, lineno, where)
         records.append((lineno, qid, filt, values))
     rows: list[dict[str, Any]] = []
     by_filter: dict[str, list[tuple[int, str, str, dict[str, float]]]] = {}
