@@ -19,5 +19,11 @@ class FitError(RuntimeError):
     """A fit could not be carried out on otherwise valid input."""
 
 
+class NotApplicable(InputError):
+    """A method cannot be used on this task at this cut-off (too few fitted models, a data
+    kind it does not handle).  A backtest records such a job as ``skipped``, not ``failed``,
+    and leaves the method out of the comparisons on that split."""
+
+
 class SamplerWarning(UserWarning):
     """MCMC diagnostics are off: divergences, R-hat above 1.01 or a low effective sample size."""

@@ -633,13 +633,25 @@ def test_force_removes_only_the_harness_files(tmp_path):
         assert not (out / name).exists(), name
 
 
-def test_every_job_failing_writes_typed_empty_tables_exit_1(tmp_path):
-    out = tmp_path / "run"
+def test_no_job_can_run_is_bad_input(tmp_path):
     r = invoke("bigbench_bigg", "--tasks", "qa_wikidata", "--methods", "published", "--cutoffs", "largest:9",
+               "--no-progress", "--no-plots")
+    assert r.exit_code == 2 and "no job can run" in r.stderr and "published needs" in r.stderr
+
+
+def test_every_job_failing_writes_typed_empty_tables_exit_1(tmp_path, monkeypatch):
+    from forecast.backtest import jobs as jobs_mod
+
+    def broken(job):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs_mod, "_evaluate", broken)
+    out = tmp_path / "run"
+    r = invoke("bigbench_bigg", "--tasks", "qa_wikidata", "--methods", "persistence", "--cutoffs", "8e9",
                "--out", str(out), "--no-progress", "--no-plots")
     assert r.exit_code == 1, r.output
     jobs = pd.read_csv(out / "jobs.csv")
-    assert len(jobs) == 1 and (jobs["status"] == "failed").all() and "published needs" in jobs["error"].iloc[0]
+    assert len(jobs) == 1 and (jobs["status"] == "failed").all() and "boom" in jobs["error"].iloc[0]
     for name in ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv", "calibration.csv",
                  "curves.csv", "controls.csv"):
         table = pd.read_csv(out / name)

@@ -25,7 +25,7 @@ import pandas as pd
 from forecast.backtest.scoring import CALIBRATION_LEVELS, coverage_flags, crps_sample
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
-from forecast.errors import FitError, InputError
+from forecast.errors import FitError, InputError, NotApplicable
 from forecast.threshold import observed_threshold
 
 #: points of the forecast curve kept per job (for the plots)
@@ -114,6 +114,8 @@ class Job:
     data_hash: str = ""
     #: the code that runs the job (:func:`code_label`): a change of it invalidates saved results
     code: str = ""
+    #: settings the method learned from every task at this cut-off (``learn_context``)
+    context: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -127,6 +129,7 @@ class Job:
             "params": [[k, repr(v)] for k, v in self.params], "seed": self.seed,
             "level": self.level, "tau": self.tau, "control_tau": self.control_tau,
             "data": self.data_hash, "code": self.code,
+            "context": self.context,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -167,7 +170,7 @@ def _evaluate(job: Job) -> dict[str, Any]:
 
     data = job.data
     fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
-    fc.fit(data, job.cutoff, job.task)
+    fc.fit(data, job.cutoff, job.task, context=job.context)
     full = task_table(data, job.task)
     full = full[np.isfinite(full["accuracy"].to_numpy(dtype=float))]
     chance = data.chance(job.task)
@@ -177,8 +180,11 @@ def _evaluate(job: Job) -> dict[str, Any]:
         raise InputError(f"task {job.task!r}: no held-out model above cut-off {job.cutoff:.4g}")
     compute = held["compute"].to_numpy(dtype=float)
     y = held["accuracy"].to_numpy(dtype=float)
-    pred = fc.predict(compute, level=job.level, kind="observed")
-    draws = fc.sample(compute, kind="observed")
+    # what is known of a held-out model before it is evaluated: its name, family, size
+    known = data.models[[c for c in ("model", "family", "params", "tokens") if c in data.models.columns]]
+    held_models = held[["model", "compute"]].merge(known, on="model", how="left")
+    pred = fc.predict_models(held_models, level=job.level, kind="observed")
+    draws = fc.sample_models(held_models, kind="observed")
     crps = crps_sample(draws, y)
     covered = coverage_flags(draws, y, CALIBRATION_LEVELS)
     horizon = np.log10(compute) - np.log10(job.cutoff)
@@ -243,6 +249,8 @@ def run_job(job: Job) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             body = _evaluate(job)
         out.update(status="ok", error=None, **body)
+    except NotApplicable as exc:  # the method does not apply here: skipped, not failed
+        out.update(status="skipped", error=_one_line(exc))
     except Exception as exc:  # recorded, the run goes on
         out.update(status="failed", error=_one_line(exc))
     out["seconds"] = round(time.perf_counter() - start, 4)

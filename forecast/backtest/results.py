@@ -140,7 +140,7 @@ class BacktestResult:
     def failed(self) -> pd.DataFrame:
         """The jobs that failed, with their error messages."""
         j = self.jobs
-        return j[j["status"] != "ok"].reset_index(drop=True)
+        return j[j["status"] == "failed"].reset_index(drop=True)
 
     @cached_property
     def predictions(self) -> pd.DataFrame:

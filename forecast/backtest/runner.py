@@ -317,7 +317,7 @@ def backtest(
                 saved = store.read(job.key)
                 if not saved:
                     continue
-                if saved.get("status") != "ok":
+                if saved.get("status") == "failed":
                     recomputed["failed before"] += 1
                 elif saved.get("fingerprint") == job.fingerprint:
                     done[job.key] = saved
@@ -360,5 +360,7 @@ def backtest(
         if bar is not None:
             bar.close()
     ordered = [results[j.key] for j in jobs]
+    if ordered and all(r["status"] == "skipped" for r in ordered):
+        raise InputError(f"no job can run: {ordered[0]['error']}")
     return BacktestResult(ordered, info, actuals, settings, resumed=len(done),
                           recomputed={k: v for k, v in recomputed.items() if v})

@@ -22,7 +22,7 @@ from scipy.special import expit, logit
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
-from forecast.errors import FitError, InputError
+from forecast.errors import FitError, InputError, NotApplicable
 from forecast.threshold import (
     Threshold,
     check_open_unit,
@@ -51,6 +51,26 @@ def as_compute(values: Any, what: str = "compute") -> np.ndarray:
     return arr
 
 
+def _model_compute(models: pd.DataFrame) -> np.ndarray:
+    if not isinstance(models, pd.DataFrame) or "compute" not in models.columns:
+        raise InputError("models must be a table with a 'compute' column (raw FLOPs or parameters)")
+    return as_compute(models["compute"].to_numpy(dtype=float))
+
+
+def _pool_at(data: EvalData, cutoff: float, fitted: EvalData) -> EvalData:
+    """Every task of ``data`` restricted to models at or below ``cutoff``.
+
+    When the tasks do not share one compute scale (FLOPs for some models, parameters for
+    others), only the forecast task's own fitted data can be pooled.
+    """
+    if len(data.task_names) == 1:
+        return fitted
+    try:
+        return data.restrict(cutoff)
+    except InputError:
+        return fitted
+
+
 class Forecaster:
     """Base class of all forecasting methods (scikit-learn style estimator).
 
@@ -58,6 +78,7 @@ class Forecaster:
     :meth:`_fit` (which receives only the fitted models' data) and :meth:`_mean_draws`.
 
     Fitted attributes (end in ``_``): ``task_``, ``cutoff_``, ``scale_``, ``chance_``,
+    ``pool_`` (every task of the data, restricted to the cut-off),
     ``n_questions_``, ``fit_table_`` (per fitted model: compute, accuracy, ...),
     ``spread_`` (between-model spread on the noise scale), ``n_effective_`` (question count
     of the binomial noise: ``n``, or more when the fitted models share their questions' noise,
@@ -85,7 +106,18 @@ class Forecaster:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def fit(self, data: EvalData | str, cutoff: float, task: str | None = None) -> Forecaster:
+    #: True for methods that learn settings from every task's data at the cut-off
+    #: (:meth:`learn_context`); a backtest then learns them once per dataset and cut-off
+    learns_context: bool = False
+
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+        """Settings this method learns at fit time from ``pool``: every task's data at or
+        below ``cutoff`` (never a model above it), e.g. on pseudo-cut-offs inside the fitted
+        range (:mod:`forecast.tuning`).  A plain JSON-ready dict; empty by default."""
+        return {}
+
+    def fit(self, data: EvalData | str, cutoff: float, task: str | None = None,
+            context: dict[str, Any] | None = None) -> Forecaster:
         """Fit on the models with compute ``<= cutoff`` (raw FLOPs or parameters).
 
         Every row of a model above the cut-off is removed from the results, group and score
@@ -99,6 +131,10 @@ class Forecaster:
             Largest compute of a fitted model, raw (e.g. ``8e9`` parameters, ``3.16e22`` FLOPs).
         task : str, optional
             Required when ``data`` holds several tasks.
+        context : dict, optional
+            Settings learned beforehand by :meth:`learn_context` on the same data at the same
+            cut-off (a backtest learns them once per dataset and cut-off); by default they
+            are learned here from every task of ``data`` at or below the cut-off.
 
         Returns
         -------
@@ -129,13 +165,16 @@ class Forecaster:
                 f"{task!r} ({hi:.4g} {compute.attrs['scale']})"
             )
         fitted = full.restrict(cutoff, task)
+        # every task's data at or below the cut-off: what a user has when forecasting this
+        # task (methods that pool across tasks or tune on pseudo-cut-offs read only this)
+        self.pool_ = _pool_at(data, cutoff, fitted)
         self.task_ = task
         self.cutoff_ = cutoff
         self.scale_ = compute.attrs["scale"]
         self.chance_ = fitted.chance(task)
         table = task_table(fitted, task)
         if len(table) < self.n_curve_params + 1:
-            raise InputError(
+            raise NotApplicable(
                 f"task {task!r}: {len(table)} fitted models at cutoff {cutoff:.4g}; "
                 f"{self.name} needs at least {self.n_curve_params + 1}"
             )
@@ -143,6 +182,9 @@ class Forecaster:
         n = table["n_questions"].to_numpy(dtype=float)
         self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
+        if context is None:
+            context = self.learn_context(self.pool_, cutoff) if self.learns_context else {}
+        self.context_: dict[str, Any] = dict(context)
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
         x_fit = table["log10_compute"].to_numpy(dtype=float)
@@ -263,6 +305,37 @@ class Forecaster:
                 "kind": kind,
             }
         )
+
+    def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
+        """Draws of the scores of named (held-out) models: shape (n_draws, len(models)).
+
+        ``models`` has a ``compute`` column (raw) and may carry ``model, family, params,
+        tokens``: what is known of a model *before* it is evaluated.  Methods that use more
+        than compute (a family offset, the split of compute into parameters and tokens)
+        override this; the default forecasts from compute alone.
+        """
+        return self.sample(_model_compute(models), kind)
+
+    def predict_models(self, models: pd.DataFrame, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
+        """:meth:`predict` for named models (see :meth:`sample_models`); one row per model."""
+        level = check_level(level)
+        comp = _model_compute(models)
+        draws = self.sample_models(models, kind)
+        alpha = (1.0 - level) / 2.0
+        lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        point = self._point_models(models)
+        out = pd.DataFrame({
+            "compute": comp, "log10_compute": np.log10(comp),
+            "mean": draws.mean(axis=0) if point is None else point,
+            "lower": lower, "upper": upper, "level": level, "kind": kind,
+        })
+        if "model" in models.columns:
+            out.insert(0, "model", models["model"].astype(str).to_numpy())
+        return out
+
+    def _point_models(self, models: pd.DataFrame) -> np.ndarray | None:
+        """Point forecast of named models (default: the compute-only point forecast)."""
+        return self._point(np.log10(_model_compute(models)))
 
     def search_grid(self) -> np.ndarray:
         """log10 compute grid searched for thresholds."""
