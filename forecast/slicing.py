@@ -195,6 +195,29 @@ def legal_group_horizons(groups: pd.DataFrame, n_slices: int) -> np.ndarray:
     return np.sort(g["difficulty_flops_max_1e21"].unique() * 1e21)
 
 
+def whole_task_slice(scores: pd.DataFrame, task: str = "", prob_renormalized: bool = True) -> Slices:
+    """One slice holding the whole task, from whole-task scores (no difficulty sorting).
+
+    Used where no difficulty slices can be had without leaking (group files sorted with
+    models above the cut-off) or none exist (task-level data): the sandwich then reduces to
+    a curve of the whole task's TC Brier score (or accuracy, when no TC Brier is given).
+    """
+    s = scores[scores["task"] == task] if task else scores
+    brier = s[(s["metric"] == "tc_brier") & (s["prob_renormalized"] == prob_renormalized)]
+    metric = "tc_brier"
+    if brier.empty:
+        brier = s[s["metric"] == "accuracy"].sort_values("prob_renormalized", ascending=not prob_renormalized)
+        metric = "accuracy"
+    if brier.empty:
+        raise InputError(f"task {task!r}: no whole-task TC Brier or accuracy scores")
+    rows = brier.drop_duplicates("model")
+    out = pd.DataFrame({"model": rows["model"].to_numpy(), "slice": 0,
+                        "score": rows["value"].to_numpy(dtype=float), "n_questions": np.nan})
+    return Slices(out, np.array([1.0]), metric, None, "whole_task", False,
+                  notes=(f"task {task!r}: one slice of the whole task (no difficulty slices usable "
+                         "at this cut-off)",))
+
+
 def group_slices(
     groups: pd.DataFrame,
     cutoff: float,

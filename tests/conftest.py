@@ -16,6 +16,14 @@ def sas():
 
 
 @pytest.fixture(scope="session")
+def sas_paper(sas):
+    """The Slice-and-Sandwich data with the paper's six exclusions (its model set)."""
+    from forecast.data.shipped import with_paper_exclusions
+
+    return with_paper_exclusions(sas)
+
+
+@pytest.fixture(scope="session")
 def bigg():
     """The shipped BIG-G per-question data."""
     return forecast.load_dataset("bigbench_bigg")

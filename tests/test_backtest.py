@@ -216,7 +216,7 @@ def test_threshold_scoring_rules():
 
 
 def test_threshold_table_on_real_data(sas_data):
-    bt = backtest(sas_data, methods=["sigmoid", "linear"], tasks=["mmlu", "arc"])
+    bt = backtest(sas_data, methods=["sigmoid", "linear"], tasks=["mmlu", "arc"], cutoffs="paper")
     th = bt.thresholds
     mmlu = th[(th["task"] == "mmlu") & (th["role"] == "main")]
     # MMLU has not crossed tau = 0.25 at any default cut-off; it does at 10^1.9 x 1e21 FLOPs
@@ -234,17 +234,19 @@ def test_threshold_table_on_real_data(sas_data):
 
 # ---------------------------------------------------------------------------------- splits
 def test_cutoff_specs(bigg_data, sas_data):
-    items = parse_cutoffs("1e9, largest:2, expanding:3, default, mmlu=3e22")
-    assert [i.kind for i in items] == ["raw", "largest", "expanding", "default", "raw"]
+    items = parse_cutoffs("1e9, largest:2, expanding:3, default, paper, mmlu=3e22")
+    assert [i.kind for i in items] == ["raw", "largest", "expanding", "rolling", "paper", "raw"]
     assert items[-1].scope == "mmlu"
     s = plan_splits([bigg_data], ["qa_wikidata"], "largest:2")
     assert [x.cutoff for x in s] == [8e9]  # 27e9 and 128e9 held out
     s = plan_splits([bigg_data], ["qa_wikidata"], "expanding:3")
     cut = [x.cutoff for x in s]
     assert cut == sorted(cut) and len(cut) == 3 and cut == [422e6, 2e9, 27e9]
+    # rolling origin by default: every size leaving >= 4 fitted sizes and one larger model
     s = plan_splits([bigg_data], ["qa_wikidata"], None)
-    assert [x.cutoff for x in s] == [1e9, 4e9, 8e9]
-    s = plan_splits([sas_data], ["mmlu", "arc"], None)
+    assert [x.cutoff for x in s] == [125e6, 244e6, 422e6, 1e9, 2e9, 4e9, 8e9, 27e9]
+    assert {x.rule for x in s} == {"rolling"}
+    s = plan_splits([sas_data], ["mmlu", "arc"], "paper")
     got = {(x.task, round(np.log10(x.cutoff) - 21, 6)) for x in s}
     assert got == {("arc", 2.3), ("mmlu", 1.5), ("mmlu", 1.1), ("mmlu", 1.3)}
     assert [x.order for x in s if x.task == "mmlu"] == [0, 1, 2]
@@ -717,7 +719,7 @@ def test_file_dataset_named_by_stem_and_keys_do_not_depend_on_the_path(bigg_data
 
 
 def test_controls_report_the_threshold_at_tau(sas_data):
-    bt = backtest(sas_data, methods=["sigmoid", "linear"], tasks=["arc"])
+    bt = backtest(sas_data, methods=["sigmoid", "linear"], tasks=["arc"], cutoffs="paper")
     c = bt.controls()
     assert len(c) == 2 and set(c["task"]) == {"arc"}
     assert (c["tau"] == 0.25).all() and (c["control_tau"] == 0.75).all()

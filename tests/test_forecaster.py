@@ -8,7 +8,7 @@ import pytest
 
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
-from forecast.errors import InputError
+from forecast.errors import NotApplicable, InputError
 from forecast.methods import METHODS, Published, Sigmoid, SliceSandwich, make_method
 from forecast.threshold import first_crossing, observed_threshold
 
@@ -64,7 +64,8 @@ def test_no_leakage_from_held_out_models(method, delete, which, sas, bigg):
     assert a.threshold(budget=cut * 10) == b.threshold(budget=cut * 10)
 
 
-def test_published_recipe_reproduces_the_paper(sas):
+def test_published_recipe_reproduces_the_paper(sas_paper):
+    sas = sas_paper
     """Accuracy MSE over all larger models, as re-run from the released code (via predict)."""
     expected = {("mmlu", MMLU_CUT): (32, 27, 2.354, 0.058), ("arithmetic", ARITH_CUT): (44, 14, 0.2506, 0.0121)}
     for (task, cut), (n_fit, n_test, mse_pub, mse_sig) in expected.items():
@@ -161,7 +162,6 @@ def test_slices_report(sas, bigg):
         (dict(task="mmlu", cutoff=1e30), "more than a decade above"),
         (dict(task="nope", cutoff=MMLU_CUT), "unknown task 'nope'"),
         (dict(task="mmlu", cutoff=1.3e20), "fitted models"),
-        (dict(task="mmlu", cutoff=10**1.0 * 1e21), "smallest legal cut-off is 1.259e+22"),
     ],
 )
 def test_bad_fit_input(sas, kwargs, message):
@@ -207,11 +207,23 @@ def test_observed_intervals_inside_unit_interval(bigg):
         assert ((p[["mean", "lower", "upper"]] >= 0) & (p[["mean", "lower", "upper"]] <= 1)).all().all(), name
 
 
-def test_scores_only_data_is_refused_for_slicing(sas):
+def test_scores_only_data_is_one_whole_task_slice(sas):
     only = EvalData(sas.models, sas.tasks, None, None, sas.scores, "scores only")
-    with pytest.raises(InputError, match="not whole-task scores alone"):
-        SliceSandwich().fit(only, MMLU_CUT, task="mmlu")
+    fc = SliceSandwich().fit(only, MMLU_CUT, task="mmlu")
+    assert fc.slice_set_.source == "whole_task" and fc.slice_set_.n_slices == 1
+    assert any("one slice of the whole task" in w for w in fc.diagnostics_["warnings"])
+    p = fc.predict([1e23, 1e24])
+    assert p[["mean", "lower", "upper"]].stack().between(0, 1).all()
     assert Sigmoid().fit(only, MMLU_CUT, task="mmlu").predict([1e23])["mean"].between(0, 1).all()
+
+
+def test_group_data_below_the_groups_horizon_falls_back_to_the_whole_task(sas):
+    # the smallest 3-group horizon of MMLU is 10^1.1 x 1e21 FLOPs: below it the groups would leak
+    cut = 10**0.5 * 1e21
+    fc = SliceSandwich().fit(sas, cut, task="mmlu")
+    assert fc.slice_set_.source == "whole_task"
+    with pytest.raises(NotApplicable):
+        Published().fit(sas, cut, task="mmlu")
 
 
 @pytest.mark.parametrize("kwargs", [dict(degree=0), dict(n_draws=0), dict(seed=None), dict(seed=1.5)])

@@ -134,6 +134,61 @@ class Job:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True, eq=False)
+class ContextJob:
+    """Learn one method's settings at one cut-off from every task of a data set.
+
+    ``pool`` holds every task of the data set restricted to the models at or below
+    ``cutoff`` (:meth:`~forecast.data.dataset.EvalData.restrict`): nothing above the
+    cut-off reaches :meth:`~forecast.methods.base.Forecaster.learn_context`.
+    """
+
+    dataset: str
+    method: str
+    method_name: str
+    params: tuple[tuple[str, Any], ...]
+    cutoff: float
+    seed: int
+    pool: EvalData = field(repr=False)
+    pool_hash: str = ""
+    code: str = ""
+    #: set when the data set's tasks do not share one compute scale: the pool is this task's
+    task: str | None = None
+
+    @property
+    def key(self) -> str:
+        scope = self.dataset if self.task is None else f"{self.dataset}/{self.task}"
+        return f"context|{scope}|{self.method}|{format_cutoff(self.cutoff)}"
+
+    @property
+    def fingerprint(self) -> str:
+        payload = {"key": self.key, "method_name": self.method_name,
+                   "params": [[k, repr(v)] for k, v in self.params], "seed": self.seed,
+                   "data": self.pool_hash, "code": self.code}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_context_job(job: ContextJob) -> dict[str, Any]:
+    """Learn a context; never raises (a failure comes back with ``status="failed"``)."""
+    from threadpoolctl import threadpool_limits
+
+    from forecast.methods import make_method
+
+    start = time.perf_counter()
+    out: dict[str, Any] = {"key": job.key, "fingerprint": job.fingerprint, "dataset": job.dataset,
+                           "method": job.method, "cutoff": float(job.cutoff), "code": job.code}
+    try:
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
+            context = fc.learn_context(job.pool, job.cutoff)
+        out.update(status="ok", error=None, context=json.loads(json.dumps(context, sort_keys=True)))
+    except Exception as exc:  # recorded; the jobs that need it fail with this error
+        out.update(status="failed", error=_one_line(exc), context=None)
+    out["seconds"] = round(time.perf_counter() - start, 4)
+    return out
+
+
 def _floats(values) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype=float)]
 

@@ -103,7 +103,8 @@ class BacktestResult:
 
     def __init__(self, results: list[dict[str, Any]], task_info: pd.DataFrame,
                  actuals: pd.DataFrame, settings: dict[str, Any], resumed: int = 0,
-                 recomputed: dict[str, int] | None = None) -> None:
+                 recomputed: dict[str, int] | None = None,
+                 contexts: list[dict[str, Any]] | None = None) -> None:
         self.results = sorted(results, key=lambda r: (r["dataset"], r["task"], r["method"], r["cutoff"]))
         self.task_info = task_info.reset_index(drop=True)
         self.actuals = actuals.reset_index(drop=True)
@@ -115,6 +116,8 @@ class BacktestResult:
         self.resumed = int(resumed)
         #: saved jobs run again on resume, by reason
         self.recomputed: dict[str, int] = dict(recomputed or {})
+        #: settings learned at each (dataset, method, cut-off) from the models at or below it
+        self.contexts: list[dict[str, Any]] = list(contexts or [])
 
     def __repr__(self) -> str:
         failed = len(self.failed)

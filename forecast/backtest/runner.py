@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.jobs import (
+    ContextJob,
     Job,
     code_label,
     code_version,
@@ -24,6 +25,7 @@ from forecast.backtest.jobs import (
     job_key,
     job_seed,
     method_label,
+    run_context_job,
     run_job,
 )
 from forecast.backtest.parallel import check_backend, imap_unordered
@@ -214,6 +216,62 @@ def plan_jobs(
     return jobs, info, actuals
 
 
+def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int = 0,
+                  code: str = "") -> list[ContextJob]:
+    """One :class:`ContextJob` per (dataset, method, cut-off) whose method learns a context.
+
+    Its pool is the whole data set restricted to the cut-off; when the data set's tasks do
+    not share one compute scale, one context per task (its own data at the cut-off).
+    """
+    from forecast.methods import make_method
+
+    by_name = {d.name: d for d in datasets}
+    learns: dict[tuple[str, tuple], bool] = {}
+    pools: dict[tuple[str, float, str | None], tuple[EvalData, str] | None] = {}
+    out: dict[str, ContextJob] = {}
+    for job in jobs:
+        spec = (job.method_name, job.params)
+        if spec not in learns:
+            learns[spec] = bool(make_method(job.method_name, **dict(job.params), seed=0).learns_context)
+        if not learns[spec]:
+            continue
+        data = by_name[job.dataset]
+        whole = (job.dataset, job.cutoff, None)
+        if whole not in pools:
+            try:
+                pool = data.restrict(job.cutoff)
+                pools[whole] = (pool, data_fingerprint(pool))
+            except InputError:  # the tasks mix compute scales: pool each task on its own
+                pools[whole] = None
+        scope = None if pools[whole] is not None else job.task
+        if (job.dataset, job.cutoff, scope) not in pools:
+            pool = data.for_task(job.task).restrict(job.cutoff, job.task)
+            pools[(job.dataset, job.cutoff, scope)] = (pool, data_fingerprint(pool))
+        pool, pool_hash = pools[(job.dataset, job.cutoff, scope)]
+        ctx = ContextJob(dataset=job.dataset, method=job.method, method_name=job.method_name,
+                         params=job.params, cutoff=job.cutoff, seed=0, pool=pool, pool_hash=pool_hash,
+                         code=code, task=scope)
+        if ctx.key not in out:
+            out[ctx.key] = dataclasses.replace(ctx, seed=job_seed(seed, ctx.key))
+    return sorted(out.values(), key=lambda c: c.key)
+
+
+def _blocked_result(job: Job) -> dict[str, Any]:
+    """The result of a job that could not run because its context failed."""
+    return {"key": job.key, "fingerprint": job.fingerprint, "dataset": job.dataset, "task": job.task,
+            "method": job.method, "cutoff": float(job.cutoff), "order": int(job.order),
+            "seed": int(job.seed), "level": float(job.level), "code": job.code, "status": "failed",
+            "seconds": 0.0}
+
+
+def _context_key_of(job: Job, contexts: Mapping[str, dict[str, Any]]) -> str | None:
+    for scope in (job.dataset, f"{job.dataset}/{job.task}"):
+        key = f"context|{scope}|{job.method}|{job.key.rsplit('|', 1)[1]}"
+        if key in contexts:
+            return key
+    return None
+
+
 def backtest(
     data: Any,
     methods: Sequence[MethodSpec] | str | None = None,
@@ -299,8 +357,6 @@ def backtest(
         "n_jobs": len(jobs),
     }
     store = None
-    done: dict[str, dict[str, Any]] = {}
-    recomputed = {"code changed": 0, "inputs changed": 0, "failed before": 0}
     if checkpoint is not None:
         store = JobStore(checkpoint)
         if resume and overwrite:
@@ -312,55 +368,92 @@ def backtest(
                 f"{store.root}: already holds backtest results; pass --resume to continue them "
                 "or --force to overwrite them"
             )
-        if resume:
-            for job in jobs:
-                saved = store.read(job.key)
-                if not saved:
-                    continue
-                if saved.get("status") == "failed":
-                    recomputed["failed before"] += 1
-                elif saved.get("fingerprint") == job.fingerprint:
-                    done[job.key] = saved
-                elif saved.get("code") != job.code:
-                    recomputed["code changed"] += 1
-                else:
-                    recomputed["inputs changed"] += 1
-    todo = [j for j in jobs if j.key not in done]
-    # start the backend (connect to Dask) before anything is written
-    finished = imap_unordered(run_job, todo, backend=backend, n_jobs=n_jobs, scheduler=scheduler)
-    results = dict(done)
+    contexts = plan_contexts(jobs, datasets, seed, code=code_label(code))
+    settings["n_contexts"] = len(contexts)
+    recomputed = {"code changed": 0, "inputs changed": 0, "failed before": 0}
     bar = None
-    n_failed = 0
-    try:
-        if store is not None:
-            store.prepare()
-            if overwrite:
-                clear_results(store.root)
-            store.write_run(settings)
-        if progress:
-            from tqdm import tqdm
+    prepared = False
 
-            bar = tqdm(total=len(jobs), initial=len(done), file=sys.stderr, unit="job",
-                       desc="backtest", dynamic_ncols=True, mininterval=0.5)
-        for _, result in finished:
-            # through JSON and back, so a fresh result is exactly what a resumed run reads
-            result = json.loads(json.dumps(result, sort_keys=True))
-            if store is not None:
-                store.write(result)
-            results[result["key"]] = result
+    def reuse(items) -> dict[str, dict[str, Any]]:
+        done: dict[str, dict[str, Any]] = {}
+        if store is None or not resume:
+            return done
+        for item in items:
+            saved = store.read(item.key)
+            if not saved:
+                continue
+            if saved.get("status") == "failed":
+                recomputed["failed before"] += 1
+            elif saved.get("fingerprint") == item.fingerprint:
+                done[item.key] = saved
+            elif saved.get("code") != item.code:
+                recomputed["code changed"] += 1
+            else:
+                recomputed["inputs changed"] += 1
+        return done
+
+    def run(fun, items, done) -> dict[str, dict[str, Any]]:
+        nonlocal bar, prepared
+        todo = [i for i in items if i.key not in done]
+        # start the backend (connect to Dask) before anything is written
+        finished = imap_unordered(fun, todo, backend=backend, n_jobs=n_jobs, scheduler=scheduler)
+        results = dict(done)
+        n_failed = 0
+        try:
+            if store is not None and not prepared:
+                store.prepare()
+                if overwrite:
+                    clear_results(store.root)
+                store.write_run(settings)
+                prepared = True
+            if progress and bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(contexts) + len(jobs), file=sys.stderr, unit="job",
+                           desc="backtest", dynamic_ncols=True, mininterval=0.5)
             if bar is not None:
-                bar.update(1)
-                if result["status"] != "ok":
-                    n_failed += 1
-                    bar.set_postfix_str(f"failed: {n_failed}")
+                bar.update(len(done))
+            for _, result in finished:
+                # through JSON and back, so a fresh result is exactly what a resumed run reads
+                result = json.loads(json.dumps(result, sort_keys=True))
+                if store is not None:
+                    store.write(result)
+                results[result["key"]] = result
+                if bar is not None:
+                    bar.update(1)
+                    if result["status"] == "failed":
+                        n_failed += 1
+                        bar.set_postfix_str(f"failed: {n_failed}")
+        finally:
+            close = getattr(finished, "close", None)
+            if close is not None:
+                close()
+        return results
+
+    try:
+        # phase 1: settings learned at each cut-off from every task (models <= cut-off only)
+        ctx_done = reuse(contexts)
+        learned = run(run_context_job, contexts, ctx_done) if contexts else {}
+        attached, blocked = [], {}
+        for job in jobs:
+            key = _context_key_of(job, learned)
+            if key is None:
+                attached.append(job)
+            elif learned[key]["status"] == "ok":
+                attached.append(dataclasses.replace(job, context=learned[key]["context"]))
+            else:
+                blocked[job.key] = {**_blocked_result(job), "error": f"learning its settings failed: "
+                                    f"{learned[key]['error']}"}
+        jobs_to_run = [j for j in attached]
+        done = reuse(jobs_to_run)
+        results = run(run_job, jobs_to_run, done)
+        results.update(blocked)
     finally:
-        close = getattr(finished, "close", None)
-        if close is not None:
-            close()
         if bar is not None:
             bar.close()
     ordered = [results[j.key] for j in jobs]
     if ordered and all(r["status"] == "skipped" for r in ordered):
         raise InputError(f"no job can run: {ordered[0]['error']}")
-    return BacktestResult(ordered, info, actuals, settings, resumed=len(done),
-                          recomputed={k: v for k, v in recomputed.items() if v})
+    return BacktestResult(ordered, info, actuals, settings, resumed=len(done) + len(ctx_done),
+                          recomputed={k: v for k, v in recomputed.items() if v},
+                          contexts=[learned[c.key] for c in contexts])

@@ -15,9 +15,16 @@ items, each one of
     an expanding series of ``N`` cut-offs per task, evenly spaced in log10 compute from the
     median model to the second-largest one, each snapped down to a model's compute (so
     every cut-off fits at least half the models and holds out at least one);
-``default``
-    the built-in cut-offs of the shipped datasets (:data:`DEFAULT_CUTOFFS`), else
-    ``expanding:3``.
+``rolling`` (= ``default``)
+    rolling origin, the same rule on every data set and for every method: a cut-off at every
+    model size that leaves at least :data:`~forecast.tuning.MIN_FITTED_SIZES` distinct
+    fitted sizes and at least one larger model (no cut-off placed where one knows a task
+    jumps); a method that cannot fit at one of them is skipped there;
+``paper``
+    the Slice-and-Sandwich paper's cut-offs and two earlier ones per task
+    (:data:`PAPER_CUTOFFS`; the paper chose them knowing where each task jumps, so they
+    are for comparison with its figures, not for honest headline numbers); tasks without
+    paper cut-offs get none.
 
 An item may be scoped to one task or one dataset with ``NAME=``, e.g.
 ``mmlu=3.1622777e22,bigbench_bigg=largest:2``.  A task uses the items scoped to it, else
@@ -46,6 +53,7 @@ from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 from forecast.slicing import legal_group_horizons
+from forecast.tuning import rolling_cutoffs
 
 
 def _flops_1e21(*log10_values: float) -> tuple[float, ...]:
@@ -54,8 +62,8 @@ def _flops_1e21(*log10_values: float) -> tuple[float, ...]:
     return tuple(10.0**v * 1e21 for v in log10_values)
 
 
-#: built-in cut-offs per shipped dataset and task ("*" = every task), raw compute
-DEFAULT_CUTOFFS: dict[str, dict[str, tuple[float, ...]]] = {
+#: the paper's cut-offs per shipped dataset and task, raw compute (``--cutoffs paper``)
+PAPER_CUTOFFS: dict[str, dict[str, tuple[float, ...]]] = {
     "slice_sandwich": {
         "mmlu": _flops_1e21(1.5, 1.1, 1.3),
         "arithmetic": _flops_1e21(1.8, 1.4, 1.6),
@@ -64,10 +72,9 @@ DEFAULT_CUTOFFS: dict[str, dict[str, tuple[float, ...]]] = {
         "arc": _flops_1e21(2.3),
         "hellaswag": _flops_1e21(2.3),
     },
-    "bigbench_bigg": {"*": (1e9, 4e9, 8e9)},
 }
-
-FALLBACK_SPEC = "expanding:3"
+#: kept for older code: the default is now the rolling origin
+DEFAULT_CUTOFFS = PAPER_CUTOFFS
 _RULE = re.compile(r"^(largest|expanding):(\d+)$")
 
 
@@ -75,7 +82,7 @@ _RULE = re.compile(r"^(largest|expanding):(\d+)$")
 class CutoffItem:
     """One parsed item of a cut-off specification."""
 
-    kind: str  # "raw", "largest", "expanding" or "default"
+    kind: str  # "raw", "largest", "expanding", "rolling" or "paper"
     value: float | int | None = None
     scope: str | None = None
 
@@ -83,8 +90,8 @@ class CutoffItem:
     def label(self) -> str:
         if self.kind == "raw":
             return "raw"
-        if self.kind == "default":
-            return "default"
+        if self.kind in ("rolling", "paper"):
+            return self.kind
         return f"{self.kind}:{self.value}"
 
 
@@ -110,8 +117,10 @@ def _parse_item(text: str) -> CutoffItem:
         if not scope:
             raise InputError(f"cut-off item {text!r}: empty scope before '='")
     low = text.lower()
-    if low == "default":
-        return CutoffItem("default", None, scope)
+    if low in ("default", "rolling"):
+        return CutoffItem("rolling", None, scope)
+    if low == "paper":
+        return CutoffItem("paper", None, scope)
     match = _RULE.match(low)
     if match:
         k = int(match.group(2))
@@ -122,7 +131,7 @@ def _parse_item(text: str) -> CutoffItem:
         value = float(text)
     except ValueError:
         raise InputError(
-            f"cut-off {text!r} is not raw compute (e.g. 3.16e22), largest:K, expanding:N or default"
+            f"cut-off {text!r} is not raw compute (e.g. 3.16e22), largest:K, expanding:N, rolling or paper"
         ) from None
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"cut-off {text!r} must be a positive raw compute value")
@@ -136,7 +145,7 @@ def parse_cutoffs(spec: str | float | Sequence | Mapping | None) -> list[CutoffI
     mapping ``{task_or_dataset: spec}``.
     """
     if spec is None:
-        return [CutoffItem("default")]
+        return [CutoffItem("rolling")]
     if isinstance(spec, Mapping):
         items: list[CutoffItem] = []
         for scope, sub in spec.items():
@@ -172,13 +181,12 @@ def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame) -> l
     comp = _distinct_compute(table)
     if item.kind == "raw":
         return [(float(item.value), "raw")]
-    if item.kind == "default":
-        known = DEFAULT_CUTOFFS.get(dataset, {})
+    if item.kind == "paper":
+        known = PAPER_CUTOFFS.get(dataset, {})
         values = known.get(task, known.get("*"))
-        if values is not None:
-            return [(float(v), "default") for v in values]
-        return [(c, f"default={FALLBACK_SPEC}") for c, _ in
-                _expand(_parse_item(FALLBACK_SPEC), dataset, task, table)]
+        return [(float(v), "paper") for v in values] if values is not None else []
+    if item.kind == "rolling":
+        return [(c, "rolling") for c in rolling_cutoffs(comp)]
     k = int(item.value)
     if comp.size < 3:
         raise InputError(f"task {task!r} of {dataset}: {comp.size} distinct model sizes, too few to backtest")
@@ -224,7 +232,7 @@ def _items_for(items: list[CutoffItem], dataset: str, task: str) -> list[CutoffI
         if scoped:
             return scoped
     plain = [i for i in items if i.scope is None]
-    return plain or [CutoffItem("default")]
+    return plain or [CutoffItem("rolling")]
 
 
 def plan_splits(
@@ -272,7 +280,7 @@ def plan_splits(
             seen: list[float] = []
             for item in _items_for(items, data.name, task):
                 for cutoff, rule in _expand(item, data.name, task, table):
-                    if floor is not None and cutoff < floor * (1 - 1e-9):
+                    if floor is not None and rule != "rolling" and cutoff < floor * (1 - 1e-9):
                         if rule == "raw":
                             raise InputError(
                                 f"cut-off {cutoff:.4g} of task {task!r} of {data.name} lies below its "
@@ -301,5 +309,12 @@ def plan_splits(
                         seen.append(cutoff)
                         splits.append(Split(data.name, task, float(cutoff), len(seen) - 1, rule))
     if not splits:
+        if any(i.kind == "paper" for i in items):
+            raise InputError("no task of the data has paper cut-offs (--cutoffs paper is for the "
+                             "slice_sandwich data set); use rolling or raw cut-offs")
+        if any(i.kind == "rolling" for i in items):
+            raise InputError(
+                "no task has enough model sizes for a rolling cut-off (each needs at least "
+                "4 distinct fitted sizes and one larger model)")
         raise InputError("no task to backtest")
     return splits

@@ -16,9 +16,9 @@ import numpy as np
 import statsmodels.api as sm
 
 from forecast.data.dataset import FLOPS, EvalData
-from forecast.errors import InputError
+from forecast.errors import InputError, NotApplicable
 from forecast.methods.base import Forecaster
-from forecast.slicing import group_slices, quantile_slices
+from forecast.slicing import group_slices, legal_group_horizons, quantile_slices
 
 
 class Published(Forecaster):
@@ -55,7 +55,7 @@ class Published(Forecaster):
         t = self.fit_table_
         models = list(t["model"])
         if fitted.results is None and fitted.groups is None:
-            raise InputError(f"task {self.task_!r}: the published recipe needs per-question results or slice groups")
+            raise NotApplicable(f"task {self.task_!r}: the published recipe needs per-question results or slice groups")
         if fitted.results is not None:
             slices = quantile_slices(
                 fitted.results, self.n_slices, seed=self.seed, cross_fit=False, task=self.task_,
@@ -64,6 +64,10 @@ class Published(Forecaster):
             if slices.n_slices == 1:
                 self.diagnostics_["warnings"].append("under 20 questions: easy and hard group are the whole task")
         else:
+            horizons = legal_group_horizons(fitted.groups, self.n_slices)
+            if not (horizons.size and horizons[0] <= self.cutoff_ * (1 + 1e-9)):
+                raise NotApplicable(f"task {self.task_!r}: no difficulty groups of the published recipe "
+                                    f"were sorted with models at or below the cut-off {self.cutoff_:.4g}")
             slices = group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
             self.diagnostics_["warnings"].extend(slices.notes)
         matrix = slices.matrix(models)

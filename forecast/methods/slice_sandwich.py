@@ -28,10 +28,17 @@ from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
 from forecast.curves.draws import CurveDraws
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
-from forecast.errors import InputError, SamplerWarning
+from forecast.errors import InputError, NotApplicable, SamplerWarning
 from forecast.methods.base import Forecaster, as_compute, check_level
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
-from forecast.slicing import MIN_PER_SLICE, Slices, group_slices, quantile_slices
+from forecast.slicing import (
+    MIN_PER_SLICE,
+    Slices,
+    group_slices,
+    legal_group_horizons,
+    quantile_slices,
+    whole_task_slice,
+)
 from forecast.threshold import Threshold, summarise_crossings
 
 ENGINES = ("conjugate", "ols", "pymc")
@@ -132,11 +139,6 @@ class SliceSandwich(Forecaster):
 
     # ------------------------------------------------------------------ fit
     def _slices(self, fitted: EvalData) -> Slices:
-        if fitted.results is None and fitted.groups is None:
-            raise InputError(
-                f"task {self.task_!r}: slicing needs per-question results or slice groups, "
-                "not whole-task scores alone (use --method sigmoid, linear or persistence)"
-            )
         if fitted.results is not None:
             n_q = fitted.results["question_id"].nunique()
             if n_q < 2 * MIN_PER_SLICE:
@@ -156,7 +158,16 @@ class SliceSandwich(Forecaster):
             return quantile_slices(
                 fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_
             )
-        return group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
+        if fitted.groups is not None:
+            floor = legal_group_horizons(fitted.groups, self.n_slices)
+            if floor.size and floor[0] <= self.cutoff_ * (1 + 1e-9):
+                return group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
+        # the groups were sorted with models above the cut-off (they would leak), or the data
+        # are task-level scores: one slice of the whole task
+        if fitted.scores is None:
+            raise NotApplicable(f"task {self.task_!r}: no difficulty groups usable at cut-off "
+                                f"{self.cutoff_:.4g} and no whole-task scores")
+        return whole_task_slice(fitted.scores, self.task_)
 
     def _fit(self, fitted: EvalData) -> None:
         if self.engine not in ENGINES:
@@ -174,6 +185,8 @@ class SliceSandwich(Forecaster):
         if slices.metric == "accuracy":
             wide = slices.scores.pivot(index="slice", columns="model", values="n_questions")
             counts = wide.reindex(index=range(slices.n_slices), columns=models).to_numpy(dtype=float)
+            if not np.isfinite(counts).any():
+                counts = None
         z = to_link(matrix, slices.metric, counts)
         z[~np.isfinite(matrix)] = np.nan
         center = float(np.mean(x))
