@@ -174,6 +174,8 @@ class SliceSandwich(Forecaster):
             raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.slicing not in SLICINGS:
             raise InputError(f"slicing must be one of {', '.join(SLICINGS)}, got {self.slicing!r}")
+        if not isinstance(self.n_slices, (int, np.integer)) or self.n_slices < 2:
+            raise InputError(f"n_slices must be at least 2, got {self.n_slices!r} (a single slice is no sandwich)")
         t = self.fit_table_
         models = list(t["model"])
         x = t["log10_compute"].to_numpy(dtype=float)
