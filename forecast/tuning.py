@@ -102,13 +102,78 @@ def pseudo_forecasts(
 ) -> list[tuple[PseudoSplit, object]]:
     """Fit ``fit(pool, pseudo_cutoff, task)`` on every pseudo-split; failures are skipped.
 
-    ``fit`` returns a fitted forecaster (it must not learn a context of its own, or the
-    tuning would recurse: pass ``context=`` explicitly).
+    ``fit`` returns a *new* fitted forecaster on every call (it must not learn a context of
+    its own, or the tuning would recurse: pass ``context=`` explicitly).
     """
     out = []
+    per_task: dict[str, EvalData] = {}
     for split in splits if splits is not None else list(pseudo_splits(pool)):
+        if split.task not in per_task:  # fit on the task's own rows: the same fit, less to filter
+            per_task[split.task] = pool.for_task(split.task)
         try:
-            out.append((split, fit(pool, split.cutoff, split.task)))
+            out.append((split, fit(per_task[split.task], split.cutoff, split.task)))
         except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
             continue
     return out
+
+
+#: candidate values of a slope-change spread past the cut-off (logit per decade), fixed a priori
+EXTRAPOLATION_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def choose_by_pseudo_crps(
+    fits: list[tuple[PseudoSplit, object]],
+    candidates: tuple[float, ...],
+    apply: Callable[[object, float], None],
+) -> tuple[float | None, pd.DataFrame]:
+    """The candidate setting chosen by pooled CRPS on pseudo-cut-offs (one-standard-error rule).
+
+    For each fitted pseudo-split, ``apply(forecaster, value)`` sets the candidate on the
+    fitted forecaster; its observed-score draws of the split's targets (the larger fitted
+    models) are scored by CRPS.  Each task's CRPS is averaged over its targets, then the
+    tasks are averaged (each task counts once).  The choice is the *first* candidate (the
+    candidates are ordered simplest first) whose mean CRPS is within one standard error of
+    the best one, the standard error being that of the per-task paired difference to the
+    best -- the usual one-standard-error rule of model selection, so that differences
+    the pseudo-cut-offs cannot resolve do not pick the most extreme setting.
+
+    Returns
+    -------
+    best : float or None
+        None when there is nothing to score.
+    table : DataFrame
+        ``value, crps, n_tasks, n_targets`` per candidate.
+    """
+    from forecast.backtest.scoring import crps_sample
+
+    per_task: dict[tuple[float, str], list[float]] = {}
+    n_targets = 0
+    for split, fc in fits:
+        targets = split.targets
+        if targets.empty:
+            continue
+        n_targets += len(targets)
+        y = targets["accuracy"].to_numpy(dtype=float)
+        for value in candidates:
+            apply(fc, value)
+            draws = fc.sample(targets["compute"].to_numpy(dtype=float), "observed")
+            per_task.setdefault((value, split.task), []).extend(crps_sample(draws, y).tolist())
+    tasks = sorted({t for (_, t) in per_task})
+    wide = np.array([[np.mean(per_task[(v, t)]) for t in tasks] for v in candidates]) if tasks else None
+    rows = []
+    for i, value in enumerate(candidates):
+        rows.append({"value": float(value), "crps": float(wide[i].mean()) if tasks else np.nan,
+                     "n_tasks": len(tasks), "n_targets": n_targets})
+    table = pd.DataFrame(rows)
+    if not tasks:
+        return None, table
+    i_best = int(np.argmin(wide.mean(axis=1)))
+    best = float(candidates[i_best])
+    for i, value in enumerate(candidates):
+        diff = wide[i] - wide[i_best]
+        se = float(np.std(diff, ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
+        if diff.mean() <= se:
+            best = float(value)
+            break
+    table["chosen"] = table["value"] == best
+    return best, table

@@ -112,14 +112,21 @@ class EvalData:
         """``"per_question"`` when per-question results exist, else ``"groups"``."""
         return "per_question" if self.results is not None else "groups"
 
-    def models_of(self, task: str | None = None) -> list[str]:
-        """Models with data (on ``task`` if given)."""
-        names: set[str] = set()
+    @functools.cached_property
+    def _models_by_task(self) -> dict[str, list[str]]:
+        names: dict[str, set[str]] = {}
         for table in (self.results, self.groups, self.scores):
             if table is not None:
-                rows = table if task is None else table[table["task"] == task]
-                names |= set(rows["model"])
-        return sorted(names)
+                pairs = table[["task", "model"]].drop_duplicates()
+                for task, model in zip(pairs["task"], pairs["model"]):
+                    names.setdefault(task, set()).add(model)
+        return {task: sorted(models) for task, models in names.items()}
+
+    def models_of(self, task: str | None = None) -> list[str]:
+        """Models with data (on ``task`` if given)."""
+        if task is None:
+            return sorted(set().union(*self._models_by_task.values())) if self._models_by_task else []
+        return list(self._models_by_task.get(task, []))
 
     def chance(self, task: str) -> float:
         """Chance accuracy of ``task``."""

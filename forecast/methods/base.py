@@ -51,6 +51,10 @@ def as_compute(values: Any, what: str = "compute") -> np.ndarray:
     return arr
 
 
+#: contexts learned in this process, by (method, settings, data, cut-off)
+_CONTEXTS: dict[tuple, dict[str, Any]] = {}
+
+
 def _model_compute(models: pd.DataFrame) -> np.ndarray:
     if not isinstance(models, pd.DataFrame) or "compute" not in models.columns:
         raise InputError("models must be a table with a 'compute' column (raw FLOPs or parameters)")
@@ -167,7 +171,8 @@ class Forecaster:
         fitted = full.restrict(cutoff, task)
         # every task's data at or below the cut-off: what a user has when forecasting this
         # task (methods that pool across tasks or tune on pseudo-cut-offs read only this)
-        self.pool_ = _pool_at(data, cutoff, fitted)
+        self._pool_args = (data, cutoff, fitted)
+        self._pool = None
         self.task_ = task
         self.cutoff_ = cutoff
         self.scale_ = compute.attrs["scale"]
@@ -183,7 +188,7 @@ class Forecaster:
         self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
         if context is None:
-            context = self.learn_context(self.pool_, cutoff) if self.learns_context else {}
+            context = self._learned_context(cutoff) if self.learns_context else {}
         self.context_: dict[str, Any] = dict(context)
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
@@ -197,6 +202,29 @@ class Forecaster:
         x = table["log10_compute"].to_numpy(dtype=float)
         self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
         return self
+
+    def _learned_context(self, cutoff: float) -> dict[str, Any]:
+        """:meth:`learn_context` on :attr:`pool_`, remembered for the same method settings,
+        data and cut-off in this process (refitting another task of the same data at the
+        same cut-off learns nothing new)."""
+        from forecast.backtest.jobs import data_fingerprint
+
+        params = {k: v for k, v in self.get_params().items()}
+        key = (type(self).__name__, repr(sorted(params.items())), data_fingerprint(self.pool_), float(cutoff))
+        if key not in _CONTEXTS:
+            if len(_CONTEXTS) >= 64:
+                _CONTEXTS.pop(next(iter(_CONTEXTS)))
+            _CONTEXTS[key] = self.learn_context(self.pool_, cutoff)
+        return dict(_CONTEXTS[key])
+
+    @property
+    def pool_(self) -> EvalData:
+        """Every task of the data restricted to the cut-off (built on first use)."""
+        if getattr(self, "_pool", None) is None:
+            if not hasattr(self, "_pool_args"):
+                raise InputError(f"{type(self).__name__} is not fitted yet: call fit(data, cutoff) first")
+            self._pool = _pool_at(*self._pool_args)
+        return self._pool
 
     def _check_params(self) -> None:
         """One-line errors for constructor parameters out of range."""

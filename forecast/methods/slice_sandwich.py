@@ -88,12 +88,20 @@ class SliceSandwich(Forecaster):
         How per-question data are sliced (ignored for pre-sliced group data).
     cross_fit : bool
         Leave-one-model-out difficulty for per-question slicing (default True).
-    prior_sd : tuple of float
-        Prior sd of intercept, slope, curvature, ... (logit units per decade**k).
-    extrapolation_sd : float
+    prior_sd : tuple of float or None
+        Prior sd of intercept, slope, curvature, ... (logit units per decade**k).  None
+        (default): learned at fit time from the population of slice curves of every task
+        of the data at or below the cut-off (empirical Bayes, :mod:`forecast.priors`).
+    extrapolation_sd : float or None
         Prior sd of a change of slope past the cut-off, in logit of accuracy per decade:
         what the fitted models cannot tell about the curve beyond them.  Each curve draw
         gets its own change, so curve intervals widen with the distance past the cut-off.
+        None (default): learned at fit time on pseudo-cut-offs inside the fitted range of
+        every task (the value of :data:`~forecast.tuning.EXTRAPOLATION_GRID` with the
+        smallest pooled CRPS of the larger fitted models; :mod:`forecast.tuning`).
+
+    Fixed by principle, not tuned: ``n_slices = 3`` and ``degree = 2`` (the paper's three
+    difficulty groups; the lowest degree that can be U-shaped or inverted-U).
     n_draws : int
         Curve draws (closed-form and OLS engines).
     draws, tune, chains : int
@@ -112,8 +120,8 @@ class SliceSandwich(Forecaster):
         engine: str = "conjugate",
         slicing: str = "quantile",
         cross_fit: bool = True,
-        prior_sd: tuple[float, ...] = DEFAULT_PRIOR_SD,
-        extrapolation_sd: float = EXTRAPOLATION_SD,
+        prior_sd: tuple[float, ...] | None = None,
+        extrapolation_sd: float | None = None,
         n_draws: int = 1000,
         draws: int = 500,
         tune: int = 500,
@@ -136,6 +144,62 @@ class SliceSandwich(Forecaster):
     @property
     def n_curve_params(self) -> int:  # type: ignore[override]
         return self.degree + 1
+
+    @property
+    def learns_context(self) -> bool:  # type: ignore[override]
+        return self.prior_sd is None or self.extrapolation_sd is None
+
+    # ------------------------------------------------------------------ fit-time tuning
+    def _with(self, **params) -> SliceSandwich:
+        return type(self)(**{**self.get_params(), **params})
+
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict:
+        """Learn the prior scales and the extrapolation spread from ``pool`` (every task of
+        the data, models at or below ``cutoff`` only).
+
+        1. prior scales: empirical Bayes over every task's slice curves at the cut-off
+           (:func:`forecast.priors.population_prior_sd`);
+        2. extrapolation spread: on the pseudo-cut-offs of every task inside the fitted range
+           (:func:`forecast.tuning.pseudo_splits`), fitted with those priors, the value of
+           :data:`~forecast.tuning.EXTRAPOLATION_GRID` whose observed-score draws of the larger
+           fitted models have the smallest CRPS (each task weighted once); 0.5 (a slope change
+           of half a logit per decade) when no pseudo-cut-off exists.
+        """
+        from forecast.priors import curve_coefficients, population_prior_sd
+        from forecast.tuning import EXTRAPOLATION_GRID, choose_by_pseudo_crps, pseudo_forecasts, pseudo_splits
+
+        context: dict = {}
+        prior = self.prior_sd
+        if prior is None:
+            coefs = []
+            probe = self._with(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.0, engine="conjugate")
+            for task in pool.task_names:
+                try:
+                    fc = probe.fit(pool.for_task(task), cutoff, task, context={})
+                except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
+                    continue
+                coefs.extend(curve_coefficients(fc._link_points[0], fc._link_points[1], self.degree))
+            prior, report = population_prior_sd(coefs, self.degree)
+            context["prior_sd"] = [float(v) for v in prior]
+            context["prior_report"] = report
+        if self.extrapolation_sd is None:
+            fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
+            fits = pseudo_forecasts(
+                pool,
+                lambda d, c, t: self._with(engine="conjugate", prior_sd=tuple(prior),
+                                           extrapolation_sd=0.0).fit(d, c, t, context=fixed),
+                list(pseudo_splits(pool)),
+            )
+            z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
+
+            def apply(fc, value):
+                fc.slope_change_ = z * value
+
+            best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply)
+            context["extrapolation_sd"] = EXTRAPOLATION_SD if best is None else best
+            context["extrapolation_pseudo_splits"] = len(fits)
+            context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
+        return context
 
     # ------------------------------------------------------------------ fit
     def _slices(self, fitted: EvalData) -> Slices:
@@ -176,6 +240,14 @@ class SliceSandwich(Forecaster):
             raise InputError(f"slicing must be one of {', '.join(SLICINGS)}, got {self.slicing!r}")
         if not isinstance(self.n_slices, (int, np.integer)) or self.n_slices < 2:
             raise InputError(f"n_slices must be at least 2, got {self.n_slices!r} (a single slice is no sandwich)")
+        prior = self.prior_sd if self.prior_sd is not None else self.context_.get("prior_sd")
+        extrap = (self.extrapolation_sd if self.extrapolation_sd is not None
+                  else self.context_.get("extrapolation_sd"))
+        if prior is None or extrap is None:
+            raise InputError("slice_sandwich: the context passed to fit lacks the learned "
+                             "prior_sd / extrapolation_sd (learn it with learn_context)")
+        self.prior_sd_ = tuple(float(v) for v in prior)
+        self.extrapolation_sd_ = float(extrap)
         t = self.fit_table_
         models = list(t["model"])
         x = t["log10_compute"].to_numpy(dtype=float)
@@ -196,7 +268,7 @@ class SliceSandwich(Forecaster):
         self.posterior_ = None
         if self.engine == "conjugate":
             curves = fit_conjugate_slices(
-                x, z, self.degree, center, slices.metric, self.n_draws, self._rng, tuple(self.prior_sd)
+                x, z, self.degree, center, slices.metric, self.n_draws, self._rng, self.prior_sd_
             )
         elif self.engine == "ols":
             curves, self.ols_results_ = fit_ols_slices(
@@ -210,7 +282,7 @@ class SliceSandwich(Forecaster):
             curves, self.posterior_, diag = fit_pymc_slices(
                 x, z, slices.weights, acc, task_score, self.n_questions_, self.chance_,
                 degree=self.degree, center=center, metric=slices.metric,
-                prior_sd=tuple(self.prior_sd), draws=self.draws, tune=self.tune,
+                prior_sd=self.prior_sd_, draws=self.draws, tune=self.tune,
                 chains=self.chains, seed=self.seed,
             )
             self.diagnostics_.update(diag)
@@ -233,10 +305,12 @@ class SliceSandwich(Forecaster):
             )
         if self.engine != "pymc":
             self.diagnostics_["engine"] = self.engine
-        if not np.isfinite(self.extrapolation_sd) or self.extrapolation_sd < 0:
-            raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd!r}")
-        self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd, curves.n_draws)
-        self.slices_ = self._report(slices, models, x, matrix, z)
+        if not np.isfinite(self.extrapolation_sd_) or self.extrapolation_sd_ < 0:
+            raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd_!r}")
+        self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd_, curves.n_draws)
+        self._link_points = (x, z)
+        self._report_args = (slices, models, x, matrix, z)
+        self._slice_report = None
         self._easy = (x, z[:1].copy(), slices.metric)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
@@ -250,6 +324,14 @@ class SliceSandwich(Forecaster):
         return expit(logit(np.clip(acc, 1e-9, 1 - 1e-9)) + shift)
 
     # ------------------------------------------------------------------ reports
+    @property
+    def slices_(self) -> SliceReport:
+        """What the slices look like (:class:`SliceReport`; built on first use)."""
+        if getattr(self, "_slice_report", None) is None:
+            self._check_fitted()
+            self._slice_report = self._report(*self._report_args)
+        return self._slice_report
+
     def _report(
         self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray, z: np.ndarray
     ) -> SliceReport:
@@ -328,7 +410,7 @@ class SliceSandwich(Forecaster):
         # the easiest slice alone (closed form, same shrinking priors), seeded from ``seed``
         x, z_easy, metric = self._easy
         degree = max(self.degree, EASY_TURN_DEGREE)
-        prior = tuple(self.prior_sd) + DEFAULT_PRIOR_SD[len(self.prior_sd):]
+        prior = tuple(self.prior_sd_) + DEFAULT_PRIOR_SD[len(self.prior_sd_):]
         cubic = fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
                                      np.random.default_rng([self.seed, 2]), prior)
         easy = cubic.link(grid)[:, 0, :]
