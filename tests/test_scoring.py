@@ -227,6 +227,8 @@ def test_event_uses_all_models_and_is_monotone_in_the_budget():
     acc = np.array([0.1, 0.2, 0.6, 0.3])
     assert not observed_event(x, acc, chance, tau, 3.0)
     assert not observed_event(x, acc, chance, tau, 4.0)
+    assert not observed_event(x, acc, chance, tau, np.inf)  # never reached is never reached
+    assert observed_event(x, acc + 0.3, chance, tau, np.inf) and not observed_event(x, acc + 0.3, chance, tau, 1.5)
     p = event_probability(x[:2], acc[:2], x[2:], acc[None, 2:], chance, tau, [3.0, 4.0])
     np.testing.assert_array_equal(p, [0.0, 0.0])
     rng = np.random.default_rng(0)

@@ -91,7 +91,7 @@ def observed_event(log10_compute, accuracy, chance: float, tau: float, budget_lo
     else:
         hit = reached(fitted, tau)
         first = grid[np.argmax(hit)] if hit.any() else np.inf
-        out = first <= budgets + 1e-12
+        out = np.isfinite(first) & (first <= budgets + 1e-12)
     return bool(out) if out.ndim == 0 else out
 
 
