@@ -20,8 +20,10 @@ model, ``E(B)`` is non-decreasing in ``B``.
   :func:`plot_reliability`: scores of ``p_emerged`` against ``observed``, tasks weighted
   equally within a data set and data sets equally.
 
-A split enters the emergence table at level ``tau`` only when the task had not crossed at the
-cut-off: ``observed_event(fitted x, fitted y, chance, tau, inf)`` is False.  Reached means
+``observed`` is left empty (written, never scored) for a budget above the largest model and
+for a task with fewer than :data:`MIN_QUESTIONS` questions.  A split enters the emergence
+table at level ``tau`` only when the task had not crossed at the cut-off:
+``observed_event(fitted x, fitted y, chance, tau, inf)`` is False.  Reached means
 ``normalised >= tau - 1e-9`` everywhere here, so that pooled means of ``k/n`` accuracies that
 equal the level in exact arithmetic count as reaching it.
 """
@@ -45,6 +47,8 @@ DISTANCE_EDGES = (0.5, 1.0, 2.0)
 DISTANCE_LABELS = ("0-0.5", "0.5-1", "1-2", ">2")
 #: budgets beyond the cut-off, in decades, besides each held-out model's compute
 BUDGET_STEPS = (0.5, 1.0, 2.0)
+#: tasks with fewer questions get no ``observed`` value: their crossings are mostly sampling noise
+MIN_QUESTIONS = 50
 #: clipping of probabilities in the log score
 LOG_CLIP = (0.001, 0.999)
 

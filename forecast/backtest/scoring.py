@@ -418,7 +418,7 @@ def count_quantiles(p_draws: np.ndarray, n, levels) -> np.ndarray:
 # ------------------------------------------------------------ thresholds under censoring
 
 
-def _log10_or_nan(v) -> float:
+def _float_or_nan(v) -> float:
     return math.nan if _missing(v) else float(v)
 
 
@@ -436,7 +436,7 @@ def threshold_crps(crossings_log10, observed_log10, cap_log10: float) -> float:
     if c.size == 0:
         return math.nan
     capped = np.where(np.isnan(c) | (c > cap_log10), cap_log10, c)
-    obs = _log10_or_nan(observed_log10)
+    obs = _float_or_nan(observed_log10)
     obs = cap_log10 if math.isnan(obs) else min(obs, cap_log10)
     return float(crps_sample(capped[:, None], np.array([obs]))[0])
 
@@ -471,8 +471,8 @@ def bracket_inside(lower_log10, upper_log10, bracket: tuple[float, float], upper
     ``lo <= b_hi`` and ``hi > b_lo``; for data that never cross, ``(x_last, inf)``, that is
     "the interval reaches past the largest model".
     """
-    lo = _log10_or_nan(lower_log10)
-    hi = _log10_or_nan(upper_log10)
+    lo = _float_or_nan(lower_log10)
+    hi = _float_or_nan(upper_log10)
     lo = math.inf if math.isnan(lo) else lo
     hi = math.inf if (upper_censored or math.isnan(hi)) else hi
     b_lo, b_hi = bracket
