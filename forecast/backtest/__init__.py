@@ -19,7 +19,7 @@ import types
 
 from forecast.backtest.jobs import Job, job_key, job_seed, run_job
 from forecast.backtest.parallel import BACKENDS, imap_unordered, parallelize
-from forecast.backtest.results import BASELINES, DEFAULT_CONTROLS, BacktestResult
+from forecast.backtest.results import BASELINES, BacktestResult
 from forecast.backtest.runner import DEFAULT_METHODS, backtest, plan_jobs
 from forecast.backtest.scoring import crps_sample, point_metrics, score_threshold
 from forecast.backtest.splits import DEFAULT_CUTOFFS, Split, parse_cutoffs, plan_splits
@@ -42,7 +42,6 @@ __all__ = [
     "BacktestResult",
     "BACKENDS",
     "BASELINES",
-    "DEFAULT_CONTROLS",
     "DEFAULT_CUTOFFS",
     "DEFAULT_METHODS",
     "Job",

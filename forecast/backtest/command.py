@@ -24,33 +24,35 @@ EXIT_INTERRUPTED = 130
 HELP = f"""Backtest forecasting methods on DATA: fit each method on the models at or below
 a cut-off, forecast the larger (held-out) models, and score the forecasts.
 
-DATA is a shipped dataset (slice_sandwich, bigbench_bigg), a results file or lm-eval
-folder, or `all` (every shipped dataset); several may be given. Each job (dataset x task
-x method x cut-off) is independent; finished jobs are saved in DIR/jobs/ as they finish.
+DATA is a shipped dataset (see `forecast datasets`), a results file or lm-eval folder, or
+`all` (every shipped dataset); several may be given. Each job (dataset x task x method x
+cut-off) is independent; finished jobs are saved in DIR/jobs/ as they finish. Settings a
+method learns (prior scales, extrapolation spread, drift) are learned once per dataset and
+cut-off from every task's models at or below it, never from a held-out model.
 
 \b
 --cutoffs SPEC: comma-separated items, raw compute (FLOPs or parameters, as the task's
 models are measured), each one of:
+  rolling        (default) every model size leaving >= 4 fitted sizes and a larger model
+  paper          the Slice-and-Sandwich paper's cut-offs (chosen knowing the jumps)
   3.16e22        a raw cut-off
   largest:K      hold out the K largest models
-  expanding:N    N cut-offs from the median model to the second-largest, evenly spaced
-                 in log10 compute, each snapped to a model's compute
-  default        the built-in cut-offs (below), else expanding:3
+  expanding:N    N cut-offs from the median model to the second-largest
 An item may be scoped with NAME= to one task or dataset, e.g.
-`mmlu=3.16e22,bigbench_bigg=largest:2`. Built-in cut-offs: slice_sandwich MMLU 10^1.5,
-10^1.1, 10^1.3; arithmetic 10^1.8, 10^1.4, 10^1.6; parsinlu_qa_mc 10^2.3, 10^1.9, 10^2.1;
-ARC and HellaSwag 10^2.3 (all x 1e21 FLOPs); bigbench_bigg 1e9, 4e9, 8e9 parameters.
+`mmlu=3.16e22,bigbench_bigg=largest:2`.
 
 \b
-Writes into DIR: predictions.csv (held-out models), metrics.csv (per task x method x
-cut-off x window: all held-out models, and 0.5dec = within half a decade of the cut-off),
-summary.csv (per method: mean/median over tasks, ratio to the best baseline),
-thresholds.csv, calibration.csv, curves.csv, controls.csv (the no-emergence controls'
-forecast vs observed thresholds), jobs.csv (status and error of every job), run.json
-(settings, forecast version and source hash), and the plots forecast_vs_actual_<dataset>.png, calibration.png,
-error_by_horizon.png. A DIR holding results is refused unless --resume (saved jobs of
-the same inputs and code are reused, the others recomputed) or --force (deletes only the
-files listed here, and jobs/).
+tau: the emergence level, a share of the way from chance to perfect accuracy
+(0.25 = a quarter of the way). Thresholds are scored at --tau; "will it emerge by
+budget B?" probabilities at tau = 0.1, 0.25 and 0.5 (emergence.csv).
+
+\b
+Writes into DIR: predictions.csv (held-out models and their scores), metrics.csv (per
+task x method x cut-off x distance window), summary.csv (per method: means over tasks,
+ratios to the best baseline with 90% bootstrap intervals), thresholds.csv, emergence.csv,
+emergence_summary.csv, calibration.csv, pit.csv, learned.csv (settings learned per
+cut-off), curves.csv, jobs.csv (status of every job: ok, skipped or failed), run.json,
+and the plots. A DIR holding results is refused unless --resume or --force.
 
 Default methods: {", ".join(DEFAULT_METHODS)}.
 Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
@@ -86,10 +88,9 @@ def _split_list(text: str | None) -> list[str] | None:
               help="Level of the observed-score intervals.")
 @click.option("--tau", type=float, default=0.25, show_default=True,
               help="Normalised accuracy that defines the emergence threshold.")
-@click.option("--control-tau", type=float, default=0.75, show_default=True,
-              help="Level at which the no-emergence controls are checked for false emergence.")
-@click.option("--controls", default="arc,hellaswag", show_default=True,
-              help="Comma-separated no-emergence control tasks ('' for none).")
+@click.option("--paper-exclusions", is_flag=True,
+              help="Drop the six models the Slice-and-Sandwich paper leaves out (kept by default).")
+@click.option("--wide", is_flag=True, help="Print every summary column and window.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True, help="Where the jobs run.")
 @click.option("--scheduler", help="Dask scheduler address (with --backend dask; default: a local cluster).")
 @click.option("--n-jobs", type=int, help="Worker processes for processes/dask (default: all CPUs).")
@@ -102,7 +103,7 @@ def _split_list(text: str | None) -> list[str] | None:
 @click.option("--no-plots", is_flag=True, help="Do not draw the plots.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, methods, level, tau,
-             control_tau, controls, backend, scheduler, n_jobs, seed, out, resume, force, no_plots,
+             paper_exclusions, wide, backend, scheduler, n_jobs, seed, out, resume, force, no_plots,
              no_progress) -> None:
     start = time.perf_counter()
     try:
@@ -120,8 +121,7 @@ def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, met
             level=level,
             backend=backend,
             tau=tau,
-            control_tau=control_tau,
-            controls=[t.strip() for t in controls.split(",") if t.strip()],
+            paper_exclusions=paper_exclusions,
             n_jobs=n_jobs,
             scheduler=scheduler,
             seed=seed,
@@ -147,7 +147,7 @@ def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, met
         written = bt.save(out)
         if not no_plots:
             written += bt.plot(out)
-    click.echo(bt.format_summary())
+    click.echo(bt.format_summary(wide=wide))
     failed = bt.failed
     seconds = time.perf_counter() - start
     click.echo(f"{len(bt.jobs)} jobs ({len(failed)} failed) in {seconds:.1f} s on backend {backend}")

@@ -22,16 +22,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.backtest.scoring import CALIBRATION_LEVELS, coverage_flags, crps_sample
+from forecast.backtest.emergence import (
+    MIN_QUESTIONS,
+    emergence_budgets,
+    event_probability,
+    observed_event,
+)
+from forecast.backtest.scoring import (
+    CALIBRATION_LEVELS,
+    bracket_inside,
+    cover_scores,
+    crossing_bracket,
+    crps_sample,
+    randomized_pit,
+    threshold_crps,
+)
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError, NotApplicable
-from forecast.threshold import observed_threshold
+from forecast.methods.base import GRID_POINTS
+from forecast.threshold import first_crossing, normalised, observed_threshold
 
 #: points of the forecast curve kept per job (for the plots)
 CURVE_POINTS = 41
 #: held-out models within this many decades of the cut-off form the "0.5dec" window
 NEAR_DECADES = 0.5
+#: normalised-accuracy levels of the emergence events (``emergence.csv``)
+EMERGENCE_TAUS = (0.1, 0.25, 0.5)
 
 
 def format_cutoff(cutoff: float) -> str:
@@ -109,7 +126,6 @@ class Job:
     seed: int
     level: float
     tau: float
-    control_tau: float | None
     data: EvalData = field(repr=False)
     data_hash: str = ""
     #: the code that runs the job (:func:`code_label`): a change of it invalidates saved results
@@ -127,7 +143,7 @@ class Job:
         payload = {
             "key": self.key, "method_name": self.method_name,
             "params": [[k, repr(v)] for k, v in self.params], "seed": self.seed,
-            "level": self.level, "tau": self.tau, "control_tau": self.control_tau,
+            "level": self.level, "tau": self.tau,
             "data": self.data_hash, "code": self.code,
             "context": self.context,
         }
@@ -200,13 +216,23 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _threshold_row(fc, role: str, tau: float, level: float, full: pd.DataFrame, chance: float) -> dict:
+def _threshold_row(fc, tau: float, level: float, full: pd.DataFrame, held: pd.DataFrame,
+                   chance: float) -> dict:
+    """The forecast threshold at ``tau`` and what the data show, with the censoring-aware scores
+    (threshold CRPS capped at the largest held-out model, crossing bracket)."""
     th = fc.threshold(tau, level=level).to_dict()
     fit = fc.fit_table_
+    x_all = full["log10_compute"].to_numpy(float)
+    y_all = full["accuracy"].to_numpy(float)
     obs_fit = observed_threshold(fit["log10_compute"].to_numpy(float), fit["accuracy"].to_numpy(float), chance, tau)
-    obs_all = observed_threshold(full["log10_compute"].to_numpy(float), full["accuracy"].to_numpy(float), chance, tau)
+    obs_all = observed_threshold(x_all, y_all, chance, tau)
+    cap = float(held["log10_compute"].max())
+    lo, hi = fc.search_range_
+    grid = np.linspace(lo, max(hi, cap), GRID_POINTS)
+    crossings = first_crossing(grid, normalised(fc._mean_draws(grid), chance), tau)
+    crossings = np.where(crossings > hi + 1e-12, np.nan, crossings)  # beyond the search range
+    bracket = crossing_bracket(x_all, y_all, chance, tau)
     return {
-        "role": role,
         "tau": float(tau),
         "estimate": th["estimate"],
         "lower": th["lower"],
@@ -217,7 +243,46 @@ def _threshold_row(fc, role: str, tau: float, level: float, full: pd.DataFrame, 
         "observed_fitted": obs_fit,
         "observed": obs_all,
         "max_compute": float(full["compute"].max()),
+        "thr_crps": threshold_crps(crossings, None if obs_all is None else np.log10(obs_all), cap),
+        "bracket_lo": bracket[0] if np.isfinite(bracket[0]) else None,
+        "bracket_hi": bracket[1] if np.isfinite(bracket[1]) else None,
+        "inside_bracket": bracket_inside(None if th["lower"] is None else np.log10(th["lower"]),
+                                         None if th["upper"] is None else np.log10(th["upper"]),
+                                         bracket, bool(th["upper_censored"])),
     }
+
+
+def _emergence_rows(fc, full: pd.DataFrame, held: pd.DataFrame, held_draws: np.ndarray,
+                    chance: float, cutoff: float, n_questions: float | None) -> list[dict]:
+    """``p_emerged`` and ``observed`` of the event "the task reaches tau by budget B", for
+    each tau of :data:`EMERGENCE_TAUS` not yet reached at the cut-off (see
+    :mod:`forecast.backtest.emergence`)."""
+    fit = fc.fit_table_
+    fit_x, fit_y = fit["log10_compute"].to_numpy(float), fit["accuracy"].to_numpy(float)
+    x_all, y_all = full["log10_compute"].to_numpy(float), full["accuracy"].to_numpy(float)
+    held_x = held["log10_compute"].to_numpy(float)
+    cut = float(np.log10(cutoff))
+    budgets = emergence_budgets(x_all, cut, held_x)
+    if budgets.empty:
+        return []
+    beyond = budgets.loc[budgets["beyond"], "budget_log10"].to_numpy(float)
+    ext_x, ext_draws = held_x, held_draws
+    if beyond.size:  # budgets past the largest model: the curve there, a model of that size
+        ext_x = np.concatenate([held_x, beyond])
+        ext_draws = np.concatenate([held_draws, fc.sample(10.0**beyond, "observed")], axis=1)
+    small = n_questions is not None and np.isfinite(n_questions) and n_questions < MIN_QUESTIONS
+    rows = []
+    for tau in EMERGENCE_TAUS:
+        if observed_event(fit_x, fit_y, chance, tau, cut):
+            continue  # already reached at the cut-off: nothing to forecast
+        p = event_probability(fit_x, fit_y, ext_x, ext_draws, chance, tau, budgets["budget_log10"])
+        obs = observed_event(x_all, y_all, chance, tau, budgets["budget_log10"].to_numpy(float))
+        for i, b in enumerate(budgets.itertuples(index=False)):
+            scored = not (b.beyond or small)
+            rows.append({"tau": float(tau), "budget": float(10.0**b.budget_log10),
+                         "distance_dec": float(b.distance_dec), "beyond": bool(b.beyond),
+                         "p_emerged": float(p[i]), "observed": (float(obs[i]) if scored else None)})
+    return rows
 
 
 def _evaluate(job: Job) -> dict[str, Any]:
@@ -241,11 +306,13 @@ def _evaluate(job: Job) -> dict[str, Any]:
     pred = fc.predict_models(held_models, level=job.level, kind="observed")
     draws = fc.sample_models(held_models, kind="observed")
     crps = crps_sample(draws, y)
-    covered = coverage_flags(draws, y, CALIBRATION_LEVELS)
+    pit = randomized_pit(draws, y, np.random.default_rng([job.seed, 7]))
+    alpha = (1.0 - np.asarray(CALIBRATION_LEVELS)) / 2.0
+    qs = np.quantile(draws, np.concatenate([alpha, 1.0 - alpha]), axis=0)
+    covered = [cover_scores(y, qs[i], qs[len(alpha) + i])[0] for i in range(len(alpha))]
     horizon = np.log10(compute) - np.log10(job.cutoff)
-    thresholds = [_threshold_row(fc, "main", job.tau, job.level, full, chance)]
-    if job.control_tau is not None:
-        thresholds.append(_threshold_row(fc, "control", job.control_tau, job.level, full, chance))
+    n_q = held["n_questions"].to_numpy(dtype=float) if "n_questions" in held.columns else np.full(len(held), np.nan)
+    thresholds = [_threshold_row(fc, job.tau, job.level, full, held, chance)]
     lo = float(full["log10_compute"].min())
     hi = max(float(full["log10_compute"].max()), np.log10(job.cutoff) + 0.5)
     grid = 10.0 ** np.linspace(lo, hi, CURVE_POINTS)
@@ -254,22 +321,26 @@ def _evaluate(job: Job) -> dict[str, Any]:
         "scale": str(fc.scale_),
         "n_fitted": int(len(fc.fit_table_)),
         "n_heldout": int(len(held)),
+        "context": {k: v for k, v in fc.context_.items() if not isinstance(v, dict)},
         "predictions": {
             "model": [str(m) for m in held["model"]],
             "compute": _floats(compute),
             "log10_compute": _floats(np.log10(compute)),
             "horizon_dec": _floats(horizon),
+            "n_questions": _floats(n_q),
             "y_true": _floats(y),
             "mean": _floats(pred["mean"]),
             "lower": _floats(pred["lower"]),
             "upper": _floats(pred["upper"]),
             "crps": _floats(crps),
+            "pit": _floats(pit),
         },
         "calibration": {
             "levels": list(CALIBRATION_LEVELS),
-            "covered": [[bool(v) for v in row] for row in covered],
+            "covered": [_floats(row) for row in covered],
         },
         "thresholds": thresholds,
+        "emergence": _emergence_rows(fc, full, held, draws, chance, job.cutoff, fc.n_questions_),
         "curve": {
             "compute": _floats(grid),
             "mean": _floats(curve["mean"]),

@@ -1,29 +1,39 @@
-"""The result of a backtest: tidy tables built from the job results, and their summary.
+"""The result of a backtest: tidy tables built from the job results, and their summaries.
 
 ``BacktestResult`` holds the raw job results and derives, on demand:
 
-* ``predictions``: held-out models only, one row per (dataset, task, method, cut-off,
-  model): ``compute, log10_compute, horizon_dec, y_true, mean, lower, upper, level, crps``;
+* ``predictions``: held-out models only, one row per (dataset, task, method, cut-off, model),
+  with the point and interval scores of each (``crps``, ``pit``, ``cover`` -- a value on an
+  interval bound counts half --, ``cover_strict``, ``cover_inclusive``, ``interval_score``)
+  and the binomial noise floor of its question count (``noise_mae``, ``noise_crps``: the
+  error a perfect forecast of the true rate would make);
 * ``metrics()``: per dataset x task x method x cut-off x window (``all`` held-out models,
-  or ``0.5dec``: within half a decade above the cut-off), the point/interval scores and the
-  split's threshold scores (see :mod:`forecast.backtest.scoring`);
-* ``summary()``: per dataset x subset x window x method, mean and median over tasks (each
-  task's scores first averaged over its cut-offs), threshold and false-emergence counts,
-  and ratios to the best baseline;
-* ``thresholds``, ``calibration()``, ``curves``, ``jobs``.
+  or an extrapolation-distance bin: ``0-0.5``, ``0.5-1``, ``1-2``, ``>2`` decades above the
+  cut-off), the means of those scores and the split's threshold scores;
+* ``thresholds``: per job, the forecast threshold at ``tau`` against the data, scored on
+  every eligible split (not yet crossed at the cut-off), crossing or not: the CRPS of log10
+  threshold capped at the largest held-out model (``thr_crps``), whether the interval
+  overlaps the data's crossing bracket (``inside_bracket``), and false emergence (the
+  forecast median crosses inside the held-out range where the data never do);
+* ``emergence``: "will the task reach tau by budget B?" as a probability
+  (:mod:`forecast.backtest.emergence`), three levels of tau;
+* ``summary()`` and ``emergence_summary()``: per data set (and subset of tasks), means over
+  tasks and ratios to the best baseline, each ratio with a 90% paired bootstrap interval
+  over tasks (:mod:`forecast.backtest.bootstrap`);
+* ``calibration()``, ``pit()``, ``curves``, ``jobs``.
 
-Like for like: the summary uses only the (dataset, task, cut-off) splits on which *every*
-method's job succeeded, so each method is averaged over the same splits; its threshold
-error uses only the eligible splits that every method scored (exactly, or as a censored
-miss: see :mod:`forecast.backtest.scoring`).
+Like for like: a split counts in the summary only when no method failed on it and every
+baseline present in the data set succeeded there; a method skipped on a split (too few
+models for it) is left out there, and its ratios use only the splits it shares with the
+baselines (paired by task and cut-off).
 
-Every table has the same columns and dtypes whether or not any job succeeded (an empty
-table is typed, so the tables merge and save even when every job failed).
+Every table has the same columns and dtypes whether or not any job succeeded.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,54 +41,51 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.backtest.jobs import NEAR_DECADES
-from forecast.backtest.scoring import POINT_METRICS, point_metrics, score_threshold
+from forecast.backtest.bootstrap import paired_ratio_interval, win_loss
+from forecast.backtest.emergence import DISTANCE_LABELS, distance_bin, group_weights, score_events
+from forecast.backtest.scoring import cover_scores, interval_score, noise_floor
 from forecast.data.readers import write_table
 
-#: the baselines ratios are taken against
-BASELINES = ("published", "sigmoid", "persistence", "linear")
-#: the no-emergence control tasks, by default
-DEFAULT_CONTROLS = ("arc", "hellaswag")
-WINDOWS = ("all", "0.5dec")
-#: subsets of tasks in the summary: every task, and (when it is a proper subset) the
-#: pure multiple-choice tasks
+#: the honest baselines ratios are taken against (whichever of them a run has)
+BASELINES = ("sigmoid", "persistence", "persistence_drift", "linear", "family")
+#: methods kept for comparison with published figures, never a baseline
+REFERENCES = ("published", "paper_sigmoid")
+#: windows of held-out models: all, and extrapolation-distance bins (decades past the cut-off)
+WINDOWS = ("all", *DISTANCE_LABELS)
+#: subsets of tasks in the summary: every task, and (when it is a proper subset) the pure
+#: multiple-choice tasks
 MC_SUBSET = "multiple_choice"
+#: the BIG-G tasks are split in two fixed halves by a hash of the task name: a tuning half
+#: (the only place a setting could be chosen by hand, with models <= 1B) and an evaluation half
+TUNING_DATASET = "bigbench_bigg"
+#: paired bootstrap over tasks: replicates and level of the ratio intervals
+N_BOOT = 1000
+RATIO_LEVEL = 0.9
 
 SPLIT_KEYS = ["dataset", "task", "cutoff"]
+PRED_SCORES = ("mae", "mse", "crps", "interval_score", "cover", "cover_strict", "cover_inclusive",
+               "width", "noise_mae", "noise_crps")
 
 
-#: dtypes of the columns of the tables (any other column: object)
-DTYPES: dict[str, str] = {
-    "cutoff": "float64", "order": "int64", "seed": "int64", "n_fitted": "float64",
-    "n_heldout": "float64", "seconds": "float64", "compute": "float64", "log10_compute": "float64",
-    "horizon_dec": "float64", "y_true": "float64", "mean": "float64", "lower": "float64",
-    "upper": "float64", "level": "float64", "crps": "float64", "tau": "float64",
-    "control": "bool", "estimate": "float64", "upper_censored": "bool", "p_reached": "float64",
-    "search_max": "float64", "observed_fitted": "float64", "observed": "float64",
-    "max_compute": "float64", "eligible": "bool", "error_dec": "float64", "abs_error_dec": "float64",
-    "censored": "bool", "n": "int64", "mae": "float64", "mse": "float64", "coverage": "float64",
-    "width": "float64", "thr_eligible": "bool", "thr_error_dec": "float64",
-    "thr_abs_error_dec": "float64", "thr_censored": "bool", "nominal": "float64",
-    "n_tasks": "int64", "n_splits": "int64", "thr_n": "int64", "thr_tasks": "int64",
-    "thr_scored": "int64", "thr_censored_n": "int64", "fe_n": "int64", "control_tau": "float64",
-    "control_estimate": "float64", "control_observed": "float64",
-}
-
-
-for _metric in POINT_METRICS:
-    DTYPES[f"{_metric}_mean"] = DTYPES[f"{_metric}_median"] = "float64"
-for _col in ("thr_abs_err_mean", "thr_abs_err_median", "thr_err_median", "ratio_mae", "ratio_mse",
-             "ratio_crps", "ratio_thr"):
-    DTYPES[_col] = "float64"
+def bigg_half(task: str) -> str:
+    """``"tuning"`` or ``"evaluation"``: the fixed half of the BIG-G tasks a task is in
+    (crc32 of its name, even = tuning)."""
+    return "tuning" if zlib.crc32(task.encode("utf-8")) % 2 == 0 else "evaluation"
 
 
 def _empty(cols: list[str]) -> pd.DataFrame:
-    """A table with no rows and typed columns (so it merges with filled tables)."""
-    return pd.DataFrame({c: pd.Series(dtype=DTYPES.get(c, "object")) for c in cols})
+    """A table with no rows (typed as floats, except the obvious text columns)."""
+    text = {"dataset", "task", "method", "model", "status", "error", "key", "window", "subset",
+            "format", "role", "best_mae", "best_crps", "best_is", "best_thr", "reference", "scale"}
+    return pd.DataFrame({c: pd.Series(dtype="object" if c in text else "float64") for c in cols})
 
 
 def _base_name(label: str) -> str:
     return label.split("(", 1)[0]
+
+
+def _nan_if_none(v: Any) -> float:
+    return math.nan if v is None else float(v)
 
 
 class BacktestResult:
@@ -89,16 +96,17 @@ class BacktestResult:
     results : list of dict
         What :func:`forecast.backtest.jobs.run_job` returned, one per job.
     task_info : DataFrame
-        ``dataset, task, format, chance, control`` per backtested task.
+        ``dataset, task, format, chance`` per backtested task.
     actuals : DataFrame
         ``dataset, task, model, compute, log10_compute, accuracy`` of every model.
     settings : dict
-        ``level, tau, control_tau, methods`` (labels, in run order), ``seed``...
+        ``level, tau, methods`` (labels, in run order), ``seed``...
     resumed : int
-        How many of ``results`` were read back from a checkpoint.
+        How many results were read back from a checkpoint.
     recomputed : dict, optional
-        Saved jobs run again on resume, by reason (``code changed``, ``inputs changed``,
-        ``failed before``).
+        Saved jobs run again on resume, by reason.
+    contexts : list of dict, optional
+        The settings each method learned per (dataset, cut-off) (``learn_context``).
     """
 
     def __init__(self, results: list[dict[str, Any]], task_info: pd.DataFrame,
@@ -112,26 +120,27 @@ class BacktestResult:
         self.level = float(settings["level"])
         self.tau = float(settings["tau"])
         self.methods: list[str] = list(settings["methods"])
-        #: how many job results were read back from a checkpoint instead of run
         self.resumed = int(resumed)
-        #: saved jobs run again on resume, by reason
         self.recomputed: dict[str, int] = dict(recomputed or {})
-        #: settings learned at each (dataset, method, cut-off) from the models at or below it
         self.contexts: list[dict[str, Any]] = list(contexts or [])
 
     def __repr__(self) -> str:
-        failed = len(self.failed)
-        return (f"BacktestResult({len(self.results)} jobs, {failed} failed, "
-                f"{len(self.predictions)} predictions)")
+        return (f"BacktestResult({len(self.results)} jobs, {len(self.failed)} failed, "
+                f"{len(self.skipped)} skipped, {len(self.predictions)} predictions)")
 
     @property
     def ok(self) -> list[dict[str, Any]]:
         return [r for r in self.results if r["status"] == "ok"]
 
+    def baselines(self) -> list[str]:
+        """The run's methods that are honest baselines."""
+        return [m for m in self.methods if _base_name(m) in BASELINES]
+
     # ------------------------------------------------------------------ raw tables
     @cached_property
     def jobs(self) -> pd.DataFrame:
-        """One row per job: key, dataset, task, method, cutoff, status, error, n_fitted, n_heldout, seconds."""
+        """One row per job: key, dataset, task, method, cutoff, status (ok / skipped / failed),
+        error, n_fitted, n_heldout, seconds."""
         cols = ["key", "dataset", "task", "method", "cutoff", "order", "seed", "status", "error",
                 "n_fitted", "n_heldout", "seconds"]
         rows = [{c: r.get(c) for c in cols} for r in self.results]
@@ -145,54 +154,97 @@ class BacktestResult:
         j = self.jobs
         return j[j["status"] == "failed"].reset_index(drop=True)
 
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """The jobs whose method does not apply at that split (too few models, wrong data kind)."""
+        j = self.jobs
+        return j[j["status"] == "skipped"].reset_index(drop=True)
+
     @cached_property
     def predictions(self) -> pd.DataFrame:
-        """Held-out models only: dataset, task, method, cutoff, model, compute, log10_compute,
-        horizon_dec, y_true, mean, lower, upper, level, crps."""
+        """Held-out models only, with their scores (see the module docstring)."""
         cols = ["dataset", "task", "method", "cutoff", "model", "compute", "log10_compute",
-                "horizon_dec", "y_true", "mean", "lower", "upper", "level", "crps"]
+                "horizon_dec", "distance_bin", "n_questions", "y_true", "mean", "lower", "upper",
+                "level", "crps", "pit", "cover", "cover_strict", "cover_inclusive", "interval_score",
+                "noise_mae", "noise_crps"]
         frames = []
         for r in self.ok:
             p = pd.DataFrame(r["predictions"])
-            p.insert(0, "dataset", r["dataset"])
-            p.insert(1, "task", r["task"])
-            p.insert(2, "method", r["method"])
-            p.insert(3, "cutoff", r["cutoff"])
+            for i, (k, v) in enumerate((("dataset", r["dataset"]), ("task", r["task"]),
+                                        ("method", r["method"]), ("cutoff", r["cutoff"]))):
+                p.insert(i, k, v)
             p["level"] = r["level"]
             frames.append(p)
         if not frames:
             return _empty(cols)
-        out = pd.concat(frames, ignore_index=True)[cols]
+        out = pd.concat(frames, ignore_index=True)
+        if "n_questions" not in out.columns:
+            out["n_questions"] = np.nan
+        if "pit" not in out.columns:
+            out["pit"] = np.nan
+        y, lo, hi = (out[c].to_numpy(dtype=float) for c in ("y_true", "lower", "upper"))
+        out["cover"], out["cover_strict"], out["cover_inclusive"] = cover_scores(y, lo, hi)
+        out["interval_score"] = interval_score(y, lo, hi, self.level)
+        floor = noise_floor(y, out["n_questions"].to_numpy(dtype=float))
+        out["noise_mae"], out["noise_crps"] = floor["mae"], floor["crps"]
+        out["distance_bin"] = distance_bin(out["horizon_dec"].to_numpy(dtype=float))
+        out = out[cols]
         return out.sort_values(["dataset", "task", "method", "cutoff", "compute", "model"],
                                kind="mergesort").reset_index(drop=True)
 
     @cached_property
     def thresholds(self) -> pd.DataFrame:
-        """One row per job and tau (``role`` main, and control for the control tasks):
-        forecast and observed thresholds (raw compute) and their scores."""
+        """One row per job: forecast and observed thresholds at ``tau`` (raw compute) and their
+        scores: ``eligible`` (the data had not crossed at the cut-off), ``thr_crps``,
+        ``inside_bracket``, ``never_crosses`` (the data never reach tau), ``false_emergence``."""
+        cols = ["dataset", "task", "method", "cutoff", "tau", "estimate", "lower", "upper",
+                "upper_censored", "p_reached", "search_max", "observed_fitted", "observed",
+                "max_compute", "bracket_lo", "bracket_hi", "eligible", "thr_crps", "inside_bracket",
+                "never_crosses", "false_emergence", "error_dec"]
         rows = []
-        info = self._info()
         for r in self.ok:
             for t in r["thresholds"]:
                 row = {"dataset": r["dataset"], "task": r["task"], "method": r["method"],
-                       "cutoff": r["cutoff"], **t}
-                for k, v in list(row.items()):
-                    if v is None and k not in ("dataset", "task", "method", "role"):
-                        row[k] = math.nan
-                row.update(score_threshold(t["estimate"], t["lower"], t["upper"], t["upper_censored"],
-                                           t["observed"], t["observed_fitted"], t["max_compute"],
-                                           t.get("search_max")))
-                row["control"] = bool(info.get((r["dataset"], r["task"]), {}).get("control", False))
+                       "cutoff": r["cutoff"]}
+                for k in cols[4:17]:
+                    v = t.get(k)
+                    row[k] = v if isinstance(v, bool) else _nan_if_none(v)
+                row["thr_crps"] = _nan_if_none(t.get("thr_crps"))
+                eligible = t.get("observed_fitted") is None
+                never = t.get("observed") is None
+                est = t.get("estimate")
+                row["eligible"] = eligible
+                row["inside_bracket"] = bool(t.get("inside_bracket")) if eligible else None
+                row["never_crosses"] = never
+                row["false_emergence"] = (bool(est is not None and est <= t["max_compute"] * (1 + 1e-12))
+                                          if eligible and never else None)
+                row["error_dec"] = (math.log10(est) - math.log10(t["observed"])
+                                    if est is not None and not never else math.nan)
                 rows.append(row)
-        cols = ["dataset", "task", "method", "cutoff", "role", "tau", "control", "estimate", "lower",
-                "upper", "upper_censored", "p_reached", "search_max", "observed_fitted", "observed",
-                "max_compute", "eligible", "error_dec", "abs_error_dec", "censored", "inside", "outcome",
-                "false_emergence"]
         if not rows:
             return _empty(cols)
         out = pd.DataFrame(rows)[cols]
-        return out.sort_values(["dataset", "task", "method", "cutoff", "role"],
-                               kind="mergesort").reset_index(drop=True)
+        return out.sort_values(["dataset", "task", "method", "cutoff"], kind="mergesort").reset_index(drop=True)
+
+    @cached_property
+    def emergence(self) -> pd.DataFrame:
+        """``emergence.csv``: dataset, task, method, cutoff, tau, budget, distance_dec,
+        distance_bin, beyond, p_emerged, observed (empty: not scored -- budget past the largest
+        model, or a task of fewer than 50 questions)."""
+        cols = ["dataset", "task", "method", "cutoff", "tau", "budget", "distance_dec", "distance_bin",
+                "beyond", "p_emerged", "observed"]
+        rows = []
+        for r in self.ok:
+            for e in r.get("emergence", []):
+                rows.append({"dataset": r["dataset"], "task": r["task"], "method": r["method"],
+                             "cutoff": r["cutoff"], **e})
+        if not rows:
+            return _empty(cols)
+        out = pd.DataFrame(rows)
+        out["observed"] = out["observed"].astype(float)
+        out["distance_bin"] = distance_bin(out["distance_dec"].to_numpy(dtype=float))
+        return out[cols].sort_values(["dataset", "task", "method", "cutoff", "tau", "budget"],
+                                     kind="mergesort").reset_index(drop=True)
 
     @cached_property
     def curves(self) -> pd.DataFrame:
@@ -200,123 +252,138 @@ class BacktestResult:
         frames = []
         for r in self.ok:
             c = pd.DataFrame(r["curve"])
-            c.insert(0, "dataset", r["dataset"])
-            c.insert(1, "task", r["task"])
-            c.insert(2, "method", r["method"])
-            c.insert(3, "cutoff", r["cutoff"])
-            c.insert(4, "order", r["order"])
+            for i, (k, v) in enumerate((("dataset", r["dataset"]), ("task", r["task"]),
+                                        ("method", r["method"]), ("cutoff", r["cutoff"]),
+                                        ("order", r["order"]))):
+                c.insert(i, k, v)
             frames.append(c)
         cols = ["dataset", "task", "method", "cutoff", "order", "compute", "mean", "lower", "upper"]
         if not frames:
             return _empty(cols)
         return pd.concat(frames, ignore_index=True)[cols]
 
+    def learned(self) -> pd.DataFrame:
+        """The settings learned at each (dataset, method, cut-off), one column each."""
+        rows = []
+        for c in self.contexts:
+            row = {"dataset": c["dataset"], "method": c["method"], "cutoff": c["cutoff"],
+                   "status": c["status"]}
+            for k, v in (c.get("context") or {}).items():
+                if isinstance(v, (int, float, str, bool)) or v is None:
+                    row[k] = v
+                elif isinstance(v, list):
+                    row[k] = " ".join(f"{x:.4g}" if isinstance(x, float) else str(x) for x in v)
+            rows.append(row)
+        if not rows:
+            return _empty(["dataset", "method", "cutoff", "status"])
+        return pd.DataFrame(rows).sort_values(["dataset", "method", "cutoff"]).reset_index(drop=True)
+
     def _info(self) -> dict[tuple[str, str], dict[str, Any]]:
         return {(row.dataset, row.task): row._asdict() for row in self.task_info.itertuples(index=False)}
 
     # ------------------------------------------------------------------ metrics
     def metrics(self) -> pd.DataFrame:
-        """Per dataset x task x method x cut-off x window: ``n, mae, mse, coverage, width, crps``
-        and the split's threshold scores (``thr_eligible, thr_error_dec, thr_abs_error_dec,
-        thr_censored, thr_inside``; the control tasks' ``false_emergence`` at the control tau).
-
-        An empty window has ``n = 0`` and NaN scores.
-        """
-        info = self._info()
-        th = self.thresholds
-        main = {(r.dataset, r.task, r.method, r.cutoff): r for r in th[th["role"] == "main"].itertuples()}
-        ctrl = {(r.dataset, r.task, r.method, r.cutoff): r for r in th[th["role"] == "control"].itertuples()}
-        rows = []
-        for r in self.ok:
-            p = r["predictions"]
-            arrays = {k: np.asarray(p[k], dtype=float)
-                      for k in ("y_true", "mean", "lower", "upper", "crps", "horizon_dec")}
-            key = (r["dataset"], r["task"], r["method"], r["cutoff"])
-            t = main.get(key)
-            c = ctrl.get(key)
-            meta = info.get((r["dataset"], r["task"]), {})
-            for window in WINDOWS:
-                keep = np.ones(arrays["y_true"].shape, bool) if window == "all" else (
-                    arrays["horizon_dec"] <= NEAR_DECADES + 1e-9)
-                scores = point_metrics(*(arrays[k][keep] for k in ("y_true", "mean", "lower", "upper", "crps")))
-                rows.append({
-                    "dataset": r["dataset"], "task": r["task"], "format": meta.get("format"),
-                    "control": bool(meta.get("control", False)), "method": r["method"],
-                    "cutoff": r["cutoff"], "window": window, **scores,
-                    "thr_eligible": bool(t.eligible) if t is not None else False,
-                    "thr_error_dec": float(t.error_dec) if t is not None else math.nan,
-                    "thr_abs_error_dec": float(t.abs_error_dec) if t is not None else math.nan,
-                    "thr_censored": bool(t.censored) if t is not None else False,
-                    "thr_inside": t.inside if t is not None and t.eligible else None,
-                    "false_emergence": bool(c.false_emergence) if c is not None else None,
-                })
-        cols = ["dataset", "task", "format", "control", "method", "cutoff", "window", "n",
-                *POINT_METRICS, "thr_eligible", "thr_error_dec", "thr_abs_error_dec", "thr_censored",
-                "thr_inside", "false_emergence"]
-        if not rows:
+        """Per dataset x task x method x cut-off x window: ``n`` and the means of
+        :data:`PRED_SCORES` (``mae``/``mse`` of the predictive mean), and the split's threshold
+        scores (``thr_eligible``, ``thr_crps``, ``thr_inside``, ``false_emergence``)."""
+        cols = ["dataset", "task", "format", "method", "cutoff", "window", "n", *PRED_SCORES,
+                "thr_eligible", "thr_crps", "thr_inside", "false_emergence"]
+        pred = self.predictions
+        if pred.empty:
             return _empty(cols)
-        out = pd.DataFrame(rows)[cols]
+        pred = pred.assign(err=pred["mean"] - pred["y_true"])
+        pred = pred.assign(mae=pred["err"].abs(), mse=pred["err"] ** 2, width=pred["upper"] - pred["lower"])
+        scores = [c for c in PRED_SCORES]
+        frames = []
+        for window in WINDOWS:
+            sub = pred if window == "all" else pred[pred["distance_bin"] == window]
+            g = sub.groupby(SPLIT_KEYS[:2] + ["method", "cutoff"], sort=True)
+            agg = g[scores].mean()
+            agg["n"] = g.size()
+            agg = agg.reset_index()
+            agg["window"] = window
+            frames.append(agg)
+        out = pd.concat(frames, ignore_index=True)
+        th = self.thresholds[["dataset", "task", "method", "cutoff", "eligible", "thr_crps",
+                              "inside_bracket", "false_emergence"]].rename(
+            columns={"eligible": "thr_eligible", "inside_bracket": "thr_inside"})
+        out = out.merge(th, on=["dataset", "task", "method", "cutoff"], how="left")
+        info = self.task_info.set_index(["dataset", "task"])["format"]
+        out["format"] = [info.get((d, t)) for d, t in zip(out["dataset"], out["task"])]
         out["window"] = pd.Categorical(out["window"], WINDOWS, ordered=True)
         out = out.sort_values(["dataset", "task", "method", "cutoff", "window"], kind="mergesort")
         out["window"] = out["window"].astype(str)
-        return out.reset_index(drop=True)
+        return out[cols].reset_index(drop=True)
 
     def calibration(self, common: bool = True) -> pd.DataFrame:
-        """Nominal vs observed coverage per dataset x method x window x level.
-
-        With ``common`` (default) only the splits on which every method succeeded count,
-        as in :meth:`summary`.
-        """
-        keep_splits = self._common_set() if common else None
-        acc: dict[tuple, list[int]] = {}
+        """Nominal vs observed coverage (a value on a bound counts half) per dataset x method x
+        window x level; with ``common`` only the like-for-like splits count."""
+        keep = self._common_set() if common else None
+        acc: dict[tuple, list[float]] = {}
         for r in self.ok:
-            if keep_splits is not None and (r["dataset"], r["task"], r["cutoff"]) not in keep_splits:
+            if keep is not None and (r["dataset"], r["task"], r["cutoff"]) not in keep:
                 continue
-            horizon = np.asarray(r["predictions"]["horizon_dec"], dtype=float)
-            covered = np.asarray(r["calibration"]["covered"], dtype=bool)
+            bins = distance_bin(np.asarray(r["predictions"]["horizon_dec"], dtype=float))
+            covered = np.asarray(r["calibration"]["covered"], dtype=float)
             for window in WINDOWS:
-                keep = np.ones(horizon.shape, bool) if window == "all" else horizon <= NEAR_DECADES + 1e-9
+                mask = np.ones(bins.shape, bool) if window == "all" else bins == window
                 for level, row in zip(r["calibration"]["levels"], covered):
-                    slot = acc.setdefault((r["dataset"], r["method"], window, float(level)), [0, 0])
-                    slot[0] += int(keep.sum())
-                    slot[1] += int(row[keep].sum())
+                    slot = acc.setdefault((r["dataset"], r["method"], window, float(level)), [0, 0.0])
+                    slot[0] += int(mask.sum())
+                    slot[1] += float(row[mask].sum())
         rows = [{"dataset": d, "method": m, "window": w, "nominal": lv, "n": n,
                  "coverage": (k / n) if n else math.nan} for (d, m, w, lv), (n, k) in acc.items()]
         cols = ["dataset", "method", "window", "nominal", "n", "coverage"]
         if not rows:
             return _empty(cols)
-        return pd.DataFrame(rows)[cols].sort_values(["dataset", "method", "window", "nominal"]).reset_index(drop=True)
+        out = pd.DataFrame(rows)[cols]
+        out["window"] = pd.Categorical(out["window"], WINDOWS, ordered=True)
+        out = out.sort_values(["dataset", "method", "window", "nominal"])
+        out["window"] = out["window"].astype(str)
+        return out.reset_index(drop=True)
 
-    # ------------------------------------------------------------------ summary
+    def pit(self) -> pd.DataFrame:
+        """Randomised PIT histogram per dataset x method (10 bins; uniform when calibrated),
+        with the Kolmogorov-Smirnov statistic against Uniform(0, 1)."""
+        from forecast.backtest.scoring import pit_uniformity
+
+        pred = self.predictions.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
+        rows = []
+        for (dataset, method), g in pred.groupby(["dataset", "method"], sort=True):
+            values = g["pit"].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                continue
+            u = pit_uniformity(values)
+            row = {"dataset": dataset, "method": method, "n": int(values.size), "ks": u["ks"],
+                   "ks_p": u["ks_pvalue"], "max_dev": u["max_dev"]}
+            for i, c in enumerate(u["counts"]):
+                row[f"bin{i}"] = int(c)
+            rows.append(row)
+        if not rows:
+            return _empty(["dataset", "method", "n", "ks", "ks_p", "max_dev"])
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ like for like
     def common_splits(self) -> pd.DataFrame:
-        """(dataset, task, cut-off) splits on which every method succeeded."""
+        """Splits on which no method failed and every baseline present in the data set
+        succeeded (methods skipped on a split are simply absent there)."""
         j = self.jobs
         if j.empty:
             return _empty(SPLIT_KEYS)
-        ok = j.assign(good=j["status"] == "ok").groupby(SPLIT_KEYS)["good"].agg(["sum", "size"])
-        n_methods = len(self.methods)
-        good = ok[(ok["sum"] == n_methods) & (ok["size"] == n_methods)]
-        if good.empty:
+        present = {(d, m) for d, m in zip(j.loc[j["status"] == "ok", "dataset"], j.loc[j["status"] == "ok", "method"])}
+        keep = []
+        for key, g in j.groupby(SPLIT_KEYS, sort=True):
+            status = dict(zip(g["method"], g["status"]))
+            if "failed" in status.values():
+                continue
+            if any(status.get(b) != "ok" for b in self.baselines() if (key[0], b) in present):
+                continue
+            if any(s == "ok" for s in status.values()):
+                keep.append(key)
+        if not keep:
             return _empty(SPLIT_KEYS)
-        return good.reset_index()[SPLIT_KEYS]
-
-    def threshold_splits(self) -> pd.DataFrame:
-        """Eligible splits (common to every method) whose threshold error every method scored.
-
-        Eligible: the task had not crossed tau at the cut-off; scored: the data cross tau and
-        each method's error is known exactly or as a censored miss.  The summary's threshold
-        errors use only these splits (like for like).
-        """
-        th = self.thresholds.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
-        th = th[(th["role"] == "main") & th["eligible"].astype(bool)]
-        th = th[np.isfinite(th["abs_error_dec"].to_numpy(dtype=float))]
-        if th.empty:
-            return _empty(SPLIT_KEYS)
-        counts = th.groupby(SPLIT_KEYS)["method"].nunique()
-        keep = counts[counts == len(self.methods)]
-        if keep.empty:
-            return _empty(SPLIT_KEYS)
-        return keep.reset_index()[SPLIT_KEYS]
+        return pd.DataFrame(keep, columns=SPLIT_KEYS)
 
     def _common_set(self) -> set[tuple[str, str, float]]:
         return set(self.common_splits().itertuples(index=False, name=None))
@@ -328,128 +395,148 @@ class BacktestResult:
         mc = set(ti.loc[ti["format"] == MC_SUBSET, "task"])
         if mc and mc != everything:
             subsets.append((MC_SUBSET, mc))
+        if dataset == TUNING_DATASET:
+            for half in ("evaluation", "tuning"):
+                tasks = {t for t in everything if bigg_half(t) == half}
+                if tasks and tasks != everything:
+                    subsets.append((f"{half}_half", tasks))
         return subsets
 
-    #: columns of :meth:`summary`
+    # ------------------------------------------------------------------ summary
     @staticmethod
     def summary_columns() -> list[str]:
-        cols = ["dataset", "subset", "window", "method", "n_tasks", "n_splits"]
-        for metric in POINT_METRICS:
-            cols += [f"{metric}_mean", f"{metric}_median"]
-        cols += ["thr_n", "thr_tasks", "thr_scored", "thr_censored_n", "thr_abs_err_mean",
-                 "thr_abs_err_median", "thr_err_median", "thr_inside", "fe_n", "false_emergence"]
-        for r in ("mae", "mse", "crps", "thr"):
-            cols += [f"ratio_{r}", f"best_{r}"]
+        cols = ["dataset", "subset", "window", "method", "n_tasks", "n_splits", "n"]
+        cols += [f"{s}" for s in PRED_SCORES]
+        cols += ["thr_n", "thr_crps", "thr_inside", "fe_n", "false_emergence"]
+        for r in ("mae", "crps", "is", "thr"):
+            cols += [f"ratio_{r}", f"ratio_{r}_lo", f"ratio_{r}_hi", f"best_{r}"]
+        cols += ["wins", "losses", "ties"]
         return cols
 
-    def summary(self) -> pd.DataFrame:
-        """Per dataset x subset x window x method: mean and median over tasks of every score,
-        threshold counts and scores, the control tasks' false-emergence rate, and the ratio
-        of the mean MAE, MSE, CRPS and absolute threshold error to the best baseline's.
-
-        Columns: ``n_tasks`` (tasks with a non-empty window), ``n_splits``; ``<metric>_mean``,
-        ``<metric>_median``; ``thr_n`` (eligible splits: not crossed at the cut-off);
-        ``thr_scored`` and ``thr_tasks``: the eligible splits (and their tasks) on which the
-        data cross tau and *every* method's threshold error is scored (:meth:`threshold_splits`),
-        the only splits ``thr_abs_err_mean/_median`` (decades), ``thr_err_median`` (signed) and
-        ``ratio_thr`` use, so every method is scored on the same splits; ``thr_censored_n``: of
-        those, the method's misses (no crossing in its search range) scored at their lower
-        bound, which makes its error a lower bound; ``thr_inside`` (share of ``thr_n``);
-        ``fe_n`` (control splits), ``false_emergence`` (their share); ``ratio_<m>`` and
-        ``best_<m>`` (the best baseline) for ``mae, mse, crps, thr``.
-
-        With no successful job the table is empty (typed columns).
+    def summary(self, n_boot: int = N_BOOT) -> pd.DataFrame:
+        """Per dataset x subset x window x method: means over tasks (each task first averaged
+        over its splits) of every score; the threshold scores over eligible splits; ratios of
+        MAE, CRPS, interval score and threshold CRPS to the best baseline with a paired
+        bootstrap interval over tasks; per-task MAE wins / losses / ties against persistence.
         """
         cols = self.summary_columns()
-        if not self.ok:
+        m = self.metrics()
+        if m.empty:
             return _empty(cols)
-        common = self.common_splits()
-        m = self.metrics().merge(common, on=SPLIT_KEYS, how="inner")
-        th = self.thresholds.merge(common, on=SPLIT_KEYS, how="inner")
-        scored = self.threshold_splits()
-        ths = self.thresholds.merge(scored, on=SPLIT_KEYS, how="inner")
-        ths = ths[ths["role"] == "main"]
+        m = m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
         rows = []
         for dataset in sorted(self.task_info["dataset"].unique()):
             for subset, tasks in self._subsets(dataset):
                 md = m[(m["dataset"] == dataset) & m["task"].isin(tasks)]
-                td = th[(th["dataset"] == dataset) & th["task"].isin(tasks)]
-                ts = ths[(ths["dataset"] == dataset) & ths["task"].isin(tasks)]
                 for window in WINDOWS:
-                    block = []
+                    mw = md[(md["window"] == window) & (md["n"] > 0)]
+                    if mw.empty:
+                        continue
+                    per_task = mw.groupby(["task", "method"])[list(PRED_SCORES)].mean().reset_index()
+                    base = [b for b in self.baselines() if b in set(mw["method"])]
+                    thr = md[(md["window"] == "all") & md["thr_eligible"].astype(bool)]
                     for method in self.methods:
-                        mm = md[(md["window"] == window) & (md["method"] == method)]
+                        mm = mw[mw["method"] == method]
+                        if mm.empty:
+                            continue
                         row: dict[str, Any] = {"dataset": dataset, "subset": subset, "window": window,
-                                               "method": method}
-                        row["n_splits"] = int(len(mm))
-                        per_task = (mm[mm["n"] > 0].groupby("task")[list(POINT_METRICS)]
-                                    .mean() if len(mm) else pd.DataFrame(columns=POINT_METRICS))
-                        row["n_tasks"] = int(len(per_task))
-                        for metric in POINT_METRICS:
-                            vals = per_task[metric].to_numpy(dtype=float) if len(per_task) else np.array([])
-                            row[f"{metric}_mean"] = float(np.mean(vals)) if vals.size else math.nan
-                            row[f"{metric}_median"] = float(np.median(vals)) if vals.size else math.nan
-                        tm = td[(td["method"] == method) & (td["role"] == "main") & td["eligible"].astype(bool)]
+                                               "method": method, "n_splits": int(len(mm)),
+                                               "n": int(mm["n"].sum())}
+                        pt = per_task[per_task["method"] == method]
+                        row["n_tasks"] = int(len(pt))
+                        for s in PRED_SCORES:
+                            row[s] = float(pt[s].mean())
+                        tm = thr[thr["method"] == method]
+                        tm_task = tm.groupby("task")[["thr_crps"]].mean()
                         row["thr_n"] = int(len(tm))
-                        sm = ts[ts["method"] == method]
-                        err = sm["error_dec"].to_numpy(dtype=float)
-                        abs_err = sm["abs_error_dec"].to_numpy(dtype=float)
-                        row["thr_tasks"] = int(sm["task"].nunique())
-                        row["thr_scored"] = int(len(sm))
-                        row["thr_censored_n"] = int(sm["censored"].astype(bool).sum())
-                        row["thr_abs_err_mean"] = float(np.mean(abs_err)) if abs_err.size else math.nan
-                        row["thr_abs_err_median"] = float(np.median(abs_err)) if abs_err.size else math.nan
-                        row["thr_err_median"] = float(np.median(err)) if err.size else math.nan
-                        row["thr_inside"] = float(tm["inside"].astype(bool).mean()) if len(tm) else math.nan
-                        tc = td[(td["method"] == method) & (td["role"] == "control") & td["control"].astype(bool)]
-                        row["fe_n"] = int(len(tc))
-                        row["false_emergence"] = (float(tc["false_emergence"].astype(bool).mean())
-                                                  if len(tc) else math.nan)
-                        block.append(row)
-                    self._add_ratios(block)
-                    rows.extend(block)
+                        row["thr_crps"] = float(tm_task["thr_crps"].mean()) if len(tm_task) else math.nan
+                        row["thr_inside"] = (float(tm["thr_inside"].astype(float).mean()) if len(tm) else math.nan)
+                        fe = tm["false_emergence"].dropna()
+                        row["fe_n"] = int(len(fe))
+                        row["false_emergence"] = float(fe.astype(float).mean()) if len(fe) else math.nan
+                        self._ratios(row, mw, thr, method, base, n_boot)
+                        if "persistence" in set(mw["method"]) and method != "persistence":
+                            wl = win_loss(mw, method, "persistence", "mae", keys=("cutoff",))
+                            row.update(wins=wl["wins"], losses=wl["losses"], ties=wl["ties"])
+                        rows.append(row)
         if not rows:
             return _empty(cols)
-        return pd.DataFrame(rows)[cols]
-
-    def controls(self) -> pd.DataFrame:
-        """The no-emergence control tasks: per task x method x cut-off, the forecast and observed
-        thresholds at ``tau`` (``estimate, observed``: raw compute, None/NaN = not reached;
-        ``error_dec`` = log10 forecast - log10 observed) and at ``control_tau``
-        (``control_estimate, control_observed``, ``false_emergence``)."""
-        cols = ["dataset", "task", "method", "cutoff", "tau", "estimate", "observed", "error_dec",
-                "control_tau", "control_estimate", "control_observed", "false_emergence"]
-        th = self.thresholds
-        th = th[th["control"].astype(bool)]
-        if th.empty:
-            return _empty(cols)
-        main = th[th["role"] == "main"].set_index(["dataset", "task", "method", "cutoff"])
-        ctrl = th[th["role"] == "control"].set_index(["dataset", "task", "method", "cutoff"])
-        out = pd.DataFrame({
-            "tau": main["tau"], "estimate": main["estimate"], "observed": main["observed"],
-            "error_dec": np.log10(main["estimate"].astype(float)) - np.log10(main["observed"].astype(float)),
-        })
-        out = out.join(ctrl[["tau", "estimate", "observed", "false_emergence"]].rename(columns={
-            "tau": "control_tau", "estimate": "control_estimate", "observed": "control_observed"}), how="left")
-        out = out.reset_index()[cols]
-        return out.sort_values(["dataset", "task", "method", "cutoff"], kind="mergesort").reset_index(drop=True)
+        out = pd.DataFrame(rows)
+        for c in cols:
+            if c not in out.columns:
+                out[c] = math.nan
+        return out[cols]
 
     @staticmethod
-    def _add_ratios(block: list[dict[str, Any]]) -> None:
-        for short, column in (("mae", "mae_mean"), ("mse", "mse_mean"), ("crps", "crps_mean"),
-                              ("thr", "thr_abs_err_mean")):
-            # a baseline whose every threshold error is censored (a lower bound only, e.g.
-            # persistence, which never crosses) cannot be the best threshold baseline
-            base = [(r[column], r["method"]) for r in block
-                    if _base_name(r["method"]) in BASELINES and np.isfinite(r[column])
-                    and not (short == "thr" and r.get("thr_scored", 0)
-                             and r.get("thr_censored_n", 0) >= r.get("thr_scored", 0))]
-            best_value, best_name = min(base) if base else (math.nan, None)
-            for r in block:
-                value = r[column]
-                ok = best_name is not None and np.isfinite(value) and best_value > 0
-                r[f"ratio_{short}"] = float(value / best_value) if ok else math.nan
-                r[f"best_{short}"] = best_name
+    def _ratios(row: dict[str, Any], mw: pd.DataFrame, thr: pd.DataFrame, method: str,
+                base: list[str], n_boot: int) -> None:
+        for short, frame, value in (("mae", mw, "mae"), ("crps", mw, "crps"), ("is", mw, "interval_score"),
+                                    ("thr", thr, "thr_crps")):
+            others = [b for b in base if b != method]  # a baseline is compared with the others
+            out = {"ratio": math.nan, "lower": math.nan, "upper": math.nan, "best_baseline": None}
+            f = frame[frame["method"].isin([method, *others])].dropna(subset=[value])
+            if others and method in set(f["method"]) and set(others) & set(f["method"]):
+                others = [b for b in others if b in set(f["method"])]
+                try:
+                    out = paired_ratio_interval(f, method, others, value=value, n_boot=n_boot,
+                                                level=RATIO_LEVEL, seed=0, keys=("cutoff",))
+                except Exception:  # a table without a shared split: no ratio
+                    pass
+            row[f"ratio_{short}"] = out["ratio"]
+            row[f"ratio_{short}_lo"] = out["lower"]
+            row[f"ratio_{short}_hi"] = out["upper"]
+            row[f"best_{short}"] = out["best_baseline"]
+
+    def emergence_summary(self, n_boot: int = N_BOOT) -> pd.DataFrame:
+        """Scores of ``p_emerged`` per dataset x tau (and ``all`` levels pooled) x method, on the
+        scored rows every compared method has: Brier score, log score, AUC; the number of
+        rows, events and tasks with an event; and the Brier skill against the best of the
+        baselines and climatology (the share of events among the same data set's rows of the
+        same tau and distance bin) with a paired bootstrap interval over tasks."""
+        cols = ["dataset", "tau", "method", "n_rows", "n_events", "n_tasks_event", "brier", "log_score",
+                "auc", "skill", "skill_lo", "skill_hi", "reference"]
+        e = self.emergence
+        if e.empty:
+            return _empty(cols)
+        e = e[e["observed"].notna()]
+        e = e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
+        rows = []
+        keys = ["dataset", "task", "cutoff", "tau", "budget"]
+        for dataset in sorted(e["dataset"].unique()):
+            ed = e[e["dataset"] == dataset]
+            for tau in [*sorted(ed["tau"].unique()), "all"]:
+                et = ed if tau == "all" else ed[ed["tau"] == tau]
+                methods = [mm for mm in self.methods if mm in set(et["method"])]
+                counts = et.groupby(keys)["method"].nunique()
+                shared = counts[counts == len(methods)].reset_index()[keys]
+                et = et.merge(shared, on=keys, how="inner")
+                if et.empty:
+                    continue
+                clim = et[et["method"] == methods[0]].copy()
+                clim["p_emerged"] = clim.groupby(["tau", "distance_bin"])["observed"].transform("mean")
+                clim["method"] = "climatology"
+                both = pd.concat([et, clim], ignore_index=True)
+                both["brier"] = (both["p_emerged"] - both["observed"]) ** 2
+                # tasks weighted equally: per task mean Brier (rows of a task weighted equally)
+                per_task = both.groupby(["task", "method"])["brier"].mean().reset_index()
+                base = [b for b in self.baselines() if b in methods] + ["climatology"]
+                for method in methods:
+                    em = et[et["method"] == method]
+                    sc = score_events(em.assign(dataset=dataset))
+                    row = {"dataset": dataset, "tau": tau, "method": method, "n_rows": sc["n_rows"],
+                           "n_events": sc["n_events"], "n_tasks_event": sc["n_tasks_with_event"],
+                           "brier": sc["brier"], "log_score": sc["log_score"], "auc": sc["auc"]}
+                    others = [b for b in base if b != method]
+                    r = paired_ratio_interval(per_task, method, others, value="brier", n_boot=n_boot,
+                                              level=RATIO_LEVEL, seed=0)
+                    row.update(skill=1.0 - r["ratio"], skill_lo=1.0 - r["upper"], skill_hi=1.0 - r["lower"],
+                               reference=r["best_baseline"])
+                    rows.append(row)
+        if not rows:
+            return _empty(cols)
+        out = pd.DataFrame(rows)[cols]
+        out["tau"] = out["tau"].astype(str)
+        return out
 
     # ------------------------------------------------------------------ output
     def save(self, out: str | Path) -> list[Path]:
@@ -461,9 +548,12 @@ class BacktestResult:
             "metrics.csv": self.metrics(),
             "summary.csv": self.summary(),
             "thresholds.csv": self.thresholds,
+            "emergence.csv": self.emergence,
+            "emergence_summary.csv": self.emergence_summary(),
             "calibration.csv": self.calibration(),
+            "pit.csv": self.pit(),
+            "learned.csv": self.learned(),
             "curves.csv": self.curves,
-            "controls.csv": self.controls(),
             "jobs.csv": self.jobs,
         }
         return [write_table(df, out / name, force=True) for name, df in tables.items()]
@@ -474,79 +564,74 @@ class BacktestResult:
 
         return plot_all(self, out)
 
-    def format_summary(self, max_width: int = 200) -> str:
-        """The summary as a fixed-width text table (the main columns), and the control tasks'
-        thresholds."""
-        return format_summary(self.summary(), self.level, self.tau,
-                              self.settings.get("control_tau"), len(self.failed), self.controls())
+    def format_summary(self, wide: bool = False) -> str:
+        """The summary as text tables that fit 100 columns (``wide``: every column)."""
+        return format_summary(self.summary(), self.emergence_summary(), self.level, self.tau,
+                              len(self.failed), len(self.skipped), wide)
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "nan"
+        return "-"
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
-        return f"{float(v):.{digits}g}" if abs(v) >= 1e-3 or v == 0 else f"{float(v):.2e}"
+        return f"{float(v):.{digits}g}" if abs(v) >= 1e-3 or v == 0 else f"{float(v):.1e}"
     return str(v)
 
 
 def _table(cells: list[list[str]], n_left: int) -> list[str]:
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-    return ["  ".join(c.ljust(w) if i < n_left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return [" ".join(c.ljust(w) if i < n_left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
             for r in cells]
 
 
-def _fmt_compute(v: Any) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "none"
-    return f"{float(v):.3g}"
+def _ratio_cell(row: dict, short: str) -> str:
+    r = row.get(f"ratio_{short}")
+    if r is None or not np.isfinite(r):
+        return "-"
+    return f"{r:.2f} [{row[f'ratio_{short}_lo']:.2f},{row[f'ratio_{short}_hi']:.2f}]"
 
 
-def format_summary(summary: pd.DataFrame, level: float, tau: float, control_tau: float | None,
-                   n_failed: int = 0, controls: pd.DataFrame | None = None) -> str:
-    """Text table of the main summary columns, with a legend (and the control tasks' thresholds)."""
-    show = [("dataset", "dataset"), ("subset", "subset"), ("window", "window"), ("method", "method"),
-            ("n_tasks", "tasks"), ("mae_mean", "MAE"), ("mse_mean", "MSE"), ("coverage_mean", "cover"),
-            ("width_mean", "width"), ("crps_mean", "CRPS"), ("ratio_mae", "MAE/base"),
-            ("ratio_crps", "CRPS/base"), ("thr_n", "thr_n"), ("thr_tasks", "thr_tasks"),
-            ("thr_scored", "thr_scored"), ("thr_abs_err_mean", "|thr err|"), ("thr_censored_n", "thr_cens"),
-            ("ratio_thr", "thr/base"), ("thr_inside", "thr_in"), ("fe_n", "ctl_n"),
-            ("false_emergence", "false_em")]
-    cells = [[title for _, title in show]]
-    for row in summary.itertuples(index=False):
-        d = row._asdict()
-        cells.append([_fmt(d[c]) for c, _ in show])
+def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level: float, tau: float,
+                   n_failed: int = 0, n_skipped: int = 0, wide: bool = False) -> str:
+    """Text tables of the summary (window ``all``; every window with ``wide``) and of the
+    emergence scores, with a short legend."""
+    s = summary if wide else summary[summary["window"] == "all"]
+    head = ["dataset", "subset", "window", "method", "tasks", "MAE", "CRPS", "cover", "MAE/base",
+            "CRPS/base", "thrCRPS"]
+    if wide:
+        head += ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
+    cells = [head]
+    for row in s.to_dict("records"):
+        line = [str(row["dataset"])[:14], str(row["subset"])[:15], row["window"], str(row["method"])[:17],
+                _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]), _fmt(row["cover"], 2),
+                _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
+        if wide:
+            wl = "-" if pd.isna(row.get("wins")) else f"{int(row['wins'])}/{int(row['losses'])}"
+            line += [_ratio_cell(row, "is"), _ratio_cell(row, "thr"), _fmt(row["thr_inside"], 2),
+                     _fmt(row["false_emergence"], 2), _fmt(row["noise_mae"]), wl]
+        cells.append(line)
     lines = _table(cells, 4)
-    ctau = control_tau if control_tau is not None else tau
-    legend = (
-        f"means over tasks (each task averaged over its cut-offs); window all = every held-out model, "
-        f"0.5dec = within half a decade above the cut-off; cover = share inside the {level:g} "
-        f"observed-score interval; MAE/base, CRPS/base, thr/base = ratio to the best baseline; "
-        f"thresholds only on the splits whose task had not yet crossed tau={tau:g} at the cut-off "
-        f"(thr_n of them); of those, |thr err| = mean |log10 forecast - log10 observed| threshold "
-        f"(decades) over the thr_scored splits (of thr_tasks tasks) where the data cross tau and "
-        f"every method is scored, the same splits for every method; a forecast that does not cross "
-        f"within its search range (to 2 decades above the cut-off) counts as a censored miss at its "
-        f"lower bound log10(search end / observed) (thr_cens of them; |thr err| is then a lower "
-        f"bound); thr_in = share of thr_n with the observed threshold inside the forecast interval; "
-        f"false_em = share of ctl_n control splits (no-emergence tasks) with a forecast "
-        f"tau={ctau:g} crossing inside the data range that the data do not show."
-    )
-    out = "\n".join(lines) + "\n" + legend
-    if controls is not None and len(controls):
-        c_cells = [["dataset", "task", "method", "cutoff", f"thr@{tau:g}", "observed", "err_dec",
-                    f"thr@{ctau:g}", "observed", "false_em"]]
-        for r in controls.itertuples(index=False):
-            c_cells.append([str(r.dataset), str(r.task), str(r.method), _fmt_compute(r.cutoff),
-                            _fmt_compute(r.estimate), _fmt_compute(r.observed), _fmt(r.error_dec),
-                            _fmt_compute(r.control_estimate), _fmt_compute(r.control_observed),
-                            _fmt(None if pd.isna(r.false_emergence) else bool(r.false_emergence))])
-        out += ("\n\ncontrol tasks: forecast vs observed threshold (raw compute; none = not reached "
-                f"in range) at tau={tau:g} and at the control tau={ctau:g}\n" + "\n".join(_table(c_cells, 3)))
+    lines += [
+        f"means over tasks; cover: share in the {level:g} interval, a value on a bound counts half",
+        "X/base: ratio to the best baseline [90% paired bootstrap over tasks]; thrCRPS: CRPS of",
+        f"log10 threshold at tau={tau:g} (capped at the largest held-out model), eligible splits",
+    ]
+    if emergence is not None and len(emergence):
+        e_cells = [["dataset", "tau", "method", "rows", "events", "Brier", "AUC", "skill [90%]", "vs"]]
+        for row in emergence.to_dict("records"):
+            skill = ("-" if not np.isfinite(row["skill"]) else
+                     f"{row['skill']:.2f} [{row['skill_lo']:.2f},{row['skill_hi']:.2f}]")
+            e_cells.append([str(row["dataset"])[:14], str(row["tau"]), str(row["method"])[:17],
+                            _fmt(row["n_rows"]), _fmt(row["n_events"]), _fmt(row["brier"]),
+                            _fmt(row["auc"], 2), skill, str(row["reference"])[:17]])
+        lines += ["", "will it emerge by budget B? p_emerged scored (tau = normalised accuracy level)"]
+        lines += _table(e_cells, 3)
+    if n_skipped:
+        lines.append(f"{n_skipped} job(s) skipped (method not applicable there; see jobs.csv)")
     if n_failed:
-        out += (f"\n{n_failed} job(s) failed: see jobs.csv; the summary uses only the splits where "
-                "every method succeeded.")
-    return out
+        lines.append(f"{n_failed} job(s) failed: see jobs.csv; their splits are left out of the summary")
+    return "\n".join(lines)

@@ -29,12 +29,12 @@ from forecast.backtest.jobs import (
     run_job,
 )
 from forecast.backtest.parallel import check_backend, imap_unordered
-from forecast.backtest.results import DEFAULT_CONTROLS, BacktestResult
+from forecast.backtest.results import BacktestResult
 from forecast.backtest.splits import plan_splits
 from forecast.backtest.store import JobStore, clear_results, holds_results
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
-from forecast.data.shipped import dataset_names
+from forecast.data.shipped import dataset_names, with_paper_exclusions
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 from forecast.methods.base import check_level
@@ -159,8 +159,6 @@ def plan_jobs(
     cutoffs: Any = None,
     level: float = 0.9,
     tau: float = 0.25,
-    control_tau: float | None = 0.75,
-    controls: Sequence[str] | None = None,
     seed: int = 0,
     code: str = "",
 ) -> tuple[list[Job], pd.DataFrame, pd.DataFrame]:
@@ -172,11 +170,9 @@ def plan_jobs(
     """
     level = check_level(level)
     tau = check_tau(tau)
-    control_tau = tau if control_tau is None else check_tau(control_tau)
     specs = parse_methods(methods)
     if isinstance(tasks, str):
         tasks = [t.strip() for t in tasks.split(",") if t.strip()]
-    control_set = set(DEFAULT_CONTROLS if controls is None else controls)
     tables: dict[tuple[str, str], pd.DataFrame] = {}
     for d in datasets:
         for t in d.task_names:
@@ -193,7 +189,7 @@ def plan_jobs(
         per_task[(s.dataset, s.task)] = (sub, data_fingerprint(sub))
         row = sub.tasks.iloc[0]
         info_rows.append({"dataset": s.dataset, "task": s.task, "format": str(row["format"]),
-                          "chance": float(row["chance"]), "control": s.task in control_set})
+                          "chance": float(row["chance"])})
         a = tables[(s.dataset, s.task)][["model", "compute", "log10_compute", "accuracy"]].copy()
         a.insert(0, "dataset", s.dataset)
         a.insert(1, "task", s.task)
@@ -201,13 +197,12 @@ def plan_jobs(
     jobs = []
     for s in splits:
         sub, fingerprint = per_task[(s.dataset, s.task)]
-        is_control = s.task in control_set
         for label, name, params in specs:
             key_seed = job_seed(seed, job_key(s.dataset, s.task, label, s.cutoff))
             jobs.append(Job(
                 dataset=s.dataset, task=s.task, method=label, method_name=name,
                 params=tuple(sorted(params.items())), cutoff=s.cutoff, order=s.order, seed=key_seed,
-                level=level, tau=tau, control_tau=control_tau if is_control else None,
+                level=level, tau=tau,
                 data=sub, data_hash=fingerprint, code=code,
             ))
     jobs.sort(key=lambda j: j.key)
@@ -281,8 +276,7 @@ def backtest(
     backend: str = "local",
     *,
     tau: float = 0.25,
-    control_tau: float | None = 0.75,
-    controls: Sequence[str] | None = None,
+    paper_exclusions: bool = False,
     n_jobs: int | None = None,
     scheduler: Any = None,
     seed: int = 0,
@@ -314,12 +308,9 @@ def backtest(
         Where the jobs run (see :mod:`forecast.backtest.parallel`); the output is the same.
     tau
         Normalised accuracy level defining the emergence threshold.
-    control_tau
-        The level at which the control tasks are checked for false emergence (default 0.75,
-        a level neither ARC nor HellaSwag reaches in the shipped data; they pass ``tau`` at
-        small scale). None: use ``tau``.
-    controls
-        The no-emergence control tasks (default ``arc, hellaswag``).
+    paper_exclusions
+        Drop the six models the Slice-and-Sandwich paper leaves out (kept by default: the paper
+        dropped them after seeing them); for comparisons with its figures.
     n_jobs
         Worker processes (``processes``, or a Dask ``LocalCluster``); default: all CPUs.
     scheduler
@@ -345,15 +336,16 @@ def backtest(
     check_backend(backend, scheduler)
     datasets = load_datasets(data, models, scores, task_info)
     code = code_version()  # once per run
-    jobs, info, actuals = plan_jobs(datasets, methods, tasks, cutoffs, level, tau, control_tau,
-                                    controls, seed, code=code_label(code))
+    if paper_exclusions:
+        datasets = [with_paper_exclusions(d) for d in datasets]
+    jobs, info, actuals = plan_jobs(datasets, methods, tasks, cutoffs, level, tau, seed,
+                                    code=code_label(code))
     settings = {
         "datasets": [d.name for d in datasets],
         "code": code,
         "methods": [label for label, _, _ in parse_methods(methods)],
         "level": jobs[0].level, "tau": jobs[0].tau,
-        "control_tau": jobs[0].tau if control_tau is None else float(control_tau), "seed": seed,
-        "controls": sorted(info.loc[info["control"], "task"].unique().tolist()),
+        "seed": seed, "paper_exclusions": bool(paper_exclusions),
         "n_jobs": len(jobs),
     }
     store = None

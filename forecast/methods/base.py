@@ -290,7 +290,13 @@ class Forecaster:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
-        return rng.binomial(n, p) / n  # an observed accuracy lies in [0, 1]
+        draws = rng.binomial(n, p) / n  # an observed accuracy lies in [0, 1]
+        n_real = int(round(self.n_questions_))
+        if n != n_real:
+            # discrete outcomes: a score on n questions is k/n, so are its draws (their
+            # quantiles are those of the predicted count distribution)
+            draws = np.round(draws * n_real) / n_real
+        return draws
 
     # ------------------------------------------------------------------ outputs
     def _check_fitted(self) -> None:
