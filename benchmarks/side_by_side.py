@@ -22,7 +22,7 @@ import forecast
 from forecast.data.task_table import task_table
 
 SAS = [("mmlu", 1.5), ("arithmetic", 1.8), ("parsinlu_qa_mc", 2.3), ("arc", 2.3), ("hellaswag", 2.3)]
-METHODS = ["slice_sandwich", "slice_sandwich_ols", "slice_sandwich_irt", "published", "sigmoid",
+METHODS = ["slice_sandwich", "slice_sandwich_ols", "slice_sandwich_irt", "published", "sigmoid", "paper_sigmoid",
            "linear", "persistence"]
 
 

@@ -6,7 +6,14 @@ from typing import Any
 
 from forecast.errors import InputError
 from forecast.methods.base import Forecaster
-from forecast.methods.baselines import Linear, Persistence, Sigmoid
+from forecast.methods.baselines import (
+    FamilySigmoid,
+    Linear,
+    PaperSigmoid,
+    Persistence,
+    PersistenceDrift,
+    Sigmoid,
+)
 from forecast.methods.published import Published
 from forecast.methods.slice_sandwich import SliceSandwich
 
@@ -14,8 +21,11 @@ METHODS: dict[str, type[Forecaster]] = {
     "slice_sandwich": SliceSandwich,
     "published": Published,
     "sigmoid": Sigmoid,
+    "paper_sigmoid": PaperSigmoid,
     "persistence": Persistence,
+    "persistence_drift": PersistenceDrift,
     "linear": Linear,
+    "family": FamilySigmoid,
 }
 
 #: shorthand names for configured variants
@@ -46,5 +56,6 @@ def make_method(name: str, **params: Any) -> Forecaster:
         raise InputError(f"method {name!r}: {exc}") from None
 
 
-__all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "Persistence", "Linear",
+__all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "PaperSigmoid", "Persistence",
+           "PersistenceDrift", "Linear", "FamilySigmoid",
            "METHODS", "make_method", "method_names"]
