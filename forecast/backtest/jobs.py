@@ -150,6 +150,10 @@ class Job:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: the pseudo-method of the context jobs that flag each task predictable or not at a cut-off
+PREDICTABILITY = "predictability"
+
+
 @dataclass(frozen=True, eq=False)
 class ContextJob:
     """Learn one method's settings at one cut-off from every task of a data set.
@@ -196,8 +200,17 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
     try:
         with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
-            context = fc.learn_context(job.pool, job.cutoff)
+            if job.method_name == PREDICTABILITY:
+                from forecast.predictability import predictability_table
+
+                table = predictability_table(job.pool, job.cutoff)
+                context = {"predictable": {t: (None if pd.isna(v) else bool(v))
+                                           for t, v in zip(table["task"], table["predictable"])},
+                           "score": {t: (None if pd.isna(v) else float(v))
+                                     for t, v in zip(table["task"], table["score"])}}
+            else:
+                fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
+                context = fc.learn_context(job.pool, job.cutoff)
         out.update(status="ok", error=None, context=json.loads(json.dumps(context, sort_keys=True)))
     except Exception as exc:  # recorded; the jobs that need it fail with this error
         out.update(status="failed", error=_one_line(exc), context=None)

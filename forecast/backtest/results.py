@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.bootstrap import paired_ratio_interval, win_loss
+from forecast.backtest.jobs import PREDICTABILITY
 from forecast.backtest.emergence import DISTANCE_LABELS, distance_bin, group_weights, score_events
 from forecast.backtest.scoring import cover_scores, interval_score, noise_floor
 from forecast.data.readers import write_table
@@ -266,6 +267,8 @@ class BacktestResult:
         """The settings learned at each (dataset, method, cut-off), one column each."""
         rows = []
         for c in self.contexts:
+            if c.get("method") == PREDICTABILITY:
+                continue
             row = {"dataset": c["dataset"], "method": c["method"], "cutoff": c["cutoff"],
                    "status": c["status"]}
             for k, v in (c.get("context") or {}).items():
@@ -388,18 +391,47 @@ class BacktestResult:
     def _common_set(self) -> set[tuple[str, str, float]]:
         return set(self.common_splits().itertuples(index=False, name=None))
 
-    def _subsets(self, dataset: str) -> list[tuple[str, set[str]]]:
+    def predictability(self) -> pd.DataFrame:
+        """Per dataset x task x cut-off: ``predictable`` (True / False / None = unknown) and its
+        ``score``, computed from the fitted models alone (:mod:`forecast.predictability`)."""
+        rows = []
+        for c in self.contexts:
+            if c.get("method") != PREDICTABILITY or c.get("status") != "ok":
+                continue
+            ctx = c["context"]
+            for task, flag in ctx["predictable"].items():
+                rows.append({"dataset": c["dataset"], "task": task, "cutoff": c["cutoff"],
+                             "predictable": flag, "score": ctx["score"].get(task)})
+        if not rows:
+            return _empty(["dataset", "task", "cutoff", "predictable", "score"])
+        return pd.DataFrame(rows).sort_values(SPLIT_KEYS).reset_index(drop=True)
+
+    def _subsets(self, dataset: str) -> list[tuple[str, Any]]:
+        """``(name, mask)`` per subset of a data set's splits; ``mask(frame)`` selects the rows
+        of a frame with ``task`` and ``cutoff`` columns."""
         ti = self.task_info[self.task_info["dataset"] == dataset]
         everything = set(ti["task"])
-        subsets = [("all", everything)]
+
+        def tasks_in(tasks):
+            return lambda f: f["task"].isin(tasks)
+
+        subsets: list[tuple[str, Any]] = [("all", tasks_in(everything))]
         mc = set(ti.loc[ti["format"] == MC_SUBSET, "task"])
         if mc and mc != everything:
-            subsets.append((MC_SUBSET, mc))
+            subsets.append((MC_SUBSET, tasks_in(mc)))
         if dataset == TUNING_DATASET:
             for half in ("evaluation", "tuning"):
                 tasks = {t for t in everything if bigg_half(t) == half}
                 if tasks and tasks != everything:
-                    subsets.append((f"{half}_half", tasks))
+                    subsets.append((f"{half}_half", tasks_in(tasks)))
+        flags = self.predictability()
+        flags = flags[flags["dataset"] == dataset]
+        for name, value in (("predictable", True), ("unpredictable", False)):
+            keys = {(t, c) for t, c, p in zip(flags["task"], flags["cutoff"], flags["predictable"])
+                    if p is value}
+            if keys:
+                subsets.append((name, lambda f, keys=keys: pd.Series(
+                    [(t, c) in keys for t, c in zip(f["task"], f["cutoff"])], index=f.index, dtype=bool)))
         return subsets
 
     # ------------------------------------------------------------------ summary
@@ -426,8 +458,9 @@ class BacktestResult:
         m = m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
         rows = []
         for dataset in sorted(self.task_info["dataset"].unique()):
-            for subset, tasks in self._subsets(dataset):
-                md = m[(m["dataset"] == dataset) & m["task"].isin(tasks)]
+            for subset, mask in self._subsets(dataset):
+                md = m[m["dataset"] == dataset]
+                md = md[mask(md)]
                 for window in WINDOWS:
                     mw = md[(md["window"] == window) & (md["n"] > 0)]
                     if mw.empty:
@@ -553,6 +586,7 @@ class BacktestResult:
             "calibration.csv": self.calibration(),
             "pit.csv": self.pit(),
             "learned.csv": self.learned(),
+            "predictability.csv": self.predictability(),
             "curves.csv": self.curves,
             "jobs.csv": self.jobs,
         }

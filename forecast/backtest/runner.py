@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.jobs import (
+    PREDICTABILITY,
     ContextJob,
     Job,
     code_label,
@@ -41,7 +42,8 @@ from forecast.methods.base import check_level
 from forecast.threshold import check_tau
 
 #: methods backtested when none are named (the fast, non-MCMC path)
-DEFAULT_METHODS = ("slice_sandwich", "published", "sigmoid", "persistence", "linear")
+DEFAULT_METHODS = ("slice_sandwich", "sigmoid", "persistence", "persistence_drift", "linear", "family",
+                   "paper_sigmoid", "published")
 #: ``data="all"`` means every shipped dataset
 ALL = "all"
 
@@ -221,10 +223,14 @@ def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int =
     from forecast.methods import make_method
 
     by_name = {d.name: d for d in datasets}
-    learns: dict[tuple[str, tuple], bool] = {}
+    learns: dict[tuple[str, tuple], bool] = {(PREDICTABILITY, ()): True}
     pools: dict[tuple[str, float, str | None], tuple[EvalData, str] | None] = {}
     out: dict[str, ContextJob] = {}
-    for job in jobs:
+    # one predictability flag per task and cut-off, from the fitted models alone
+    split_jobs = {(j.dataset, j.task, j.cutoff): j for j in jobs}
+    flags = [dataclasses.replace(j, method=PREDICTABILITY, method_name=PREDICTABILITY, params=())
+             for j in split_jobs.values()]
+    for job in [*jobs, *flags]:
         spec = (job.method_name, job.params)
         if spec not in learns:
             learns[spec] = bool(make_method(job.method_name, **dict(job.params), seed=0).learns_context)
