@@ -35,6 +35,8 @@ and the TC Brier curve has no interval (its per-question spread is not published
 from __future__ import annotations
 
 import math
+import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -424,3 +426,13 @@ def mirage(
     curves = curves.sort_values(["_order", "log10_compute", "model"])[cols].reset_index(drop=True)
     return MirageResult(task, data.scale(task), table, curves, missing, _verdict(table, level), level,
                         list(data.notes))
+
+
+class _CallableModule(types.ModuleType):
+    """``forecast.mirage(...)`` calls :func:`mirage` (the module and the function share a name)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> MirageResult:
+        return mirage(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

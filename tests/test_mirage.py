@@ -186,3 +186,10 @@ def test_real_lmeval_output_is_ingested_with_its_text():
     assert curves.loc["edit_distance", "value"] > 1
     assert set(r.metrics["metric"]) == {"accuracy", "exact_match", "edit_distance"}
     assert "p_correct" in r.unavailable
+
+
+def test_forecast_mirage_is_callable_from_the_package():
+    import forecast
+
+    r = forecast.mirage(load_data(jump_table(), models=MODELS, task_info=TASKS), "t", n_boot=20)
+    assert r.metrics.set_index("metric").loc["accuracy", "emergence_score"] == pytest.approx(10.0)
