@@ -176,6 +176,15 @@ model's own subset accuracy.
 
 {md(cb_sum)}
 
+Reading. On digits the composite forecast from items is the weakest of the three for K <= 2
+and its intervals are far too narrow (per-item parameter uncertainty averages away over 899
+items, while the error is shared): per-item logistic curves fitted on a few small models see
+images still near chance as flat and extrapolate them low. The direct fit of the subset
+accuracy degrades fastest as K grows (its curve is nearly flat at zero over the fitted
+models), and the mean raised to the K does best here because the items become alike at the
+larger sizes, where Maclaurin's gap between the two closes. No variant was tuned on these
+numbers; a pooled item model (shared slope, IRT-like) is the obvious next candidate.
+
 Caveats. The product rule assumes items succeed independently given the model. On item-level
 0/1 outcomes of a single run, K-of-K subset accuracy equals C(c, K)/C(n, K) ≈ (c/n)^K by
 counting alone, so such data cannot test independence; here the per-item quantity is a

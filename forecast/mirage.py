@@ -14,6 +14,8 @@ allow, one row per metric, with
   metric's reference (zero, or chance for multiple choice) with a two-sided 5 % test at
   80 % power (normal approximation, ``n = ((z_0.975 + z_0.8)·sd / |mean - ref|)**2``), from
   the per-question standard deviation observed;
+* for sampled answers, the samples per question needed to see one success (pass@1 of a
+  model that rarely succeeds: :func:`samples_needed`);
 * a one-line verdict.
 
 Metric keys (exactly these): ``accuracy``, ``p_correct``, ``tc_brier``, ``loglik`` (target
@@ -159,6 +161,21 @@ def questions_needed(mean: float, sd: float, ref: float) -> float:
     return float(max(1, math.ceil((z * sd / diff) ** 2)))
 
 
+def samples_needed(rate: float, n_questions: int, confidence: float = 0.95) -> float:
+    """Samples per question for at least one success over all questions with ``confidence``.
+
+    With per-sample success rate ``rate`` (pass@1) on each of ``n_questions`` questions, ``s``
+    samples per question all fail with probability ``(1 - rate)**(s·n_questions)``; the
+    smallest ``s`` making that at most ``1 - confidence`` tells the model from zero.  ``inf``
+    for a rate of 0 (no number of samples shows a success that never happens).
+    """
+    if rate <= 0 or n_questions <= 0:
+        return math.inf
+    if rate >= 1:
+        return 1.0
+    return float(max(1, math.ceil(math.log(1 - confidence) / (n_questions * math.log1p(-rate)))))
+
+
 @dataclass
 class MirageResult:
     """What :func:`mirage` returns.
@@ -170,7 +187,9 @@ class MirageResult:
         One row per metric: ``metric, kind, emergence_score, e_low, e_high, n_models``.
     curves : DataFrame
         One row per (metric, model): ``metric, model, compute, log10_compute, value, low,
-        high, n_questions, reference, questions_needed``.
+        high, n_questions, reference, questions_needed, samples_needed`` (the last only for
+        ``pass@1`` of sampled answers: samples per question to see one success, see
+        :func:`samples_needed`).
     unavailable : dict
         Metric key -> what it lacks.
     verdict : str
@@ -319,7 +338,9 @@ def _per_question(data: EvalData, task: str, ks, n_boot, level, rng) -> tuple[pd
             records.append(
                 {"metric": metric, "model": m, "value": mean[j], "low": lo[j], "high": hi[j],
                  "n_questions": int(np.isfinite(w[:, j]).sum()), "reference": ref,
-                 "questions_needed": questions_needed(mean[j], sd[j], ref), "_boot": boots[:, j]}
+                 "questions_needed": questions_needed(mean[j], sd[j], ref), "_boot": boots[:, j],
+                 "samples_needed": samples_needed(mean[j], int(np.isfinite(w[:, j]).sum()))
+                 if metric == "pass@1" else math.nan}
             )
     return pd.DataFrame(records), missing
 
@@ -343,7 +364,7 @@ def _slice_level(data: EvalData, task: str, level: float) -> tuple[pd.DataFrame,
                 need = questions_needed(v, math.sqrt(v * (1 - v)), ref)
             records.append({"metric": metric, "model": r.model, "value": v, "low": lo, "high": hi,
                             "n_questions": n_q, "reference": ref, "questions_needed": need,
-                            "_boot": None})
+                            "samples_needed": math.nan, "_boot": None})
     missing = {k: "slice-level data hold only whole-task accuracy and TC Brier"
                for k in ("p_correct", "loglik", "exact_match", "edit_distance", "pass@k")}
     return pd.DataFrame(records), missing
@@ -421,7 +442,7 @@ def mirage(
                      "emergence_score": e, "e_low": e_lo, "e_high": e_hi, "n_models": int(c["value"].notna().sum())})
     table = pd.DataFrame(rows)
     cols = ["metric", "model", "compute", "log10_compute", "value", "low", "high",
-            "n_questions", "reference", "questions_needed"]
+            "n_questions", "reference", "questions_needed", "samples_needed"]
     curves = curves.assign(_order=curves["metric"].map(_sort_key))
     curves = curves.sort_values(["_order", "log10_compute", "model"])[cols].reset_index(drop=True)
     return MirageResult(task, data.scale(task), table, curves, missing, _verdict(table, level), level,

@@ -102,6 +102,17 @@ def test_sampled_answers_load_forecast_and_give_pass_at_k():
     assert np.allclose(curves["pass@1"], curves["p_correct"])  # pass@1 is the success rate
     assert (curves["pass@10"] >= curves["pass@1"] - 1e-12).all()
     assert "loglik" in r.unavailable
+    p1 = r.curves[r.curves["metric"] == "pass@1"].set_index("model")
+    assert p1["samples_needed"].notna().all()
+    assert r.curves[r.curves["metric"] != "pass@1"]["samples_needed"].isna().all()
+
+
+def test_samples_needed():
+    from forecast.mirage import samples_needed
+
+    # 0.99^(s * 10) <= 0.05  ->  s >= 29.8
+    assert samples_needed(0.01, 10) == 30
+    assert samples_needed(0.0, 10) == math.inf and samples_needed(1.0, 3) == 1
 
 
 def test_sampled_answers_refuse_bad_counts():
