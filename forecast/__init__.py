@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 
 # the subpackage is callable: ``forecast.backtest(data, methods=...)`` runs a backtest
 import forecast.backtest  # noqa: E402
+import forecast.mirage  # noqa: E402  (callable too: forecast.mirage(data, task))
 
 __all__ = [
     "EvalData",
@@ -41,4 +42,5 @@ __all__ = [
     "load_dataset",
     "make_method",
     "method_names",
+    "mirage",
 ]

@@ -215,6 +215,7 @@ def _register_optional() -> None:
 
 
 _register_optional()
+cli.add_command(__import__("forecast.mirage_cli", fromlist=["mirage_command"]).mirage_command)
 
 
 def main() -> None:

@@ -22,7 +22,9 @@ generative one like ``"resps": [["The answer is 18."]]``.
 * generative tasks (and any task that is not multiple-choice): one row per
   (task, model, document, filter, metric) with ``metric``/``value`` and ``correct`` taken
   from ``exact_match`` (else the first metric whose values are all 0 or 1); ``p_correct``
-  is NaN.
+  is NaN; ``output`` holds the generated answer (after the record's filter) and
+  ``target_text`` the target string, so exact match and token edit distance can be
+  recomputed from the same outputs (:mod:`forecast.mirage`).
 
 Rules
 -----
@@ -72,6 +74,8 @@ COLUMNS = (
     "loglik",
     "metric",
     "value",
+    "output",
+    "target_text",
 )
 
 _TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?"
@@ -434,6 +438,8 @@ def _read_multiple_choice(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
                 "loglik": lls,
                 "metric": None,
                 "value": np.nan,
+                "output": None,
+                "target_text": None,
             }
         )
     if disagree:
@@ -446,9 +452,21 @@ def _read_multiple_choice(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def _generated_text(record: dict[str, Any]) -> str | None:
+    """The generated answer after the record's filter (``filtered_resps``, else ``resps``)."""
+    for key in ("filtered_resps", "resps"):
+        value = record.get(key)
+        while isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if isinstance(value, str):
+            return value
+    return None
+
+
 def _read_free_form(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
     """Generative (and other non-multiple-choice) tasks: one row per metric."""
     records: list[tuple[int, str, str, dict[str, float]]] = []
+    texts: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     seen: dict[tuple[str, str], int] = {}
     skipped: set[str] = set()
     for lineno, rec in _iter_records(run.file):
@@ -467,6 +485,8 @@ def _read_free_form(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
                 continue
             values[name] = v
         qid, filt = _claim_doc(seen, rec, lineno, where)
+        target = rec["target"]
+        texts[(qid, filt)] = (_generated_text(rec), None if target is None else str(target))
         records.append((lineno, qid, filt, values))
     rows: list[dict[str, Any]] = []
     by_filter: dict[str, list[tuple[int, str, str, dict[str, float]]]] = {}
@@ -503,6 +523,8 @@ def _read_free_form(run: _Run, notes: list[str]) -> list[dict[str, Any]]:
                         "loglik": None,
                         "metric": metric,
                         "value": value,
+                        "output": texts[(qid, filt)][0],
+                        "target_text": texts[(qid, filt)][1],
                     }
                 )
     if skipped:
@@ -541,7 +563,7 @@ def read_lmeval(path: str | Path, tasks: str | Iterable[str] | None = None) -> p
     -------
     DataFrame
         Columns ``task, question_id, model, filter, correct, p_correct, target, n_choices,
-        loglik, metric, value`` (see the module docstring). Multiple-choice rows have
+        loglik, metric, value, output, target_text`` (see the module docstring). Multiple-choice rows have
         ``metric``/``value`` missing; free-form rows have ``p_correct``, ``target``,
         ``n_choices`` and ``loglik`` missing. ``df.attrs["notes"]`` names the older runs left
         out (only the newest run of a task per model is read) and any disagreement with the

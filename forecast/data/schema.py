@@ -127,16 +127,47 @@ def require_range(
 
 
 def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
-    """Check and normalise a per-question results table; return a clean copy."""
-    require_columns(df, RESULTS_REQUIRED, source)
+    """Check and normalise a per-question results table; return a clean copy.
+
+    Three kinds are accepted: 0/1 ``correct`` (with optional ``p_correct``); probability
+    only (``p_correct`` and no ``correct``: metrics needing the argmax are unavailable);
+    sampled answers (``n_samples, n_correct`` per question and model), for which
+    ``p_correct`` defaults to the success rate ``n_correct / n_samples`` and ``correct`` to
+    the greedy-style (majority) grade ``1[n_correct > n_samples / 2]``.
+    """
     key = ["task", "question_id", "model"]
+    sampled = "n_samples" in df.columns or "n_correct" in df.columns
+    needed = list(key) + (["n_samples", "n_correct"] if sampled else [])
+    if not sampled and "p_correct" not in df.columns:
+        needed.append("correct")
+    require_columns(df, needed, source)
     out = df.copy()
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
     out["question_id"] = out["question_id"].astype(str)
-    require_finite(out, ["correct"], source, key)
-    require_binary(out, "correct", source, key)
-    out["correct"] = pd.to_numeric(out["correct"]).astype(int)
+    if sampled:
+        require_finite(out, ["n_samples", "n_correct"], source, key)
+        require_range(out, "n_samples", 1, np.inf, source, key)
+        for col in ("n_samples", "n_correct"):
+            values = pd.to_numeric(out[col])
+            bad = (values % 1 != 0) | (values < 0) | (values > pd.to_numeric(out["n_samples"]))
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(
+                    f"{source}: column {col!r} must be a whole number in [0, n_samples], found "
+                    f"{_plain(values.iloc[i])!r} at row {i + 1} (model={out['model'].iloc[i]!r})"
+                )
+            out[col] = values.astype(int)
+        if "p_correct" not in out.columns:
+            out["p_correct"] = out["n_correct"] / out["n_samples"]
+        if "correct" not in out.columns:
+            out["correct"] = (2 * out["n_correct"] > out["n_samples"]).astype(int)
+    if "correct" in out.columns:
+        require_finite(out, ["correct"], source, key)
+        require_binary(out, "correct", source, key)
+        out["correct"] = pd.to_numeric(out["correct"]).astype(int)
+    elif not out["p_correct"].notna().all():
+        require_finite(out, ["p_correct"], source, key)  # probability only: every row needs one
     if "p_correct" in out.columns:
         if out["p_correct"].notna().any():
             # generated answers carry no probability: only given values are checked

@@ -11,6 +11,10 @@ name               what it holds
 ``slice_sandwich`` The Slice-and-Sandwich paper's difficulty-group aggregates and
                    whole-task scores (MMLU, arithmetic, parsinlu_qa_mc, ARC,
                    HellaSwag) for about 65 open models. Scale: training FLOPs.
+``digits``         Per-image class probabilities of 10 scikit-learn MLPs of growing
+                   width trained here on sklearn's handwritten digits (accuracy
+                   0.24-0.96); regenerate with ``scripts/make_digits.py``. Scale:
+                   FLOPs = 6·N·D, D = training examples × epochs (same D for all).
 =================  ==============================================================
 """
 
@@ -22,6 +26,7 @@ import importlib.resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import EvalData
@@ -30,6 +35,7 @@ from forecast.errors import InputError
 #: BIG-G tasks whose correctness is multiple-choice grade at every size
 BIGG = "bigbench_bigg"
 SLICE_SANDWICH = "slice_sandwich"
+DIGITS = "digits"
 
 #: models the Slice-and-Sandwich code leaves out of fit and test (xglm-564M is kept)
 PUBLISHED_EXCLUDED = (
@@ -44,6 +50,7 @@ PUBLISHED_EXCLUDED = (
 DESCRIPTIONS = {
     BIGG: "BIG-bench per-question correctness, BIG-G dense family (12 sizes, params scale)",
     SLICE_SANDWICH: "Slice-and-Sandwich (Wu & Lo 2025) difficulty groups + whole-task scores (FLOPs scale)",
+    DIGITS: "sklearn digits, 10 MLPs trained here, per-image class probabilities (FLOPs = 6ND scale)",
 }
 
 
@@ -140,7 +147,34 @@ def with_paper_exclusions(data: EvalData) -> EvalData:
     return dataclasses.replace(data.drop_models(present), notes=tuple(data.notes) + (note,))
 
 
-_LOADERS = {BIGG: _load_bigg, SLICE_SANDWICH: _load_slice_sandwich}
+def _load_digits() -> EvalData:
+    probs = _read_csv("digits_probs.csv.gz")
+    models = _read_csv("digits_models.csv")
+    p = probs[[f"p_{k}" for k in range(10)]].to_numpy(dtype=float)
+    label = probs["label"].to_numpy(dtype=int)
+    with np.errstate(divide="ignore"):
+        loglik = np.log(p)
+    results = pd.DataFrame(
+        {
+            "task": DIGITS,
+            "question_id": probs["image"].astype(str),
+            "model": probs["model"],
+            "correct": (p.argmax(axis=1) == label).astype(int),
+            "p_correct": p[np.arange(len(p)), label] / p.sum(axis=1),
+            "target": label,
+            "loglik": list(loglik),
+        }
+    )
+    tasks = pd.DataFrame(
+        {"task": [DIGITS], "format": ["multiple_choice"], "n_choices": [10], "chance": [0.1]}
+    )
+    return EvalData.from_frames(
+        models[["model", "family", "params", "tokens", "flops"]], tasks, results=results, name=DIGITS,
+        notes=("digits: MLPs trained by scripts/make_digits.py; FLOPs = 6·params·(n_train × epochs)",),
+    )
+
+
+_LOADERS = {BIGG: _load_bigg, SLICE_SANDWICH: _load_slice_sandwich, DIGITS: _load_digits}
 
 
 def dataset_names() -> list[str]:

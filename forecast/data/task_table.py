@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import EvalData
-from forecast.errors import InputError
+from forecast.errors import InputError, NotApplicable
 
 
 #: filters preferred when a task's answers were scored under several (lm-eval names)
@@ -45,13 +45,23 @@ def one_row_per_answer(results: pd.DataFrame) -> pd.DataFrame:
 def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
     """Per-model table of ``task``: ``model, compute, log10_compute, accuracy, n_questions``.
 
+    For sampled answers (``n_samples, n_correct``) accuracy is the mean per-question success
+    rate ``n_correct / n_samples`` (the expected accuracy of one sample, pass@1); results with
+    probabilities only raise :class:`NotApplicable`.
     A ``tc_brier`` column (higher-is-better whole-task TC Brier) is added when the data
     carry it: from ``p_correct`` for per-question data, from the score table otherwise.
     """
     compute = data.compute_table(task)
     if data.results is not None:
         rows = one_row_per_answer(data.results[data.results["task"] == task])
-        agg = {"accuracy": ("correct", "mean"), "n_questions": ("correct", "size")}
+        if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
+            rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
+        elif "correct" not in rows.columns:
+            raise NotApplicable(
+                f"{data.name}: task {task!r} has probabilities only (no column 'correct'): "
+                "accuracy needs the argmax of the choices; use forecast mirage for p_correct"
+            )
+        agg = {"accuracy": ("correct", "mean"), "n_questions": ("question_id", "size")}
         if "p_correct" in rows.columns and rows["p_correct"].notna().all():
             rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
             agg["tc_brier"] = ("tc_brier", "mean")

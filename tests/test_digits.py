@@ -1,0 +1,80 @@
+"""The digits data set: MLPs trained here, shipped, and regenerable."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import forecast
+from forecast.cli import cli
+from forecast.data.task_table import task_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_digits():
+    spec = importlib.util.spec_from_file_location("make_digits", ROOT / "scripts" / "make_digits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return forecast.load_dataset("digits")
+
+
+def test_shipped_family_spans_low_to_high_accuracy(digits):
+    t = task_table(digits, "digits")
+    assert len(t) == 10 and t["n_questions"].eq(899).all()
+    assert t["accuracy"].iloc[0] <= 0.3 and t["accuracy"].iloc[-1] >= 0.95
+    m = digits.models.set_index("model")
+    assert np.allclose(m["flops"], 6 * m["params"] * m["tokens"])
+    assert digits.scale("digits") == "flops"
+    # compute order is width order and accuracy rises with it
+    assert t["model"].tolist() == [f"mlp-h{w}" for w in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64)]
+    assert (np.diff(t["accuracy"]) > 0).all() and (np.diff(t["tc_brier"]) > 0).all()
+
+
+def test_probabilities_are_complete(digits):
+    ll = np.stack(digits.results["loglik"].to_numpy())
+    assert ll.shape == (8990, 10)
+    assert np.allclose(np.exp(ll).sum(axis=1), 1.0, atol=1e-6)
+    argmax = ll.argmax(axis=1) == digits.results["target"].to_numpy()
+    assert (argmax.astype(int) == digits.results["correct"].to_numpy()).all()
+
+
+def test_regenerated_models_equal_the_shipped_ones():
+    module = make_digits()
+    models, probs = module.build(widths=(1, 8, 64))
+    shipped = pd.read_csv(ROOT / "datasets" / "digits_probs.csv.gz")
+    shipped = shipped[shipped["model"].isin(models["model"])].reset_index(drop=True)
+    cols = [f"p_{k}" for k in range(10)]
+    assert shipped[["model", "image", "label"]].equals(probs[["model", "image", "label"]])
+    assert np.abs(shipped[cols].to_numpy() - probs[cols].to_numpy()).max() < 1e-6
+    shipped_models = pd.read_csv(ROOT / "datasets" / "digits_models.csv").set_index("model")
+    got = models.set_index("model")
+    assert np.allclose(shipped_models.loc[got.index, "test_accuracy"], got["test_accuracy"])
+    assert (shipped_models.loc[got.index, "flops"] == got["flops"]).all()
+
+
+def test_datasets_command_lists_digits():
+    res = CliRunner().invoke(cli, ["datasets"])
+    assert res.exit_code == 0 and "digits" in res.output
+
+
+def test_k_of_k_subset_accuracy_looks_emergent_while_brier_is_smooth(digits):
+    from forecast.composite import subset_accuracy
+    from forecast.metrics import emergence_score
+
+    t = task_table(digits, "digits")
+    wide = digits.results.pivot(index="model", columns="question_id", values="p_correct").loc[t["model"]]
+    x = t["log10_compute"].to_numpy()
+    e_brier = emergence_score(x, t["tc_brier"].to_numpy())
+    e_k8 = emergence_score(x, subset_accuracy(wide.to_numpy(), 8))
+    assert e_k8 > e_brier
