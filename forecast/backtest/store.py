@@ -4,8 +4,7 @@ Layout of ``DIR``::
 
     DIR/jobs/<job>.json    one per finished job (ok or failed), written as it finishes
     DIR/run.json           the run's settings
-    DIR/predictions.csv, metrics.csv, summary.csv, thresholds.csv, calibration.csv,
-    DIR/curves.csv, controls.csv, jobs.csv    the tables, written at the end
+    DIR/predictions.csv, metrics.csv, summary.csv, ...    the tables (:data:`TABLES`), at the end
     DIR/forecast_vs_actual_<dataset>.png, calibration.png, error_by_horizon.png    the plots
 
 ``--force`` (:func:`clear_results`) removes only these files (and ``jobs/``), never other
@@ -33,8 +32,9 @@ from forecast.errors import InputError
 JOBS = "jobs"
 RUN_FILE = "run.json"
 #: files a backtest writes into its folder (besides ``jobs/``)
-TABLES = ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv",
-          "calibration.csv", "curves.csv", "controls.csv", "jobs.csv")
+TABLES = ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv", "emergence.csv",
+          "emergence_summary.csv", "calibration.csv", "pit.csv", "learned.csv", "predictability.csv",
+          "curves.csv", "jobs.csv", "controls.csv")
 #: the plots a backtest writes (names or fnmatch patterns; see :mod:`forecast.backtest.plots`),
 #: and the temporary files they are written through
 PLOTS = ("forecast_vs_actual_*.png", "calibration.png", "error_by_horizon.png")
