@@ -6,7 +6,9 @@
 * ``calibration.png``: nominal vs observed coverage of the equal-tailed intervals, per
   dataset and window;
 * ``error_by_horizon.png``: mean absolute error and mean CRPS of the held-out models by
-  their distance above the cut-off, in decades (bins of a quarter decade).
+  their distance above the cut-off, in decades (bins of a quarter decade);
+* ``emergence_reliability.png``: forecast probability that a task reaches tau by a budget
+  against the observed share (reliability diagram).
 
 The calibration and horizon plots use, like the summary, only the splits on which every
 method succeeded.
@@ -153,8 +155,24 @@ def plot_horizon_error(bt: BacktestResult, out: Path) -> Path:
     return _save(fig, out / "error_by_horizon.png")
 
 
+def plot_emergence_reliability(bt: BacktestResult, out: Path) -> Path | None:
+    """Reliability diagram of ``p_emerged`` (every data set and tau pooled), one curve per method."""
+    from forecast.backtest.emergence import plot_reliability, reliability_table
+
+    e = bt.emergence
+    e = e[e["observed"].notna()].merge(bt.common_splits(), on=["dataset", "task", "cutoff"], how="inner")
+    if e.empty:
+        return None
+    tables = {m: reliability_table(g["p_emerged"], g["observed"]) for m, g in e.groupby("method", sort=False)
+              if len(g)}
+    return plot_reliability(tables, out / "emergence_reliability.png",
+                            title="will it emerge by budget B? forecast probability vs observed share")
+
+
 def plot_all(bt: BacktestResult, out: str | Path) -> list[Path]:
     """Write every backtest plot into ``out``; returns the files."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return [*plot_forecasts(bt, out), plot_calibration(bt, out), plot_horizon_error(bt, out)]
+    paths = [*plot_forecasts(bt, out), plot_calibration(bt, out), plot_horizon_error(bt, out)]
+    reliability = plot_emergence_reliability(bt, out)
+    return paths + ([reliability] if reliability is not None else [])

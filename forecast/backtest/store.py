@@ -37,7 +37,7 @@ TABLES = ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv", "em
           "curves.csv", "jobs.csv", "controls.csv")
 #: the plots a backtest writes (names or fnmatch patterns; see :mod:`forecast.backtest.plots`),
 #: and the temporary files they are written through
-PLOTS = ("forecast_vs_actual_*.png", "calibration.png", "error_by_horizon.png")
+PLOTS = ("forecast_vs_actual_*.png", "calibration.png", "error_by_horizon.png", "emergence_reliability.png")
 PLOT_TEMPS = tuple(f".{p}.partial.png" for p in PLOTS)
 
 
