@@ -9,6 +9,7 @@ from forecast.methods.base import Forecaster
 from forecast.methods.baselines import Linear, Persistence, Sigmoid
 from forecast.methods.published import Published
 from forecast.methods.slice_sandwich import SliceSandwich
+from forecast.methods.two_step import TwoStep
 
 METHODS: dict[str, type[Forecaster]] = {
     "slice_sandwich": SliceSandwich,
@@ -16,6 +17,7 @@ METHODS: dict[str, type[Forecaster]] = {
     "sigmoid": Sigmoid,
     "persistence": Persistence,
     "linear": Linear,
+    "two_step": TwoStep,
 }
 
 #: shorthand names for configured variants
@@ -46,5 +48,5 @@ def make_method(name: str, **params: Any) -> Forecaster:
         raise InputError(f"method {name!r}: {exc}") from None
 
 
-__all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "Persistence", "Linear",
+__all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "Persistence", "Linear", "TwoStep",
            "METHODS", "make_method", "method_names"]
