@@ -25,7 +25,8 @@ the models table where they are constant per run; ``suite`` is a free label, nev
 The optional *steps* file has ``run, step, task[, split, format, shots], accuracy`` and
 optional ``tokens`` and metrics, one row per logged checkpoint; it may leave runs out, and
 runs it names that the final file lacks are dropped with a note (the final file is
-authoritative).  Question counts are not known: ``n_questions`` is NaN downstream.
+authoritative).  Tasks no ``ladder`` run was evaluated on (AI2's mc format: targets only)
+cannot be forecast and are dropped with a note.  Question counts are not known: ``n_questions`` is NaN downstream.
 """
 
 from __future__ import annotations
@@ -246,14 +247,24 @@ def read_ladder(
         row = final_df[dup].iloc[0]
         raise InputError(f"{source}: two rows for run {row['run']!r} and task {row['task_name']!r}")
     model_table = _models(final_df, source)
+    notes: list[str] = []
+    # a task only never-fitted runs have (AI2's mc format: targets only) cannot be forecast
+    fittable = set(model_table.loc[model_table["role"] == "ladder", "model"])
+    has_ladder = final_df.groupby("task_name")["run"].agg(lambda r: bool(set(r) & fittable))
+    dropped = sorted(has_ladder.index[~has_ladder])
+    if dropped and len(dropped) < len(has_ladder):
+        notes.append(f"dropped {len(dropped)} task(s) no ladder run has ({', '.join(dropped[:4])}"
+                     + (", ..." if len(dropped) > 4 else "") + "): only never-fitted runs were evaluated on them")
+        final_df = final_df[~final_df["task_name"].isin(dropped)]
     if models is not None:
         table, msource = _frame(models, "models table")
         model_table = _check_models_table(model_table, table, msource)
-    notes: list[str] = []
     step_table = None
     if steps is not None:
         raw, ssource = _frame(steps, "steps")
-        step_table, notes = _steps(raw, set(model_table["model"]), ssource)
+        step_table, step_notes = _steps(raw, set(model_table["model"]), ssource)
+        notes += step_notes
+        step_table = step_table[~step_table["task"].isin(dropped)]
         unknown_tasks = sorted(set(step_table["task"]) - set(final_df["task_name"]))
         if unknown_tasks:
             raise InputError(f"{ssource}: task {unknown_tasks[0]!r} is not in the final file")

@@ -232,7 +232,8 @@ class TwoStep(Forecaster):
 
     def predicted_loss(self, params: Any, tokens: Any) -> np.ndarray:
         """Step 1 alone: the point forecast of the task loss at ``params`` and ``tokens``."""
-        return loss_law(self.loss_params_, np.asarray(params, dtype=float), np.asarray(tokens, dtype=float))
+        return loss_law(self.loss_params_, np.atleast_1d(np.asarray(params, dtype=float)),
+                        np.atleast_1d(np.asarray(tokens, dtype=float)))
 
     def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The compute-split rule: ``C = k N D``, ``D = tokens_per_param * N``."""
