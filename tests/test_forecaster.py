@@ -8,7 +8,7 @@ import pytest
 
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
-from forecast.errors import InputError
+from forecast.errors import InputError, NotApplicable
 from forecast.methods import METHODS, Published, Sigmoid, SliceSandwich, make_method
 from forecast.threshold import first_crossing, observed_threshold
 
@@ -185,7 +185,11 @@ def test_bad_parameters(sas):
 def test_every_method_has_draws_and_intervals(sas, bigg):
     for name in METHODS:
         for data, task, cut in ((sas, "arithmetic", ARITH_CUT), (bigg, "hindu_knowledge", 8e9)):
-            f = make_method(name).fit(data, cut, task=task)
+            try:
+                f = make_method(name).fit(data, cut, task=task)
+            except NotApplicable:
+                assert name == "two_step"  # needs a task loss and checkpoints (tests/test_ladder.py)
+                continue
             p = f.predict([cut * 2, cut * 20], level=0.8)
             assert list(p.columns) == ["compute", "log10_compute", "mean", "lower", "upper", "level", "kind"]
             assert (p["lower"] <= p["upper"]).all()

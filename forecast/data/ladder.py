@@ -288,3 +288,13 @@ def ladder_config(data: EvalData, config: str) -> EvalData:
     drop = set(data.models["model"]) - keep
     out = data.drop_models(drop)
     return out
+
+
+def ladder_cutoffs(data: EvalData, min_sizes: int = 4) -> list[float]:
+    """Default backtest cut-offs of a ladder: every distinct final compute of its ``ladder``
+    runs that leaves at least ``min_sizes`` distinct fitted sizes, up to and including the
+    largest ladder run (where only never-fitted runs, the targets, are held out)."""
+    roles = data.roles()
+    ladder = data.models[data.models["model"].isin(roles.index[roles == "ladder"])]
+    sizes = np.unique(ladder["flops"].to_numpy(dtype=float))
+    return [float(c) for c in sizes[min_sizes - 1:]]

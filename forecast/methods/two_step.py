@@ -13,8 +13,8 @@ ideal point (loss 0, accuracy 1), fitted by bounded least squares.
 Chained: ``acc(N, D) = step2(step1(N, D))``.  Uncertainty: the whole chain refitted on
 bootstrap resamples of the fitted runs (one draw per resample); the observed-score interval
 adds the fitted runs' residual spread and, learned at fit time on pseudo-cut-offs inside
-the ladder (:meth:`TwoStep.learn_context`), an extrapolation error that grows with the
-decades between the cut-off and the forecast compute.
+the ladder (:meth:`TwoStep.learn_context`), an extrapolation error whose sd grows
+linearly with the decades between the cut-off and the forecast compute.
 
 Held-out runs are forecast from their own ``params`` and ``tokens``
 (:meth:`TwoStep.sample_models`).  On a compute grid (curves, thresholds) compute ``C`` is
@@ -41,8 +41,8 @@ N_UNIT, D_UNIT = 1e9, 1e10
 HUBER_DELTA = 1e-3
 #: starting values of (alpha, beta) for step 1 (the best fit over them is kept)
 STARTS = ((0.3, 0.3), (0.1, 0.5), (0.5, 0.1))
-#: pseudo-cut-offs per task used to learn the extrapolation error
-PSEUDO_PER_TASK = 2
+#: smallest horizon (decades) in the extrapolation law
+MIN_DECADES = 0.05
 #: evaluations per least-squares fit
 MAX_NFEV = 100
 #: fewest fitted runs a step-1 fit accepts (5 parameters + 1)
@@ -109,6 +109,23 @@ def fit_loss_to_accuracy(loss: np.ndarray, acc: np.ndarray, chance: float, start
     return np.asarray(res.x)
 
 
+def extrapolation_law(errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
+    """The extrapolation error per decade from absolute forecast errors at horizons ``h``.
+
+    An extrapolated trend's error grows linearly with the distance (an error of slope),
+    above a floor (noise, absorbed by the intercept): OLS (statsmodels) of ``|error|`` on
+    ``h`` with an intercept; the slope ``b`` (at least 0), turned from a mean absolute error
+    into a normal sd (``* sqrt(pi / 2)``), is ``extrapolation_sd``: the sd added per decade.
+    """
+    if errors.size < 3 or np.ptp(decades) <= 0:
+        return {"extrapolation_sd": 0.0, "n_pseudo": int(errors.size)}
+    import statsmodels.api as sm
+
+    fit = sm.OLS(errors, sm.add_constant(decades)).fit()
+    slope = max(float(fit.params[1]), 0.0)
+    return {"extrapolation_sd": slope * float(np.sqrt(np.pi / 2)), "n_pseudo": int(errors.size)}
+
+
 class TwoStep(Forecaster):
     """Model-ladder two-step forecast: compute (N, D) -> task loss -> accuracy.
 
@@ -136,6 +153,8 @@ class TwoStep(Forecaster):
     name = "two_step"
     n_curve_params = 5
     learns_context = True
+    #: fit the point chain only, no bootstrap (the pseudo-cut-off fits of learn_context)
+    _point_only = False
 
     def __init__(self, loss: str = "bpb", skip_fraction: float = 0.1, moving_average: int = 5,
                  tokens_per_param: float = 20.0, calibrate: bool = True, n_draws: int = 40,
@@ -202,8 +221,8 @@ class TwoStep(Forecaster):
         points = self._checkpoints(fitted, list(runs["model"]))
         everyone = np.arange(len(runs))
         self.loss_params_, self.map_params_ = self._fit_chain(runs, points, everyone)
-        draws = []
-        for _ in range(self.n_draws):
+        draws = [(self.loss_params_, self.map_params_)] * self.n_draws if self._point_only else []
+        for _ in range(0 if self._point_only else self.n_draws):
             pick = self._rng.choice(everyone, size=len(everyone), replace=True)
             if np.unique(runs["params"].to_numpy()[pick]).size < 2 or np.unique(pick).size < MIN_RUNS - 2:
                 pick = everyone
@@ -300,9 +319,9 @@ class TwoStep(Forecaster):
     def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
         """The extrapolation error per decade, from pseudo-cut-offs inside the fitted ladder.
 
-        For every task of ``pool`` (all at or below the cut-off) and its
-        :data:`PSEUDO_PER_TASK` largest pseudo-cut-offs that leave at least
-        ``2 * MIN_RUNS`` distinct fitted sizes, the chain is point-fitted on the runs at or
+        For every task of ``pool`` (all at or below the cut-off) and its pseudo-cut-offs
+        nearest the real one (:func:`forecast.tuning.pseudo_splits`, at least
+        :data:`MIN_RUNS` distinct fitted sizes), the chain is point-fitted on the runs at or
         below the pseudo-cut-off and the larger fitted runs are forecast.  The root mean
         square of ``(error - residual spread) / decades`` over all of them is the learned sd
         per decade.  Never reads a model above ``cutoff``.
@@ -311,12 +330,14 @@ class TwoStep(Forecaster):
             return {}
         from forecast.tuning import pseudo_splits
 
-        ratios: list[float] = []
-        for split in pseudo_splits(pool, min_sizes=2 * MIN_RUNS, max_per_task=PSEUDO_PER_TASK):
+        errors: list[float] = []
+        decades: list[float] = []
+        for split in pseudo_splits(pool, min_sizes=MIN_RUNS):
             try:
                 sub = pool.for_task(split.task)
                 fc = TwoStep(self.loss, self.skip_fraction, self.moving_average, self.tokens_per_param,
                              calibrate=False, n_draws=10, seed=self.seed)
+                fc._point_only = True
                 fc.fit(sub, split.cutoff, split.task, context={})
             except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
                 continue
@@ -326,8 +347,6 @@ class TwoStep(Forecaster):
             pred = fc._point_models(targets)
             dec = np.log10(targets["compute"].to_numpy(float)) - np.log10(split.cutoff)
             err = np.abs(targets["accuracy"].to_numpy(float) - pred)
-            excess = np.maximum(err - fc.spread_, 0.0) / np.maximum(dec, 0.1)
-            ratios.extend(excess.tolist())
-        if not ratios:
-            return {"extrapolation_sd": 0.0, "n_pseudo": 0}
-        return {"extrapolation_sd": float(np.sqrt(np.mean(np.square(ratios)))), "n_pseudo": len(ratios)}
+            errors.extend(err.tolist())
+            decades.extend(np.maximum(dec, MIN_DECADES).tolist())
+        return extrapolation_law(np.array(errors), np.array(decades))
