@@ -21,7 +21,8 @@ FIXTURES = str(Path(__file__).parent / "fixtures" / "lmeval")
 
 def test_datasets_listing(sas, bigg):
     table = forecast.datasets()
-    assert list(table["name"])[:2] == ["bigbench_bigg", "slice_sandwich"] and "digits" in set(table["name"])
+    assert list(table["name"])[:2] == ["bigbench_bigg", "slice_sandwich"]
+    assert {"digits", "olmo_ladder"} <= set(table["name"])
     row = table.set_index("name").loc["bigbench_bigg"]
     assert row["tasks"] == 66 and row["models"] == 12 and row["rows"] == 75900
     assert sas.kind == "groups" and bigg.kind == "per_question"

@@ -1,8 +1,10 @@
 """`EvalData`: the validated bundle of results, models and task info a forecast reads.
 
 The cut-off is applied here, in one place (:meth:`EvalData.restrict`): every row of a
-model whose compute exceeds the cut-off is dropped from the results, the group and score
-tables *and* the models table before any forecasting method sees the data.
+model whose compute exceeds the cut-off is dropped from the results, the group, score and
+step tables *and* the models table before any forecasting method sees the data.  Models
+whose ``role`` says they are never fitted (the targets of a model ladder, its re-run
+twins) are dropped at every cut-off.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from forecast.data.schema import (
     validate_models,
     validate_results,
     validate_scores,
+    validate_steps,
     validate_tasks,
 )
 from forecast.errors import InputError
@@ -25,6 +28,14 @@ from forecast.errors import InputError
 #: how a model's scale is measured
 FLOPS = "flops"
 PARAMS = "params"
+
+#: model roles (``models.role``) that are never fitted, at any cut-off: a model ladder's
+#: targets and their variants (scored as held-out models), and re-run twins (a noise estimate)
+UNFITTED_ROLES = ("target", "target_variant", "rerun")
+#: the roles scored as held-out models at every cut-off
+TARGET_ROLES = ("target", "target_variant")
+#: every table that holds one row per model (and task)
+_TABLES = ("results", "groups", "scores", "steps")
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,18 @@ class EvalData:
     groups : DataFrame, optional
         Slice-level aggregates (pre-sliced difficulty groups).
     scores : DataFrame, optional
-        Whole-task scores ``task, model, prob_renormalized, metric, value``.
+        Whole-task scores ``task, model, prob_renormalized, metric, value`` (task-level
+        data: one row per model, task and metric, e.g. ``accuracy`` and ``bpb``).
     name : str
         A label for messages (a dataset name or file path).
+    notes : tuple of str
+        What the loader changed or left out.
+    steps : DataFrame, optional
+        Intermediate checkpoints of task-level data: ``task, model, step, tokens,
+        accuracy`` and optional continuous metrics (``bpb``, ...), one row per checkpoint.
+        A model's final checkpoint is its row in ``scores``; ``steps`` may leave models out.
+    unfitted_roles : tuple of str
+        Values of ``models.role`` never fitted at any cut-off (:data:`UNFITTED_ROLES`).
     """
 
     models: pd.DataFrame
@@ -54,6 +74,8 @@ class EvalData:
     scores: pd.DataFrame | None = None
     name: str = "data"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    steps: pd.DataFrame | None = None
+    unfitted_roles: tuple[str, ...] = UNFITTED_ROLES
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -66,6 +88,7 @@ class EvalData:
         scores: pd.DataFrame | None = None,
         name: str = "data",
         notes: tuple[str, ...] = (),
+        steps: pd.DataFrame | None = None,
     ) -> EvalData:
         """Validate every table and check that they refer to each other consistently."""
         models = validate_models(models, f"{name}: models")
@@ -76,11 +99,14 @@ class EvalData:
             groups = validate_groups(groups, f"{name}: groups")
         if scores is not None:
             scores = validate_scores(scores, f"{name}: scores")
+        if steps is not None:
+            steps = validate_steps(steps, f"{name}: steps")
         if results is None and groups is None and scores is None:
             raise InputError(f"{name}: no results, groups or scores were given")
         known_models = set(models["model"])
         known_tasks = set(tasks["task"])
-        for label, table in (("results", results), ("groups", groups), ("scores", scores)):
+        for label, table in (("results", results), ("groups", groups), ("scores", scores),
+                             ("steps", steps)):
             if table is None:
                 continue
             unknown = sorted(set(table["model"]) - known_models)
@@ -95,7 +121,7 @@ class EvalData:
                     f"{name}: {label} name task {missing[0]!r} that is not in the task info "
                     "(pass --task-info FILE with columns task, format, n_choices, chance)"
                 )
-        return cls(models, tasks, results, groups, scores, name, tuple(notes))
+        return cls(models, tasks, results, groups, scores, name, tuple(notes), steps)
 
     # ------------------------------------------------------------------ views
     @functools.cached_property
@@ -109,8 +135,41 @@ class EvalData:
 
     @property
     def kind(self) -> str:
-        """``"per_question"`` when per-question results exist, else ``"groups"``."""
-        return "per_question" if self.results is not None else "groups"
+        """``"per_question"`` when per-question results exist, ``"groups"`` with slice
+        groups, else ``"task_level"`` (one score per model and task, optional steps)."""
+        if self.results is not None:
+            return "per_question"
+        return "groups" if self.groups is not None else "task_level"
+
+    def roles(self) -> pd.Series:
+        """Role of every model (index: model); ``"ladder"`` where the models table has none."""
+        role = self.models["role"] if "role" in self.models.columns else None
+        out = pd.Series("ladder", index=self.models["model"].to_numpy(), dtype=object)
+        if role is not None:
+            out[:] = role.fillna("ladder").astype(str).to_numpy()
+        return out
+
+    def unfitted_models(self) -> set[str]:
+        """Models never fitted at any cut-off (their role is in ``unfitted_roles``)."""
+        roles = self.roles()
+        return set(roles.index[roles.isin(self.unfitted_roles)])
+
+    def held_out_models(self, cutoff: float, task: str | None = None) -> list[str]:
+        """Models a forecast at ``cutoff`` is scored on: every model above the cut-off and
+        every target (role in :data:`TARGET_ROLES`); a re-run twin (``twin`` column) is held
+        out exactly when its twin is."""
+        table = self.compute_table(task)
+        present = set(table["model"])
+        above = set(table.loc[table["compute"] > cutoff * (1 + 1e-12), "model"])
+        roles = self.roles()
+        held = (above | set(roles.index[roles.isin(TARGET_ROLES)])) & present
+        if "twin" in self.models.columns:
+            for model, twin in zip(self.models["model"], self.models["twin"]):
+                if isinstance(twin, str) and twin:
+                    held.discard(model)
+                    if twin in held and model in present:
+                        held.add(model)
+        return sorted(held)
 
     @functools.cached_property
     def _models_by_task(self) -> dict[str, list[str]]:
@@ -178,7 +237,7 @@ class EvalData:
                 + ")"
             )
         pick = {}
-        for label in ("results", "groups", "scores"):
+        for label in _TABLES:
             table = getattr(self, label)
             pick[label] = None if table is None else table[table["task"] == task].reset_index(drop=True)
         models = self.models[self.models["model"].isin(self.models_of(task))].reset_index(drop=True)
@@ -189,7 +248,7 @@ class EvalData:
         """Remove ``names`` from every table."""
         names = set(names)
         pick = {}
-        for label in ("results", "groups", "scores"):
+        for label in _TABLES:
             table = getattr(self, label)
             pick[label] = (
                 None if table is None else table[~table["model"].isin(names)].reset_index(drop=True)
@@ -201,11 +260,13 @@ class EvalData:
         """Keep only models with compute ``<= cutoff`` (raw FLOPs or parameters).
 
         This is the single place where held-out models are removed: results, groups,
-        scores and the models table all lose their rows.
+        scores, steps (a run above the cut-off loses its early checkpoints too) and the
+        models table all lose their rows.  Models whose role is in ``unfitted_roles`` (a
+        ladder's targets, re-run twins) are removed at every cut-off.
         """
         table = self.compute_table(task)
         above = set(table.loc[table["compute"] > cutoff * (1 + 1e-12), "model"])
-        return self.drop_models(above)
+        return self.drop_models(above | self.unfitted_models())
 
     def summary(self) -> dict[str, object]:
         """Counts for ``forecast datasets``."""

@@ -57,6 +57,7 @@ def load_data(
     models: TableLike = None,
     scores: TableLike = None,
     task_info: TableLike = None,
+    steps: TableLike = None,
 ) -> EvalData:
     """Load evaluation results into a validated :class:`EvalData`.
 
@@ -75,6 +76,9 @@ def load_data(
         slice-level groups.
     task_info
         Task table (``task, format, n_choices, chance``); it overrides shipped or derived info.
+    steps
+        Intermediate checkpoints of a model-ladder file (task-level data with a ``run``
+        column, see :mod:`forecast.data.ladder`); only with such a file.
 
     Returns
     -------
@@ -108,6 +112,14 @@ def load_data(
                 table = read_lmeval(path)
             else:
                 table = read_table(path)
+        from forecast.data.ladder import is_ladder_table, read_ladder
+
+        if is_ladder_table(table):
+            if scores is not None or task_info is not None:
+                raise InputError(f"{name}: a ladder file carries its own scores and chance; "
+                                 "do not pass scores or task info with it")
+            return read_ladder(table, steps=steps, models=models,
+                               name=name)
         kind = classify_table(table)
         if kind == "results":
             results = table
@@ -120,6 +132,8 @@ def load_data(
                 f"{name}: cannot tell what the table holds; per-question results need columns "
                 "task, question_id, model, correct; slice groups need group_index"
             )
+    if steps is not None:
+        raise InputError(f"{name}: steps are read only with a ladder file (columns run, task, flops, accuracy)")
     models_df = _as_frame(models, "models")
     if models_df is None:
         models_df = base_models if base_models is not None else shipped_models()

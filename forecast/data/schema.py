@@ -314,3 +314,28 @@ def validate_scores(df: pd.DataFrame, source: str = "scores") -> pd.DataFrame:
     out["prob_renormalized"] = out["prob_renormalized"].astype(bool)
     require_unique(out, ["task", "model", "prob_renormalized", "metric"], source)
     return orient(out, source).reset_index(drop=True)
+
+
+STEPS_REQUIRED = ("task", "model", "step", "accuracy")
+#: optional numeric columns of the steps table (continuous metrics may be missing)
+STEPS_NUMERIC = ("tokens", "flops", "bpb", "soft_prob", "soft_log_prob")
+
+
+def validate_steps(df: pd.DataFrame, source: str = "steps") -> pd.DataFrame:
+    """Check a table of intermediate checkpoints (task-level data): ``task, model, step,
+    accuracy`` and optional ``tokens, flops`` and continuous metrics, one row per
+    (task, model, step)."""
+    require_columns(df, STEPS_REQUIRED, source)
+    out = df.copy()
+    out["task"] = out["task"].astype(str)
+    out["model"] = out["model"].astype(str)
+    key = ["task", "model", "step"]
+    require_finite(out, ["step", "accuracy"], source, key)
+    require_range(out, "accuracy", 0.0, 1.0, source, key)
+    out["step"] = pd.to_numeric(out["step"]).astype(float)
+    out["accuracy"] = pd.to_numeric(out["accuracy"]).astype(float)
+    for col in STEPS_NUMERIC:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    require_unique(out, key, source)
+    return out.sort_values(key).reset_index(drop=True)

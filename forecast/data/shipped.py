@@ -15,6 +15,11 @@ name               what it holds
                    width trained here on sklearn's handwritten digits (accuracy
                    0.24-0.96); regenerate with ``scripts/make_digits.py``. Scale:
                    FLOPs = 6·N·D, D = training examples × epochs (same D for all).
+``olmo_ladder``    AI2's OLMo-2 model ladder (task level): 190M-3B runs at
+                   0.5-10x Chinchilla tokens, every checkpoint, and the 7B / 13B
+                   targets; accuracy, bpb, soft_prob. Scale: AI2's training FLOPs.
+``olmo_ladder_paper``  The same, with only the ladder paper's 16 runs (190M-1B at
+                   1-10x Chinchilla) and the targets.
 =================  ==============================================================
 """
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
+from dataclasses import replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -36,6 +42,8 @@ from forecast.errors import InputError
 BIGG = "bigbench_bigg"
 SLICE_SANDWICH = "slice_sandwich"
 DIGITS = "digits"
+OLMO_LADDER = "olmo_ladder"
+OLMO_LADDER_PAPER = "olmo_ladder_paper"
 
 #: models the Slice-and-Sandwich code leaves out of fit and test (xglm-564M is kept)
 PUBLISHED_EXCLUDED = (
@@ -51,6 +59,8 @@ DESCRIPTIONS = {
     BIGG: "BIG-bench per-question correctness, BIG-G dense family (12 sizes, params scale)",
     SLICE_SANDWICH: "Slice-and-Sandwich (Wu & Lo 2025) difficulty groups + whole-task scores (FLOPs scale)",
     DIGITS: "sklearn digits, 10 MLPs trained here, per-image class probabilities (FLOPs = 6ND scale)",
+    OLMO_LADDER: "AI2 OLMo-2 model ladder, task level: 25 runs 190M-3B + 7B/13B targets, checkpoints (FLOPs scale)",
+    OLMO_LADDER_PAPER: "olmo_ladder with the ladder paper's 16 runs (190M-1B x 1-10xC) + targets (FLOPs scale)",
 }
 
 
@@ -70,7 +80,7 @@ def data_dir() -> Traversable:
 def shipped_file(name: str) -> Traversable:
     """A shipped file by name."""
     path = data_dir().joinpath(name)
-    if not path.is_file():
+    if not (path.is_file() or path.is_dir()):
         raise InputError(f"shipped file {name!r} is missing from this installation")
     return path
 
@@ -173,8 +183,25 @@ def _load_digits() -> EvalData:
         notes=("digits: MLPs trained by scripts/make_digits.py; FLOPs = 6·params·(n_train × epochs)",),
     )
 
+def _load_olmo_ladder(config: str = "all") -> EvalData:
+    from forecast.data.ladder import ladder_config, read_ladder
 
-_LOADERS = {BIGG: _load_bigg, SLICE_SANDWICH: _load_slice_sandwich, DIGITS: _load_digits}
+    folder = shipped_file("olmo_ladder")
+    with importlib.resources.as_file(folder.joinpath("olmo_ladder_final.csv.gz")) as final, \
+            importlib.resources.as_file(folder.joinpath("olmo_ladder_steps.csv.gz")) as steps:
+        data = read_ladder(final, steps=steps, name=OLMO_LADDER)
+    if config == "all":
+        return data
+    return replace(ladder_config(data, config), name=OLMO_LADDER_PAPER)
+
+
+_LOADERS = {
+    BIGG: _load_bigg,
+    SLICE_SANDWICH: _load_slice_sandwich,
+    OLMO_LADDER: _load_olmo_ladder,
+    OLMO_LADDER_PAPER: lambda: _load_olmo_ladder("paper"),
+    DIGITS: _load_digits,
+}
 
 
 def dataset_names() -> list[str]:

@@ -16,6 +16,7 @@ from forecast.methods.baselines import (
 )
 from forecast.methods.published import Published
 from forecast.methods.slice_sandwich import SliceSandwich
+from forecast.methods.two_step import TwoStep
 
 METHODS: dict[str, type[Forecaster]] = {
     "slice_sandwich": SliceSandwich,
@@ -26,6 +27,7 @@ METHODS: dict[str, type[Forecaster]] = {
     "persistence_drift": PersistenceDrift,
     "linear": Linear,
     "family": FamilySigmoid,
+    "two_step": TwoStep,
 }
 
 #: shorthand names for configured variants
@@ -57,5 +59,5 @@ def make_method(name: str, **params: Any) -> Forecaster:
 
 
 __all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "PaperSigmoid", "Persistence",
-           "PersistenceDrift", "Linear", "FamilySigmoid",
+           "PersistenceDrift", "Linear", "FamilySigmoid", "TwoStep",
            "METHODS", "make_method", "method_names"]

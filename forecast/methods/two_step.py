@@ -1,0 +1,352 @@
+"""The model ladder's two-step forecast (Bhagia et al. 2024, AI2): (N, D) -> task loss -> accuracy.
+
+Step 1, on the fitted runs' final checkpoints: the task loss (bits per byte of the correct
+answer, ``bpb``) as a Chinchilla-type law ``L(N, D) = E + A / N'^alpha + B / D'^beta`` of
+parameters ``N`` and training tokens ``D`` (``N' = N / 1e9``, ``D' = D / 1e10``, for
+conditioning), fitted by bounded least squares (scipy) with a Huber loss on log residuals.
+
+Step 2, on the fitted runs' intermediate checkpoints (the first ``skip_fraction`` of each run
+dropped, a ``moving_average``-checkpoint moving mean): accuracy as a sigmoid of the loss with
+the task's chance as floor, ``acc = chance + (top - chance) * sigmoid(k (L0 - L))``, plus the
+ideal point (loss 0, accuracy 1), fitted by bounded least squares.
+
+Chained: ``acc(N, D) = step2(step1(N, D))``.  Uncertainty: the whole chain refitted on
+bootstrap resamples of the fitted runs (one draw per resample); the observed-score interval
+adds the fitted runs' residual spread and, learned at fit time on pseudo-cut-offs inside
+the ladder (:meth:`TwoStep.learn_context`), an extrapolation error whose sd grows
+linearly with the decades between the cut-off and the forecast compute.
+
+Held-out runs are forecast from their own ``params`` and ``tokens``
+(:meth:`TwoStep.sample_models`).  On a compute grid (curves, thresholds) compute ``C`` is
+split into ``N`` and ``D`` by the rule ``D = tokens_per_param * N`` and ``C = k N D``, with
+``k = flops / (params * tokens)`` of the largest fitted run (AI2's FLOPs per token over N).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+from scipy.special import expit
+
+from forecast.data.dataset import EvalData
+from forecast.errors import NotApplicable
+from forecast.methods.base import Forecaster, _model_compute
+
+#: unit of N and D inside the loss law (conditioning only: the law is scale-free)
+N_UNIT, D_UNIT = 1e9, 1e10
+#: Huber threshold on log residuals of step 1 (AI2's ``delta = 1e-3``)
+HUBER_DELTA = 1e-3
+#: starting values of (alpha, beta) for step 1 (the best fit over them is kept)
+STARTS = ((0.3, 0.3), (0.1, 0.5), (0.5, 0.1))
+#: smallest horizon (decades) in the extrapolation law
+MIN_DECADES = 0.05
+#: evaluations per least-squares fit
+MAX_NFEV = 100
+#: fewest fitted runs a step-1 fit accepts (5 parameters + 1)
+MIN_RUNS = 6
+
+
+def loss_law(p: np.ndarray, n: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``E + A / (N/1e9)^alpha + B / (D/1e10)^beta`` with ``p = (E, A, alpha, B, beta)``."""
+    e, a, alpha, b, beta = p
+    return e + a * (n / N_UNIT) ** (-alpha) + b * (d / D_UNIT) ** (-beta)
+
+
+def fit_loss_law(n: np.ndarray, d: np.ndarray, loss: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Step 1: bounded Huber least squares of log loss; the best of several starts."""
+    lo_loss = float(np.min(loss))
+    lower = np.array([0.0, 0.0, 0.0, 0.0, 0.0])
+    upper = np.array([lo_loss, 100.0, 2.0, 100.0, 2.0])
+    starts = [start] if start is not None else [
+        np.array([0.5 * lo_loss, 0.25 * lo_loss, al, 0.25 * lo_loss, be]) for al, be in STARTS
+    ]
+    ln_n, ln_d = np.log(n / N_UNIT), np.log(d / D_UNIT)
+
+    def jac(p: np.ndarray) -> np.ndarray:
+        _, a, alpha, b, beta = p
+        tn, td = np.exp(-alpha * ln_n), np.exp(-beta * ln_d)
+        pred = np.maximum(loss_law(p, n, d), 1e-12)
+        return np.column_stack([np.ones_like(tn), tn, -a * tn * ln_n, td, -b * td * ln_d]) / pred[:, None]
+
+    best, best_cost = None, np.inf
+    for p0 in starts:
+        p0 = np.clip(p0, lower + 1e-9, upper - 1e-9)
+        res = least_squares(
+            lambda p: np.log(np.maximum(loss_law(p, n, d), 1e-12)) - np.log(loss),
+            p0, jac=jac, bounds=(lower, upper), loss="huber", f_scale=HUBER_DELTA, max_nfev=MAX_NFEV,
+        )
+        if res.cost < best_cost:
+            best, best_cost = res.x, res.cost
+    return np.asarray(best)
+
+
+def loss_to_accuracy(q: np.ndarray, loss: np.ndarray, chance: float) -> np.ndarray:
+    """Step 2: ``chance + (top - chance) * sigmoid(k (L0 - L))`` with ``q = (top, k, L0)``."""
+    top, k, l0 = q
+    return chance + (top - chance) * expit(k * (l0 - np.asarray(loss, dtype=float)))
+
+
+def fit_loss_to_accuracy(loss: np.ndarray, acc: np.ndarray, chance: float, start: np.ndarray | None = None) -> np.ndarray:
+    """Step 2: bounded least squares, with the ideal point (loss 0, accuracy 1) added."""
+    x = np.append(loss, 0.0)
+    y = np.append(acc, 1.0)
+    lower = np.array([chance + 1e-6, 1e-3, 0.0])
+    upper = np.array([1.0, 100.0, 10.0])
+    p0 = start if start is not None else np.array([min(1.0, max(acc.max(), chance + 0.01) + 0.05), 2.0, float(np.median(loss))])
+    p0 = np.clip(p0, lower + 1e-9, upper - 1e-9)
+
+    def jac(q: np.ndarray) -> np.ndarray:
+        top, k, l0 = q
+        s = expit(k * (l0 - x))
+        ds = s * (1.0 - s)
+        return np.column_stack([s, (top - chance) * ds * (l0 - x), (top - chance) * ds * k])
+
+    res = least_squares(lambda q: loss_to_accuracy(q, x, chance) - y, p0, jac=jac, bounds=(lower, upper),
+                        max_nfev=MAX_NFEV)
+    return np.asarray(res.x)
+
+
+def extrapolation_law(errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
+    """The extrapolation error per decade from absolute forecast errors at horizons ``h``.
+
+    An extrapolated trend's error grows linearly with the distance (an error of slope),
+    above a floor (noise, absorbed by the intercept): OLS (statsmodels) of ``|error|`` on
+    ``h`` with an intercept; the slope ``b`` (at least 0), turned from a mean absolute error
+    into a normal sd (``* sqrt(pi / 2)``), is ``extrapolation_sd``: the sd added per decade.
+    """
+    if errors.size < 3 or np.ptp(decades) <= 0:
+        return {"extrapolation_sd": 0.0, "n_pseudo": int(errors.size)}
+    import statsmodels.api as sm
+
+    fit = sm.OLS(errors, sm.add_constant(decades)).fit()
+    slope = max(float(fit.params[1]), 0.0)
+    return {"extrapolation_sd": slope * float(np.sqrt(np.pi / 2)), "n_pseudo": int(errors.size)}
+
+
+class TwoStep(Forecaster):
+    """Model-ladder two-step forecast: compute (N, D) -> task loss -> accuracy.
+
+    Parameters
+    ----------
+    loss : str
+        The continuous task-loss metric of the data's ``scores`` / ``steps`` tables
+        (``bpb``: bits per byte of the correct answer, lower is better).
+    skip_fraction : float
+        Share of each run's earliest checkpoints left out of step 2 (AI2: 0.1).
+    moving_average : int
+        Checkpoints in the moving mean of each run's step-2 points (AI2: 5).
+    tokens_per_param : float
+        The rule splitting compute into N and D on a compute grid (curves, thresholds):
+        ``D = tokens_per_param * N`` (20: Chinchilla-optimal).  Named held-out models use
+        their own ``params`` and ``tokens``.
+    calibrate : bool
+        Learn the extrapolation error on pseudo-cut-offs inside the fitted ladder
+        (:meth:`learn_context`) and add it to the observed-score draws.
+    n_draws : int
+        Bootstrap resamples of the fitted runs (one chain refit, one draw each).
+    seed : int
+    """
+
+    name = "two_step"
+    n_curve_params = 5
+    learns_context = True
+    #: fit the point chain only, no bootstrap (the pseudo-cut-off fits of learn_context)
+    _point_only = False
+
+    def __init__(self, loss: str = "bpb", skip_fraction: float = 0.1, moving_average: int = 5,
+                 tokens_per_param: float = 20.0, calibrate: bool = True, n_draws: int = 40,
+                 seed: int = 0) -> None:
+        self.loss = loss
+        self.skip_fraction = skip_fraction
+        self.moving_average = moving_average
+        self.tokens_per_param = tokens_per_param
+        self.calibrate = calibrate
+        self.n_draws = n_draws
+        self.seed = seed
+
+    # ------------------------------------------------------------------ data
+    def _runs(self, fitted: EvalData) -> pd.DataFrame:
+        """Per fitted run: ``model, params, tokens, flops, loss, accuracy`` (final checkpoint)."""
+        task = self.task_
+        s = fitted.scores
+        if s is None or fitted.steps is None:
+            raise NotApplicable(f"task {task!r}: two_step needs task-level scores with checkpoints (steps)")
+        loss = s[(s["task"] == task) & (s["metric"] == self.loss)][["model", "value"]]
+        if loss.empty:
+            raise NotApplicable(f"task {task!r}: no task loss {self.loss!r} in the data (two_step needs it)")
+        runs = self.fit_table_[["model", "accuracy"]].merge(loss.rename(columns={"value": "loss"}), on="model")
+        runs = runs.merge(fitted.models[["model", "params", "tokens", "flops"]], on="model")
+        runs = runs[np.isfinite(runs[["loss", "params", "tokens"]].to_numpy(dtype=float)).all(axis=1)]
+        if len(runs) < MIN_RUNS:
+            raise NotApplicable(
+                f"task {task!r}: {len(runs)} fitted runs with {self.loss!r}, params and tokens; two_step needs {MIN_RUNS}"
+            )
+        return runs.sort_values("model").reset_index(drop=True)
+
+    def _checkpoints(self, fitted: EvalData, runs: list[str]) -> dict[str, np.ndarray]:
+        """Per run: smoothed ``(loss, accuracy)`` of its checkpoints after the skipped share."""
+        st = fitted.steps
+        if self.loss not in st.columns:
+            raise NotApplicable(f"task {self.task_!r}: the steps table has no {self.loss!r} column")
+        st = st[(st["task"] == self.task_) & st["model"].isin(runs)].dropna(subset=[self.loss, "accuracy"])
+        out = {}
+        for run, rows in st.groupby("model", sort=True):
+            rows = rows.sort_values("step")
+            rows = rows.iloc[int(np.floor(self.skip_fraction * len(rows))):]
+            smooth = rows[[self.loss, "accuracy"]].rolling(self.moving_average, min_periods=1).mean()
+            if len(smooth):
+                out[str(run)] = smooth.to_numpy(dtype=float)
+        if not out:
+            raise NotApplicable(f"task {self.task_!r}: no checkpoints with {self.loss!r} for the fitted runs")
+        return out
+
+    # ------------------------------------------------------------------ fit
+    def _fit_chain(self, runs: pd.DataFrame, points: dict[str, np.ndarray], pick: np.ndarray,
+                   start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        r = runs.iloc[pick]
+        p = fit_loss_law(r["params"].to_numpy(float), r["tokens"].to_numpy(float), r["loss"].to_numpy(float),
+                         None if start is None else start[0])
+        pts = np.concatenate([points[m] for m in r["model"] if m in points] or [np.empty((0, 2))])
+        if len(pts) < 3:
+            pts = r[["loss", "accuracy"]].to_numpy(dtype=float)
+        q = fit_loss_to_accuracy(pts[:, 0], pts[:, 1], self.chance_, None if start is None else start[1])
+        return p, q
+
+    def _fit(self, fitted: EvalData) -> None:
+        self._check_own_params()
+        runs = self._runs(fitted)
+        points = self._checkpoints(fitted, list(runs["model"]))
+        everyone = np.arange(len(runs))
+        self.loss_params_, self.map_params_ = self._fit_chain(runs, points, everyone)
+        draws = [(self.loss_params_, self.map_params_)] * self.n_draws if self._point_only else []
+        for _ in range(0 if self._point_only else self.n_draws):
+            pick = self._rng.choice(everyone, size=len(everyone), replace=True)
+            if np.unique(runs["params"].to_numpy()[pick]).size < 2 or np.unique(pick).size < MIN_RUNS - 2:
+                pick = everyone
+            draws.append(self._fit_chain(runs, points, pick, start=(self.loss_params_, self.map_params_)))
+        self.loss_draws_ = np.array([p for p, _ in draws])
+        self.map_draws_ = np.array([q for _, q in draws])
+        self.runs_ = runs
+        largest = runs.loc[runs["flops"].idxmax()]
+        self.flops_per_nd_ = float(largest["flops"] / (largest["params"] * largest["tokens"]))
+        self.extrapolation_sd_ = float(self.context_.get("extrapolation_sd", 0.0)) if self.calibrate else 0.0
+        self.diagnostics_["engine"] = "scipy least squares, bootstrap over runs"
+
+    def _check_own_params(self) -> None:
+        from forecast.errors import InputError
+
+        if not 0.0 <= float(self.skip_fraction) < 1.0:
+            raise InputError(f"skip_fraction must lie in [0, 1), got {self.skip_fraction!r}")
+        if not isinstance(self.moving_average, (int, np.integer)) or self.moving_average < 1:
+            raise InputError(f"moving_average must be a positive integer, got {self.moving_average!r}")
+        if not float(self.tokens_per_param) > 0:
+            raise InputError(f"tokens_per_param must be positive, got {self.tokens_per_param!r}")
+
+    # ------------------------------------------------------------------ prediction
+    def _chain(self, p: np.ndarray, q: np.ndarray, n: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return loss_to_accuracy(q, loss_law(p, n, d), self.chance_)
+
+    def predicted_loss(self, params: Any, tokens: Any) -> np.ndarray:
+        """Step 1 alone: the point forecast of the task loss at ``params`` and ``tokens``."""
+        return loss_law(self.loss_params_, np.atleast_1d(np.asarray(params, dtype=float)),
+                        np.atleast_1d(np.asarray(tokens, dtype=float)))
+
+    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The compute-split rule: ``C = k N D``, ``D = tokens_per_param * N``."""
+        c = 10.0 ** np.atleast_1d(np.asarray(x, dtype=float))
+        n = np.sqrt(c / (self.flops_per_nd_ * self.tokens_per_param))
+        return n, self.tokens_per_param * n
+
+    def _nd(self, models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``params`` and ``tokens`` of named models; the compute-split rule where unknown."""
+        x = np.log10(_model_compute(models))
+        n_rule, d_rule = self._split(x)
+        n = models["params"].to_numpy(dtype=float) if "params" in models.columns else np.full(len(x), np.nan)
+        d = models["tokens"].to_numpy(dtype=float) if "tokens" in models.columns else np.full(len(x), np.nan)
+        known = np.isfinite(n) & np.isfinite(d) & (n > 0) & (d > 0)
+        return np.where(known, n, n_rule), np.where(known, d, d_rule)
+
+    def _draws_nd(self, n: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return np.stack([self._chain(p, q, n, d) for p, q in zip(self.loss_draws_, self.map_draws_)])
+
+    def _mean_draws(self, x: np.ndarray) -> np.ndarray:
+        return self._draws_nd(*self._split(x))
+
+    def _point(self, x: np.ndarray) -> np.ndarray:
+        return self._chain(self.loss_params_, self.map_params_, *self._split(x))
+
+    def _point_models(self, models: pd.DataFrame) -> np.ndarray:
+        return self._chain(self.loss_params_, self.map_params_, *self._nd(models))
+
+    def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
+        """Draws for named models from their own ``params`` and ``tokens``."""
+        self._check_fitted()
+        mean = self._draws_nd(*self._nd(models))
+        if kind == "mean":
+            return mean
+        return self._observed(mean, np.log10(_model_compute(models)))
+
+    def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
+        draws = super().sample(compute, "mean")
+        if kind == "mean":
+            return draws
+        from forecast.methods.base import as_compute
+
+        return self._observed(draws, np.log10(as_compute(compute)))
+
+    def _observed(self, mean: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Residual spread plus the learned extrapolation error (grows with decades past the cut-off)."""
+        rng = np.random.default_rng([self.seed, 1])
+        decades = np.maximum(np.asarray(x, dtype=float) - np.log10(self.cutoff_), 0.0)
+        sd = np.sqrt(self.spread_**2 + (self.extrapolation_sd_ * decades) ** 2)
+        return np.clip(mean + rng.normal(0.0, 1.0, mean.shape) * sd[None, :], 0.0, 1.0)
+
+    def _estimate_spread(self) -> None:
+        """Residual spread of the fitted runs' final accuracies around the chained point fit,
+        at their own (N, D)."""
+        r = self.runs_
+        resid = r["accuracy"].to_numpy(float) - self._chain(
+            self.loss_params_, self.map_params_, r["params"].to_numpy(float), r["tokens"].to_numpy(float))
+        total = float(np.sum(resid**2) / max(len(r) - 3, 1))
+        self.spread_ = float(np.sqrt(max(total, 0.005**2)))
+        self.residual_sd_ = float(np.sqrt(total))
+        self.n_effective_ = None
+
+    # ------------------------------------------------------------------ calibration
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+        """The extrapolation error per decade, from pseudo-cut-offs inside the fitted ladder.
+
+        For every task of ``pool`` (all at or below the cut-off) and its pseudo-cut-offs
+        nearest the real one (:func:`forecast.tuning.pseudo_splits`, at least
+        :data:`MIN_RUNS` distinct fitted sizes), the chain is point-fitted on the runs at or
+        below the pseudo-cut-off and the larger fitted runs are forecast.  The root mean
+        square of ``(error - residual spread) / decades`` over all of them is the learned sd
+        per decade.  Never reads a model above ``cutoff``.
+        """
+        if not self.calibrate:
+            return {}
+        from forecast.tuning import pseudo_splits
+
+        errors: list[float] = []
+        decades: list[float] = []
+        for split in pseudo_splits(pool, min_sizes=MIN_RUNS):
+            try:
+                sub = pool.for_task(split.task)
+                fc = TwoStep(self.loss, self.skip_fraction, self.moving_average, self.tokens_per_param,
+                             calibrate=False, n_draws=10, seed=self.seed)
+                fc._point_only = True
+                fc.fit(sub, split.cutoff, split.task, context={})
+            except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
+                continue
+            targets = split.targets.merge(sub.models[["model", "params", "tokens"]], on="model")
+            if targets.empty:
+                continue
+            pred = fc._point_models(targets)
+            dec = np.log10(targets["compute"].to_numpy(float)) - np.log10(split.cutoff)
+            err = np.abs(targets["accuracy"].to_numpy(float) - pred)
+            errors.extend(err.tolist())
+            decades.extend(np.maximum(dec, MIN_DECADES).tolist())
+        return extrapolation_law(np.array(errors), np.array(decades))
