@@ -54,7 +54,7 @@ emergence_summary.csv, calibration.csv, pit.csv, learned.csv (settings learned p
 cut-off), curves.csv, jobs.csv (status of every job: ok, skipped or failed), run.json,
 and the plots. A DIR holding results is refused unless --resume or --force.
 
-Default methods: {", ".join(DEFAULT_METHODS)}.
+Default methods: {", ".join(DEFAULT_METHODS)} (and two_step on a model ladder).
 Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
 """
 
@@ -81,6 +81,8 @@ def _split_list(text: str | None) -> list[str] | None:
               help="Whole-task scores to go with slice-level groups.")
 @click.option("--task-info", "task_info_file", type=click.Path(dir_okay=False),
               help="Task table (task, format, n_choices, chance).")
+@click.option("--steps", "steps_file", type=click.Path(dir_okay=False),
+              help="A model ladder's checkpoints (run, step, tokens, task, metrics), with a task-level DATA file.")
 @click.option("--tasks", help="Comma-separated tasks to backtest (default: all).")
 @click.option("--cutoffs", help="Cut-off specification (see above; default: default).")
 @click.option("--methods", help=f"Comma-separated methods (default: {','.join(DEFAULT_METHODS)}).")
@@ -102,7 +104,7 @@ def _split_list(text: str | None) -> list[str] | None:
 @click.option("--force", is_flag=True, help="Overwrite the results already in --out.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the plots.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, methods, level, tau,
+def backtest(data, models_file, scores_file, task_info_file, steps_file, tasks, cutoffs, methods, level, tau,
              paper_exclusions, wide, backend, scheduler, n_jobs, seed, out, resume, force, no_plots,
              no_progress) -> None:
     start = time.perf_counter()
@@ -132,6 +134,7 @@ def backtest(data, models_file, scores_file, task_info_file, tasks, cutoffs, met
             models=models_file,
             scores=scores_file,
             task_info=task_info_file,
+            steps=steps_file,
         )
     except InputError as exc:
         _error(str(exc))

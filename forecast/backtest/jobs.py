@@ -307,8 +307,9 @@ def _evaluate(job: Job) -> dict[str, Any]:
     full = task_table(data, job.task)
     full = full[np.isfinite(full["accuracy"].to_numpy(dtype=float))]
     chance = data.chance(job.task)
-    fitted = set(fc.fit_table_["model"])
-    held = full[~full["model"].isin(fitted)].sort_values(["log10_compute", "model"])
+    # every model above the cut-off, and a ladder's targets (never fitted at any cut-off)
+    held_names = set(data.held_out_models(job.cutoff, job.task))
+    held = full[full["model"].isin(held_names)].sort_values(["log10_compute", "model"])
     if held.empty:
         raise InputError(f"task {job.task!r}: no held-out model above cut-off {job.cutoff:.4g}")
     compute = held["compute"].to_numpy(dtype=float)

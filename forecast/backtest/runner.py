@@ -46,6 +46,17 @@ from forecast.threshold import check_tau
 DEFAULT_METHODS = ("slice_sandwich", "sigmoid", "persistence", "persistence_drift", "linear", "family")
 #: the Slice-and-Sandwich paper's recipe and baseline, for comparisons with its figures
 PAPER_METHODS = ("published", "paper_sigmoid")
+#: added to the defaults when a data set is a model ladder (task-level, with checkpoints)
+LADDER_METHODS = ("two_step",)
+
+
+def default_methods(datasets: Sequence[EvalData]) -> list[str]:
+    """The methods a backtest runs when none are named: :data:`DEFAULT_METHODS`, and
+    ``two_step`` when a data set carries a ladder's checkpoints."""
+    methods = list(DEFAULT_METHODS)
+    if any(getattr(d, "steps", None) is not None for d in datasets):
+        methods += list(LADDER_METHODS)
+    return methods
 #: ``data="all"`` means every shipped dataset
 ALL = "all"
 
@@ -80,7 +91,8 @@ def _is_file_name(name: str) -> bool:
         return False
 
 
-def load_datasets(data: Any, models: Any = None, scores: Any = None, task_info: Any = None) -> list[EvalData]:
+def load_datasets(data: Any, models: Any = None, scores: Any = None, task_info: Any = None,
+                  steps: Any = None) -> list[EvalData]:
     """One :class:`EvalData` per item of ``data`` (``"all"`` = every shipped dataset).
 
     A dataset read from a file or folder is named by the file's stem (:func:`file_dataset_name`).
@@ -94,10 +106,10 @@ def load_datasets(data: Any, models: Any = None, scores: Any = None, task_info: 
     out = []
     sources: dict[str, str] = {}
     for item in expanded:
-        if isinstance(item, EvalData) and models is None and scores is None and task_info is None:
+        if isinstance(item, EvalData) and models is None and scores is None and task_info is None and steps is None:
             d = item
         else:
-            d = load_data(item, models=models, scores=scores, task_info=task_info)
+            d = load_data(item, models=models, scores=scores, task_info=task_info, steps=steps)
         if _is_file_name(d.name):
             source = d.name
             d = dataclasses.replace(d, name=file_dataset_name(source))
@@ -295,6 +307,7 @@ def backtest(
     models: Any = None,
     scores: Any = None,
     task_info: Any = None,
+    steps: Any = None,
 ) -> BacktestResult:
     """Backtest forecasting methods: fit below cut-offs, score the held-out larger models.
 
@@ -334,15 +347,17 @@ def backtest(
         Delete the results already in ``checkpoint`` (after the run is planned) and start over.
     progress
         Show a progress bar on stderr.
-    models, scores, task_info
-        Passed to ``load_data`` for every dataset.
+    models, scores, task_info, steps
+        Passed to ``load_data`` for every dataset (``steps``: a model ladder's checkpoints).
 
     Returns
     -------
     BacktestResult
     """
     check_backend(backend, scheduler)
-    datasets = load_datasets(data, models, scores, task_info)
+    datasets = load_datasets(data, models, scores, task_info, steps)
+    if methods is None:
+        methods = default_methods(datasets)
     code = code_version()  # once per run
     if paper_exclusions:
         datasets = [with_paper_exclusions(d) for d in datasets]

@@ -53,7 +53,7 @@ from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 from forecast.slicing import legal_group_horizons
-from forecast.tuning import rolling_cutoffs
+from forecast.tuning import MIN_FITTED_SIZES, rolling_cutoffs
 
 
 def _flops_1e21(*log10_values: float) -> tuple[float, ...]:
@@ -176,8 +176,13 @@ def _distinct_compute(table: pd.DataFrame) -> np.ndarray:
     return np.unique(table["compute"].to_numpy(dtype=float))
 
 
-def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame) -> list[tuple[float, str]]:
-    """Raw cut-offs of one item for one task, with their rule labels."""
+def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame,
+            fittable: pd.DataFrame | None = None) -> list[tuple[float, str]]:
+    """Raw cut-offs of one item for one task, with their rule labels.
+
+    ``fittable``: the models that can ever be fitted (a ladder's targets never are); rolling
+    cut-offs are placed among them, up to the largest one when never-fitted models remain.
+    """
     comp = _distinct_compute(table)
     if item.kind == "raw":
         return [(float(item.value), "raw")]
@@ -186,7 +191,13 @@ def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame) -> l
         values = known.get(task, known.get("*"))
         return [(float(v), "paper") for v in values] if values is not None else []
     if item.kind == "rolling":
-        return [(c, "rolling") for c in rolling_cutoffs(comp)]
+        if fittable is None or len(fittable) == len(table):
+            return [(c, "rolling") for c in rolling_cutoffs(comp)]
+        sizes = _distinct_compute(fittable)
+        # the never-fitted models (targets) are held out at every cut-off, so the largest
+        # fittable size is a cut-off too
+        cuts = [float(c) for c in sizes[MIN_FITTED_SIZES - 1:]] if sizes.size >= MIN_FITTED_SIZES else []
+        return [(c, "rolling") for c in cuts]
     k = int(item.value)
     if comp.size < 3:
         raise InputError(f"task {task!r} of {dataset}: {comp.size} distinct model sizes, too few to backtest")
@@ -276,10 +287,12 @@ def plan_splits(
                 continue
             table = tables[(data.name, task)] if tables is not None else task_table(data, task)
             comp = _distinct_compute(table)
+            unfitted = data.unfitted_models()
+            fittable = table[~table["model"].isin(unfitted)] if unfitted else table
             floor = group_floor(data, task, n_groups)
             seen: list[float] = []
             for item in _items_for(items, data.name, task):
-                for cutoff, rule in _expand(item, data.name, task, table):
+                for cutoff, rule in _expand(item, data.name, task, table, fittable):
                     if floor is not None and rule != "rolling" and cutoff < floor * (1 - 1e-9):
                         if rule == "raw":
                             raise InputError(

@@ -84,6 +84,12 @@ def load_data(
     -------
     EvalData
     """
+    if models is None and scores is None and task_info is None and steps is None:
+        # nothing to add: the data as they are (keeping every table, a ladder's steps too)
+        if isinstance(data, EvalData):
+            return data
+        if isinstance(data, str) and data in dataset_names():
+            return load_dataset(data)
     notes: tuple[str, ...] = ()
     if isinstance(data, EvalData):
         base = data
