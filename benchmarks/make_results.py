@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import resource
 import subprocess
@@ -130,11 +131,35 @@ def learned_table(bt) -> str:
     return md_table(["dataset", "method", "setting", "learned values over cut-offs", "cut-offs"], rows)
 
 
-def run_backtests(backend: str, out: str | None) -> tuple[str, dict]:
+def reuse_backtest(folder: str):
+    """The backtest saved in ``folder`` (its job files as they are, whatever code wrote them)."""
+    import json
+
+    from forecast.backtest.results import BacktestResult
+    from forecast.backtest.runner import load_datasets, plan_jobs
+
+    datasets = load_datasets(list(DATASETS))
+    _, info, actuals = plan_jobs(datasets, list(DEFAULT_METHODS))
+    settings = json.loads((Path(folder) / "run.json").read_text())
+    saved = [json.loads(p.read_text()) for p in sorted((Path(folder) / "jobs").glob("*.json"))]
+    contexts = [r for r in saved if r["key"].startswith("context|")]
+    jobs = [r for r in saved if not r["key"].startswith("context|")]
+    return BacktestResult(jobs, info, actuals, settings, contexts=contexts)
+
+
+def run_backtests(backend: str, out: str | None, reuse: bool = False) -> tuple[str, dict]:
     t0 = time.perf_counter()
-    bt = forecast.backtest(list(DATASETS), methods=list(DEFAULT_METHODS), backend=backend, progress=True,
-                           checkpoint=out, resume=bool(out) and Path(out).exists())
-    seconds = time.perf_counter() - t0
+    if reuse:
+        bt = reuse_backtest(out)
+        timing = Path(out) / "seconds.json"
+        seconds = (float(json.loads(timing.read_text())["seconds"]) if timing.exists() else
+                   float(bt.jobs["seconds"].sum() + sum(c.get("seconds", 0.0) for c in bt.contexts)) / 2)
+    else:
+        bt = forecast.backtest(list(DATASETS), methods=list(DEFAULT_METHODS), backend=backend, progress=True,
+                               checkpoint=out, resume=bool(out) and Path(out).exists())
+        seconds = time.perf_counter() - t0
+        if out:
+            (Path(out) / "seconds.json").write_text(json.dumps({"seconds": seconds}))
     if out:
         bt.save(out)
         bt.plot(out)
@@ -199,11 +224,13 @@ def main() -> None:
     parser.add_argument("--out", help="keep the main backtest's folder here (resumed if it exists)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: speed, mirage, ladder")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="rebuild the tables from the job files in --out instead of running the main backtest")
     args = parser.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
-    main_md, stats = run_backtests(args.backend, args.out)
+    main_md, stats = run_backtests(args.backend, args.out, args.reuse)
     paper_md = run_paper(args.backend)
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -58,6 +58,7 @@ WINDOWS = ("all", *DISTANCE_LABELS)
 MC_SUBSET = "multiple_choice"
 #: the BIG-G tasks are split in two fixed halves by a hash of the task name: a tuning half
 #: (the only place a setting could be chosen by hand, with models <= 1B) and an evaluation half
+#: (reported at cut-offs >= 1B: the headline)
 TUNING_DATASET = "bigbench_bigg"
 #: paired bootstrap over tasks: replicates and level of the ratio intervals
 N_BOOT = 1000
@@ -420,10 +421,13 @@ class BacktestResult:
         if mc and mc != everything:
             subsets.append((MC_SUBSET, tasks_in(mc)))
         if dataset == TUNING_DATASET:
-            for half in ("evaluation", "tuning"):
+            # the evaluation half at cut-offs >= 1B (the headline), the tuning half at <= 1B
+            for half, name, keep in (("evaluation", "eval_half_1B+", lambda c: c >= 1e9 * (1 - 1e-9)),
+                                     ("tuning", "tune_half_<=1B", lambda c: c <= 1e9 * (1 + 1e-9))):
                 tasks = {t for t in everything if bigg_half(t) == half}
                 if tasks and tasks != everything:
-                    subsets.append((f"{half}_half", tasks_in(tasks)))
+                    subsets.append((name, lambda f, tasks=tasks, keep=keep: f["task"].isin(tasks)
+                                    & f["cutoff"].map(keep).astype(bool)))
         flags = self.predictability()
         flags = flags[flags["dataset"] == dataset]
         for name, value in (("predictable", True), ("unpredictable", False)):
