@@ -240,8 +240,12 @@ class FlooredBinomial(GenericLikelihoodModel):
             params = np.asarray(res.params, dtype=float)
             if not np.isfinite(params).all():
                 raise FitError("the binomial sigmoid fit did not converge")
-            res = self.fit(start_params=params, method="newton", maxiter=20, disp=0)
-        if np.isfinite(np.asarray(res.params)).all() and self.loglike(res.params) >= self.loglike(params):
+            try:  # polish with Newton steps; a singular Hessian keeps the BFGS estimate
+                res = self.fit(start_params=params, method="newton", maxiter=20, disp=0)
+            except np.linalg.LinAlgError:
+                res = None
+        if (res is not None and np.isfinite(np.asarray(res.params)).all()
+                and self.loglike(res.params) >= self.loglike(params)):
             params = np.asarray(res.params, dtype=float)
         return params, -self.hessian(params)
 
