@@ -85,7 +85,9 @@ class Published(Forecaster):
         else:
             task_score = t["accuracy"].to_numpy(dtype=float)
         acc = t["accuracy"].to_numpy(dtype=float)
-        self.map_ = sm.OLS(task_score, sm.add_constant(acc)).fit()
+        # has_constant="add": when every fitted model has the same accuracy (all answers
+        # right, say) the accuracy column is itself constant and must still get an intercept
+        self.map_ = sm.OLS(task_score, sm.add_constant(acc, has_constant="add")).fit()
         a, b = self.map_.params
         self.map_a_, self.map_b_ = float(a), float(b)
         if np.ptp(acc) == 0 or not np.isfinite(b) or abs(b) < 1e-12:
