@@ -342,7 +342,8 @@ def validate_tasks(df: pd.DataFrame, source: str = "tasks", require_chance: bool
             f"{_plain(raw['chance'].iloc[i])!r} for task {out['task'].iloc[i]!r}"
         )
     given_n = raw["n_choices"].notna() & (raw["n_choices"].astype(str).str.strip() != "")
-    i = _first(given_n & ~((out["n_choices"] >= 2) & (out["n_choices"] == np.round(out["n_choices"]))))
+    n = out["n_choices"]
+    i = _first(given_n & ~(np.isfinite(n) & (n >= 2) & (n == np.round(n))))
     if i is not None:
         raise InputError(
             f"{source}: column 'n_choices' must be a whole number of at least 2, found "
