@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +276,24 @@ def test_corrupted_input_is_refused_cleanly(case, tmp_path_factory):
 @given(case=valid_cases())
 def test_valid_input_gives_valid_forecasts(case, tmp_path_factory):
     _valid(case, tmp_path_factory)
+
+
+@settings(max_examples=2, **SETTINGS)
+@given(case=corrupted_cases().filter(lambda c: c.must_refuse))
+def test_corrupted_input_in_a_real_process(case, tmp_path_factory):
+    """A few cases through the installed console entry point in its own process."""
+    tmp = tmp_path_factory.mktemp("case")
+    write(case, tmp / "in")
+    before = listing(tmp)
+    proc = subprocess.run([sys.executable, "-m", "forecast.cli", *map(str, cli_args(case)), "--plot",
+                           str(tmp / "f.png")], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, (case.corrupted, proc.stderr)
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert listing(tmp) == before
+    TALLY["generated"] += 1
+    TALLY["corrupted_refused_in_a_real_process"] += 1
 
 
 @pytest.mark.slow

@@ -109,7 +109,10 @@ class JobStore:
     def prepare(self) -> None:
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"{self.root}: exists and is not a folder")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{self.root}: output folder cannot be written ({exc.strerror or exc})") from None
 
     def path(self, key: str) -> Path:
         return self.dir / job_filename(key)
@@ -144,8 +147,8 @@ def lock_output(out: str | Path) -> Iterator[Path]:
 
     The folder is created if needed (its nearest existing parent must be writable: check
     first with :func:`forecast.data.readers.check_writable_folder`).  The lock is an
-    ``fcntl.flock`` on the lock file, held by this process and released when the block
-    ends or the process dies (a lock left by a killed run is never stale).  Nested use in
+    ``fcntl.flock`` on the (empty) lock file, held by this process and released when the
+    block ends or the process dies (a lock left by a killed run is never stale).  Nested use in
     the same process is allowed.  If the folder was created here and the run leaves nothing
     in it but the lock file, the folder is removed again.
 
@@ -184,8 +187,6 @@ def lock_output(out: str | Path) -> Iterator[Path]:
                     "wait for it to finish or choose another --out"
                 ) from None
             raise InputError(f"{out}: cannot lock the output folder ({exc.strerror or exc})") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         _HELD[key] = 1
         try:
             yield out
