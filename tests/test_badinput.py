@@ -414,3 +414,14 @@ def test_backtest_files_byte_identical_across_runs(tmp_path):
         assert set(differ) <= {"seconds"}, (name, differ)
         timing.append(name)
     assert set(timing) <= {"jobs.csv"}
+
+
+def test_a_data_file_with_only_a_header_is_refused(files, tmp_path):
+    empty = tmp_path / "groups_empty.csv"
+    pd.read_csv(files["groups"]).iloc[:0].to_csv(empty, index=False)
+    assert_refused(run_main(*_fit_args({**files, "groups_empty": empty}, "groups_empty")), str(empty), "has no rows")
+    scores = tmp_path / "scores_empty.csv"
+    pd.read_csv(files["scores"]).iloc[:0].to_csv(scores, index=False)
+    args = ["fit", files["groups"], "--scores", scores, "--models", files["sas_models"], "--task", SAS_TASK,
+            "--cutoff", "6.3e22"]
+    assert_refused(run_main(*args), str(scores), "has no rows")

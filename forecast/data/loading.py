@@ -129,6 +129,8 @@ def load_data(
                 table = read_lmeval(path)
             else:
                 table = read_table(path)
+        if table.empty:
+            raise InputError(f"{name}: has no rows (only a header, or nothing)")
         kind = classify_table(table)
         if kind == "results":
             results = validate_results(table, name)
@@ -148,6 +150,8 @@ def load_data(
         models_df = validate_models(models_df, _label(models, "models"))
     extra_scores = _as_frame(scores, "scores")
     if extra_scores is not None:
+        if extra_scores.empty:
+            raise InputError(f"{_label(scores, 'scores')}: has no rows (only a header, or nothing)")
         base_scores = validate_scores(extra_scores, _label(scores, "scores"))
     derived = _derived_task_info(results) if results is not None and base_tasks is None else None
     shipped = shipped_tasks() if base_tasks is None else base_tasks
