@@ -47,7 +47,7 @@ def parse_compute(text: str | None, what: str) -> float | None:
         return None
     try:
         value = float(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InputError(f"{what} must be raw compute such as 8e9 or 3.2e22, got {text!r}") from None
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"{what} must be a positive raw compute value, got {text!r}")
@@ -55,10 +55,15 @@ def parse_compute(text: str | None, what: str) -> float | None:
 
 
 def parse_compute_list(text: str | None, what: str) -> list[float] | None:
-    """Comma-separated raw compute values."""
-    if not text:
+    """Comma-separated raw compute values; an empty list or an empty item is refused."""
+    if text is None:
         return None
-    return [parse_compute(part.strip(), what) for part in text.split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise InputError(f"{what} is an empty list; give raw compute values such as 1e23,1e24")
+    if not all(parts):
+        raise InputError(f"{what} has an empty item in {text!r}")
+    return [parse_compute(part, what) for part in parts]
 
 
 class Group(click.Group):
@@ -103,10 +108,16 @@ def metrics_command(data: str, models_file, scores_file, task_info, task) -> Non
     from forecast.data.task_table import task_table
     from forecast.metrics import emergence_score
 
+    if task is not None and not task.strip():
+        raise InputError("--task is empty; name a task (forecast metrics DATA lists them all)")
     d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
-    tasks = [task] if task else d.task_names
+    tasks = [task] if task is not None else d.task_names
     for name in tasks:
         table = task_table(d.for_task(name), name)
+        if len(table) < 2:
+            raise InputError(
+                f"task {name!r}: {len(table)} model is too few for an emergence score; need at least 2 sizes"
+            )
         cols = [c for c in ("accuracy", "tc_brier") if c in table.columns and table[c].notna().all()]
         click.echo(f"== {name} ({d.scale(name)} scale, chance {d.chance(name):.3g}, {len(table)} models)")
         click.echo(
@@ -134,12 +145,15 @@ def ingest() -> None:
 def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
     """Read an lm-evaluation-harness --log_samples folder into OUT."""
     from forecast.data.lmeval import read_lmeval
-    from forecast.data.readers import read_table, write_table
+    from forecast.data.readers import check_writable_file, read_table, write_table
     from forecast.data.schema import validate_models
 
     out_path = Path(out)
     if out_path.exists() and not force:
         raise InputError(f"{out_path}: already exists (pass --force to overwrite)")
+    if not out_path.name.lower().endswith((".csv", ".csv.gz", ".parquet", ".pq")):
+        raise InputError(f"{out_path}: --out must end in .csv or .parquet")
+    check_writable_file(out_path, "--out")
     table = read_lmeval(directory)
     if models_file:
         models = validate_models(read_table(models_file), models_file)
@@ -165,7 +179,7 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--tau", default=0.25, show_default=True, type=float, help="Normalised accuracy of emergence.")
 @click.option("--budget", help="Compute budget (raw): report P(threshold <= budget).")
 @click.option("--at", "at", help="Comma-separated raw compute values to forecast at.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed (0 or more).")
 @click.option("--json", "as_json", is_flag=True, help="Print one strict-JSON object.")
 @click.option("--plot", "plot", help="Write a PNG plot of the forecast.")
 @click.option("--force", is_flag=True, help="Overwrite the --plot file if it exists.")
@@ -178,26 +192,40 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
     from forecast.report import forecast_report, text_report
     from forecast.threshold import check_tau
 
+    from forecast.data.readers import check_writable_file
+    from forecast.methods.base import check_compute_scale
+
     cut = parse_compute(cutoff, "--cutoff")
     bud = parse_compute(budget, "--budget")
     points = parse_compute_list(at, "--at")
     check_level(level)
     check_tau(tau)
+    if not task.strip():
+        raise InputError("--task is empty; name the task to forecast")
     if plot:
         plot_path = Path(plot)
         if not plot_path.suffix.lower() == ".png":
             raise InputError(f"{plot}: --plot must name a .png file")
         if plot_path.exists() and not force:
             raise InputError(f"{plot}: already exists (pass --force to overwrite)")
-        if not plot_path.parent.is_dir():
-            raise InputError(f"{plot}: folder {plot_path.parent} does not exist")
+        check_writable_file(plot_path, "--plot")
     d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    smallest = float(d.for_task(task).compute_table(task)["compute"].min())
+    check_compute_scale(cut, smallest, "--cutoff")
+    if bud is not None:
+        check_compute_scale(bud, smallest, "--budget")
+    if points is not None:
+        check_compute_scale(points, smallest, "--at")
     f = make_method(method, seed=seed).fit(d, cut, task=task)
     report = forecast_report(f, method, level=level, tau=tau, budget=bud, at=points)
     if plot:
         from forecast.plots import plot_forecast
 
-        plot_forecast(f, d, plot, level=level, tau=tau)
+        try:
+            plot_forecast(f, d, plot, level=level, tau=tau)
+        except OSError as exc:
+            plot_path.with_name(f".{plot_path.name}.partial.png").unlink(missing_ok=True)
+            raise InputError(f"{plot}: --plot cannot be written ({exc.strerror or exc})") from None
     if as_json:
         click.echo(json.dumps(report, allow_nan=False))
     else:

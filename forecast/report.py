@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.errors import InputError
 from forecast.methods.base import Forecaster
 
 
@@ -78,10 +79,16 @@ def forecast_report(
         "interval_kind": "observed (a new model's score: curve + between-model spread + binomial noise)",
     }
     if hasattr(f, "easy_turn"):
-        turn = f.easy_turn(level=level).to_dict()
-        out["easy_slice_turn"] = {
-            k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored", "lower_censored")
-        }
+        try:
+            turn = f.easy_turn(level=level).to_dict()
+        except InputError as exc:
+            # a secondary estimate (a cubic on the easiest slice) needs more fitted models than
+            # the forecast itself: say why it is missing instead of failing the whole report
+            out["easy_slice_turn_missing"] = str(exc)
+        else:
+            out["easy_slice_turn"] = {
+                k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored", "lower_censored")
+            }
     if hasattr(f, "slices_"):
         out["slices"] = f.slices_.summary
         out["slice_source"] = f.slices_.source
@@ -111,6 +118,8 @@ def text_report(report: dict[str, Any]) -> str:
     ]
     if report.get("budget") is not None:
         lines.append(f"P(threshold <= budget {_fmt(report['budget'])}) = {_fmt(report['p_below_budget'])}")
+    if "easy_slice_turn_missing" in report:
+        lines.append(f"easy slice turn: not estimated ({report['easy_slice_turn_missing']})")
     if "easy_slice_turn" in report:
         t = report["easy_slice_turn"]
         lines.append(

@@ -124,7 +124,7 @@ BASE = "task,question_id,model,correct\nt,1,a,1\nt,2,a,0\n"
         ("task,model,correct\nt,a,1\n", "model,flops\na,1e20\n", "missing column 'question_id'"),
         ("task,question_id,model,correct\nt,1,a,\n", "model,flops\na,1e20\n", "column 'correct' has a missing"),
         ("task,question_id,model,correct\nt,1,a,2\n", "model,flops\na,1e20\n", "must be 0 or 1"),
-        (BASE + "t,1,a,1\n", "model,flops\na,1e20\n", "duplicate row for task='t', question_id='1', model='a'"),
+        (BASE + "t,1,a,1\n", "model,flops\na,1e20\n", "duplicate row for question_id='1' at row 3 (same task, question_id, model as row 1)"),
         (BASE, "model,flops\nb,1e20\n", "model 'a' that is not in the models table"),
         (BASE, "model,flops\na,inf\n", "column 'flops' is not a number"),
         (BASE, "model,flops\na,-3\n", "must be positive"),

@@ -7,6 +7,7 @@ jobs are kept: rerun with ``--resume``).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -15,6 +16,8 @@ import click
 from forecast.backtest.parallel import BACKENDS
 from forecast.backtest.runner import DEFAULT_METHODS
 from forecast.backtest.runner import backtest as run_backtest
+from forecast.backtest.store import lock_output
+from forecast.data.readers import check_writable_folder
 from forecast.errors import InputError
 
 EXIT_FAILED_JOBS = 1
@@ -64,12 +67,15 @@ def _error(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def _split_list(text: str | None) -> list[str] | None:
+def _split_list(text: str | None, option: str) -> list[str] | None:
+    """A comma-separated option value; an empty list or an empty item names ``option``."""
     if text is None:
         return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise InputError("an empty list was given")
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
+        raise InputError(f"{option} is an empty list; give comma-separated names")
+    if not all(items):
+        raise InputError(f"{option} has an empty item in {text!r}")
     return items
 
 
@@ -104,10 +110,15 @@ def _split_list(text: str | None) -> list[str] | None:
 @click.option("--force", is_flag=True, help="Overwrite the results already in --out.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the plots.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def backtest(data, models_file, scores_file, task_info_file, steps_file, tasks, cutoffs, methods, level, tau,
-             paper_exclusions, wide, backend, scheduler, n_jobs, seed, out, resume, force, no_plots,
-             no_progress) -> None:
+def backtest(**options) -> None:
     start = time.perf_counter()
+    with contextlib.ExitStack() as stack:  # badinput: holds the --out lock until the files are written
+        _backtest(stack, start, **options)
+
+
+def _backtest(stack, start, data, models_file, scores_file, task_info_file, steps_file, tasks, cutoffs, methods,
+              level, tau, paper_exclusions, wide, backend, scheduler, n_jobs, seed, out, resume, force,
+              no_plots, no_progress) -> None:
     try:
         if (resume or force) and out is None:
             raise InputError("--resume and --force need --out DIR")
@@ -115,10 +126,16 @@ def backtest(data, models_file, scores_file, task_info_file, steps_file, tasks, 
             raise InputError("--resume and --force exclude each other")
         if n_jobs is not None and n_jobs < 1:
             raise InputError(f"--n-jobs must be at least 1, got {n_jobs}")
+        if seed < 0:
+            raise InputError(f"--seed must be 0 or more, got {seed}")
+        method_list, task_list = _split_list(methods, "--methods"), _split_list(tasks, "--tasks")
+        if out is not None:  # badinput: refuse an unwritable --out before any work, lock it for the run
+            check_writable_folder(out, "--out")
+            stack.enter_context(lock_output(out))
         bt = run_backtest(
             list(data),
-            methods=_split_list(methods),
-            tasks=_split_list(tasks),
+            methods=method_list,
+            tasks=task_list,
             cutoffs=cutoffs,
             level=level,
             backend=backend,

@@ -6,6 +6,7 @@ same splits, so their scores compare like for like.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -32,9 +33,10 @@ from forecast.backtest.jobs import (
 from forecast.backtest.parallel import check_backend, imap_unordered
 from forecast.backtest.results import BacktestResult
 from forecast.backtest.splits import plan_splits
-from forecast.backtest.store import JobStore, clear_results, holds_results
+from forecast.backtest.store import JobStore, clear_results, holds_results, lock_output
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
+from forecast.data.readers import check_writable_folder
 from forecast.data.shipped import dataset_names, with_paper_exclusions
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
@@ -271,6 +273,17 @@ def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int =
     return sorted(out.values(), key=lambda c: c.key)
 
 
+@contextlib.contextmanager
+def _closing(get_bar):
+    """Close the progress bar (made inside the block, if at all) however the block ends."""
+    try:
+        yield
+    finally:
+        bar = get_bar()
+        if bar is not None:
+            bar.close()
+
+
 def _blocked_result(job: Job) -> dict[str, Any]:
     """The result of a job that could not run because its context failed."""
     return {"key": job.key, "fingerprint": job.fingerprint, "dataset": job.dataset, "task": job.task,
@@ -355,6 +368,8 @@ def backtest(
     BacktestResult
     """
     check_backend(backend, scheduler)
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1):
+        raise InputError(f"n_jobs must be a whole number of at least 1, got {n_jobs!r}")
     datasets = load_datasets(data, models, scores, task_info, steps)
     if methods is None:
         methods = default_methods(datasets)
@@ -445,7 +460,10 @@ def backtest(
                 close()
         return results
 
-    try:
+    if checkpoint is not None:  # a folder that cannot be written is refused before any work
+        check_writable_folder(checkpoint, "checkpoint")
+    lock = lock_output(checkpoint) if checkpoint is not None else contextlib.nullcontext()
+    with lock, _closing(lambda: bar):
         # phase 1: settings learned at each cut-off from every task (models <= cut-off only)
         ctx_done = reuse(contexts)
         learned = run(run_context_job, contexts, ctx_done) if contexts else {}
@@ -463,9 +481,6 @@ def backtest(
         done = reuse(jobs_to_run)
         results = run(run_job, jobs_to_run, done)
         results.update(blocked)
-    finally:
-        if bar is not None:
-            bar.close()
     ordered = [results[j.key] for j in jobs]
     if ordered and all(r["status"] == "skipped" for r in ordered):
         raise InputError(f"no job can run: {ordered[0]['error']}")

@@ -19,11 +19,15 @@ other inputs, are run again.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import fnmatch
 import json
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,8 @@ from forecast.errors import InputError
 
 JOBS = "jobs"
 RUN_FILE = "run.json"
+#: the lock file of a running backtest (see :func:`lock_output`); never removed by ``--force``
+LOCK_FILE = ".lock"
 #: files a backtest writes into its folder (besides ``jobs/``)
 TABLES = ("predictions.csv", "metrics.csv", "summary.csv", "thresholds.csv", "emergence.csv",
           "emergence_summary.csv", "calibration.csv", "pit.csv", "learned.csv", "predictability.csv",
@@ -103,7 +109,10 @@ class JobStore:
     def prepare(self) -> None:
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"{self.root}: exists and is not a folder")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{self.root}: output folder cannot be written ({exc.strerror or exc})") from None
 
     def path(self, key: str) -> Path:
         return self.dir / job_filename(key)
@@ -125,3 +134,70 @@ class JobStore:
 
     def write_run(self, settings: dict[str, Any]) -> None:
         atomic_write_text(self.root / RUN_FILE, json.dumps(settings, sort_keys=True, indent=1))
+
+
+#: folders this process holds the lock of (resolved path -> nesting depth), so that the
+#: CLI and the runner it calls can both take the lock without refusing each other
+_HELD: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def lock_output(out: str | Path) -> Iterator[Path]:
+    """Hold ``out/.lock`` for the length of a run: a second writer is refused.
+
+    The folder is created if needed (its nearest existing parent must be writable: check
+    first with :func:`forecast.data.readers.check_writable_folder`).  The lock is an
+    ``fcntl.flock`` on the (empty) lock file, held by this process and released when the
+    block ends or the process dies (a lock left by a killed run is never stale).  Nested use in
+    the same process is allowed.  If the folder was created here and the run leaves nothing
+    in it but the lock file, the folder is removed again.
+
+    Raises
+    ------
+    InputError
+        When another process holds the lock, or the folder cannot be created.
+
+    Examples
+    --------
+    >>> with lock_output("runs/main"):  # doctest: +SKIP
+    ...     run_the_backtest_into("runs/main")
+    """
+    out = Path(out)
+    key = out.resolve()
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield out
+        finally:
+            _HELD[key] -= 1
+        return
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InputError(f"{out}: output folder cannot be written ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise InputError(
+                    f"{out}: another backtest is writing into this folder (locked by {out / LOCK_FILE}); "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            raise InputError(f"{out}: cannot lock the output folder ({exc.strerror or exc})") from None
+        _HELD[key] = 1
+        try:
+            yield out
+        finally:
+            del _HELD[key]
+            if created and {p.name for p in out.iterdir()} <= {LOCK_FILE, JOBS} and not any(out.glob(f"{JOBS}/*")):
+                # nothing was written (bad input found after the lock was taken): leave no folder
+                with contextlib.suppress(OSError):
+                    (out / LOCK_FILE).unlink()
+                    if (out / JOBS).is_dir():
+                        (out / JOBS).rmdir()
+                    out.rmdir()
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock

@@ -14,6 +14,13 @@ import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.data.readers import classify_table, read_table
+from forecast.data.schema import (
+    validate_groups,
+    validate_models,
+    validate_results,
+    validate_scores,
+    validate_tasks,
+)
 from forecast.data.shipped import dataset_names, load_dataset, shipped_models, shipped_tasks
 from forecast.errors import InputError
 
@@ -25,7 +32,14 @@ def _as_frame(obj: TableLike, what: str) -> pd.DataFrame | None:
         return None
     if isinstance(obj, pd.DataFrame):
         return obj
+    if not isinstance(obj, (str, Path)) or not str(obj).strip():
+        raise InputError(f"{what} must be a table file or a DataFrame, got {obj!r}")
     return read_table(obj)
+
+
+def _label(obj: TableLike, what: str) -> str:
+    """How messages name a user table: its path, or ``what`` for a DataFrame."""
+    return what if isinstance(obj, pd.DataFrame) else str(obj)
 
 
 def _derived_task_info(results: pd.DataFrame) -> pd.DataFrame:
@@ -107,6 +121,13 @@ def load_data(
         if isinstance(data, pd.DataFrame):
             table, name = data, "data"
         else:
+            if not isinstance(data, (str, Path)):
+                raise InputError(
+                    f"data must be a dataset name, a file or folder path, a DataFrame or an EvalData, "
+                    f"got {type(data).__name__}"
+                )
+            if isinstance(data, str) and not data.strip():
+                raise InputError("data is an empty name; give a dataset name, file or folder")
             path = Path(data)
             name = str(path)
             if not path.exists():
@@ -118,6 +139,9 @@ def load_data(
                 table = read_lmeval(path)
             else:
                 table = read_table(path)
+        if table.empty:
+            raise InputError(f"{name}: has no rows (only a header, or nothing)")
+
         from forecast.data.ladder import is_ladder_table, read_ladder
 
         if is_ladder_table(table):
@@ -128,11 +152,11 @@ def load_data(
                                name=name)
         kind = classify_table(table)
         if kind == "results":
-            results = table
+            results = validate_results(table, name)
         elif kind == "groups":
-            groups = table
+            groups = validate_groups(table, name)
         elif kind == "scores":
-            base_scores = table
+            base_scores = validate_scores(table, name)
         else:
             raise InputError(
                 f"{name}: cannot tell what the table holds; per-question results need columns "
@@ -143,16 +167,18 @@ def load_data(
     models_df = _as_frame(models, "models")
     if models_df is None:
         models_df = base_models if base_models is not None else shipped_models()
+    else:
+        models_df = validate_models(models_df, _label(models, "models"))
     extra_scores = _as_frame(scores, "scores")
     if extra_scores is not None:
-        base_scores = extra_scores
+        if extra_scores.empty:
+            raise InputError(f"{_label(scores, 'scores')}: has no rows (only a header, or nothing)")
+        base_scores = validate_scores(extra_scores, _label(scores, "scores"))
     derived = _derived_task_info(results) if results is not None and base_tasks is None else None
     shipped = shipped_tasks() if base_tasks is None else base_tasks
     user_tasks = _as_frame(task_info, "task info")
     if user_tasks is not None:
-        from forecast.data.schema import validate_tasks
-
-        user_tasks = validate_tasks(user_tasks, f"{task_info}")
+        user_tasks = validate_tasks(user_tasks, _label(task_info, "task info"), require_chance=True)
     tasks = _merge_task_info(shipped, derived, user_tasks)
     # keep only the models and tasks the data refer to (smaller, clearer errors)
     used_models: set[str] = set()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +125,7 @@ def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path
         raise InputError(f"{path}: already exists (pass --force to overwrite)")
     if not path.parent.exists():
         raise InputError(f"{path}: folder {path.parent} does not exist")
+    check_writable_file(path, "output")
     tmp = path.with_name(f".{path.name}.partial")
     try:
         if suffix == ".csv":
@@ -130,10 +133,72 @@ def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path
         else:
             df.to_parquet(tmp, index=False)
         tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({_why(exc)})") from None
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove a small file in ``folder``: the one check that works for every
+    cause (permissions, a read-only mount, a full disk, root's exemption from modes)."""
+    fd, name = tempfile.mkstemp(prefix=".forecast-probe-", dir=folder)
+    try:
+        os.write(fd, b"x")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+def check_writable_file(path: str | Path, what: str = "output") -> Path:
+    """Refuse, before any work, an output file that cannot be written: its folder missing,
+    not a folder, or not writable; the file itself a folder.  Nothing is left behind."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        raise InputError(f"{path}: {what} is a folder, expected a file name")
+    if not parent.exists():
+        raise InputError(f"{path}: {what} folder {parent} does not exist")
+    if not parent.is_dir():
+        raise InputError(f"{path}: {what} cannot be written: {parent} is a file, not a folder")
+    try:
+        _probe(parent)
+    except OSError as exc:
+        raise InputError(f"{path}: {what} cannot be written: folder {parent} is not writable ({_why(exc)})") from None
+    return path
+
+
+def check_writable_folder(path: str | Path, what: str = "output") -> Path:
+    """Refuse, before any work, an output folder that cannot be created or written: a path
+    under a file, a read-only place, a full disk.  A folder that does not exist yet is
+    checked at its nearest existing parent and not created."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path}: {what} folder is a file")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"{path}: {what} folder cannot be created: {probe} is a file, not a folder")
+    try:
+        _probe(probe)
+    except OSError as exc:
+        raise InputError(f"{path}: {what} cannot be written: folder {probe} is not writable ({_why(exc)})") from None
+    return path
+
+
+#: columns only a slice-level group table has: a table with any of them is read as groups
+#: (and then checked for all of them), never silently as whole-task scores
+GROUP_ONLY = ("group_index", "n_groups", "n_questions", "difficulty_flops_max_1e21")
 
 
 def classify_table(df: pd.DataFrame) -> str:
@@ -141,7 +206,7 @@ def classify_table(df: pd.DataFrame) -> str:
     cols = set(df.columns)
     if "question_id" in cols or "correct" in cols:
         return "results"
-    if "group_index" in cols:
+    if cols & set(GROUP_ONLY):
         return "groups"
     if {"metric", "value", "model", "task"} <= cols:
         return "scores"

@@ -53,18 +53,122 @@ SCORES_REQUIRED = ("task", "model", "prob_renormalized", "metric", "value")
 BRIER_METRICS = frozenset({"tc_brier", "brier", "multiclass_brier"})
 
 
+#: longest value quoted in a message (a 400-digit number is cut, not printed whole)
+MAX_SHOWN = 40
+
+
+class _Shown:
+    """A value as a message shows it: plain Python repr, cut at :data:`MAX_SHOWN` characters."""
+
+    def __init__(self, value: object) -> None:
+        self.text = repr(value)
+        if len(self.text) > MAX_SHOWN:
+            self.text = f"{self.text[:MAX_SHOWN - 12]}... ({len(self.text)} characters)"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def _plain(value: object) -> object:
-    """A numpy scalar as the Python value it holds, so messages read ``1.5``, not ``np.float64(1.5)``."""
-    return value.item() if isinstance(value, np.generic) else value
+    """A numpy scalar as the Python value it holds, so messages read ``1.5``, not ``np.float64(1.5)``;
+    a long value is cut so that the message stays one short line."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return _Shown(value) if len(repr(value)) > MAX_SHOWN else value
+
+
+def to_float(values: pd.Series) -> pd.Series:
+    """``values`` as floats; anything that is not a finite-size number (text, a 400-digit
+    integer that overflows a float, a list) becomes NaN, never an exception."""
+    try:
+        out = pd.to_numeric(values, errors="coerce")
+        return out.astype(float)
+    except (OverflowError, TypeError, ValueError):
+        pass
+
+    def one(v: object) -> float:
+        try:
+            if isinstance(v, str):
+                v = v.strip()
+            x = float(v)  # type: ignore[arg-type]
+        except (OverflowError, TypeError, ValueError):
+            return np.nan
+        return x
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype=float)
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str) -> None:
-    """Raise :class:`InputError` naming the first missing column of ``source``."""
+    """Raise :class:`InputError` naming the first missing column of ``source``.
+
+    Names match exactly: a column ``'correct '`` or ``'Correct'`` does not stand in for
+    ``'correct'``; the message names the near miss so that the user can rename it.
+    """
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise InputError(
-            f"{source}: missing column {missing[0]!r} (has: {', '.join(map(str, df.columns))})"
+        want = missing[0]
+        near = [str(c) for c in df.columns if str(c).strip().casefold() == want.casefold()]
+        hint = (
+            f"; found {near[0]!r}: column names must match exactly" if near
+            else f" (has: {', '.join(map(str, df.columns))})"
         )
+        raise InputError(f"{source}: missing column {want!r}{hint}")
+
+
+def _where(df: pd.DataFrame, i: int, key: Sequence[str]) -> str:
+    row = df.iloc[i]
+    where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
+    return f" at row {i + 1}" + (f" ({where})" if where else "")
+
+
+def _first(mask: pd.Series | np.ndarray) -> int | None:
+    hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return int(hits[0]) if len(hits) else None
+
+
+def require_integer(
+    df: pd.DataFrame, column: str, lo: int, source: str, key: Sequence[str] = (), hi: pd.Series | None = None
+) -> pd.Series:
+    """Whole numbers ``>= lo`` (and ``<= hi`` row by row when given); return them as ints."""
+    values = to_float(df[column])
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < lo)
+    if hi is not None:
+        bad |= values > hi.to_numpy(dtype=float)
+    i = _first(bad)
+    if i is not None:
+        bound = f"a whole number of at least {lo}" + (f" and at most {_plain(hi.iloc[i])!r}" if hi is not None else "")
+        raise InputError(
+            f"{source}: column {column!r} must be {bound}, found {_plain(df[column].iloc[i])!r}"
+            + _where(df, i, key)
+        )
+    return values.astype(np.int64)
+
+
+TRUE_TEXT = frozenset({"true", "1", "1.0", "yes"})
+FALSE_TEXT = frozenset({"false", "0", "0.0", "no"})
+
+
+def to_bool(df: pd.DataFrame, column: str, source: str, key: Sequence[str] = ()) -> pd.Series:
+    """A true/false column: booleans, 0/1, or the words true/false (any case); anything else
+    (``'maybe'``, a blank, 2) is refused, never read as True."""
+
+    def one(v: object) -> bool | None:
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            return bool(v)
+        if isinstance(v, str):
+            t = v.casefold()
+            return True if t in TRUE_TEXT else False if t in FALSE_TEXT else None
+        return None
+
+    parsed = [one(v) for v in df[column]]
+    i = _first([p is None for p in parsed])
+    if i is not None:
+        raise InputError(
+            f"{source}: column {column!r} must be true or false, found {_plain(df[column].iloc[i])!r}"
+            + _where(df, i, key)
+        )
+    return pd.Series(parsed, index=df.index, dtype=bool)
 
 
 def require_finite(
@@ -74,39 +178,38 @@ def require_finite(
     for col in columns:
         if col not in df.columns:
             continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = ~np.isfinite(values.to_numpy(dtype=float))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            row = df.iloc[i]
-            where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
+        values = to_float(df[col])
+        i = _first(~np.isfinite(values.to_numpy(dtype=float)))
+        if i is not None:
             raise InputError(
                 f"{source}: column {col!r} has a missing or non-finite value "
-                f"{_plain(df[col].iloc[i])!r} at row {i + 1}" + (f" ({where})" if where else "")
+                f"{_plain(df[col].iloc[i])!r}" + _where(df, i, key)
             )
 
 
 def require_unique(df: pd.DataFrame, key: Sequence[str], source: str) -> None:
-    """Raise if two rows share the same ``key``, naming the first duplicate."""
+    """Raise if two rows share the same ``key``, naming the first duplicate and the key
+    columns that vary across the table (a column with one value throughout says nothing)."""
     dup = df.duplicated(list(key), keep="first")
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         row = df.iloc[i]
-        what = ", ".join(f"{k}={_plain(row[k])!r}" for k in key)
-        raise InputError(f"{source}: duplicate row for {what} at row {i + 1}")
+        shown = [k for k in key if df[k].nunique(dropna=False) > 1] or list(key)
+        what = ", ".join(f"{k}={_plain(row[k])!r}" for k in shown)
+        first = int(np.flatnonzero((df[list(key)] == df[list(key)].iloc[i]).all(axis=1).to_numpy())[0])
+        raise InputError(
+            f"{source}: duplicate row for {what} at row {i + 1} (same {', '.join(key)} as row {first + 1})"
+        )
 
 
 def require_binary(df: pd.DataFrame, column: str, source: str, key: Sequence[str] = ()) -> None:
     """Raise unless ``column`` holds only 0 and 1."""
-    values = pd.to_numeric(df[column], errors="coerce")
-    bad = ~values.isin([0, 1])
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        row = df.iloc[i]
-        where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
+    values = to_float(df[column])
+    i = _first(~values.isin([0, 1]))
+    if i is not None:
         raise InputError(
-            f"{source}: column {column!r} must be 0 or 1, found {_plain(df[column].iloc[i])!r} "
-            f"at row {i + 1}" + (f" ({where})" if where else "")
+            f"{source}: column {column!r} must be 0 or 1, found {_plain(df[column].iloc[i])!r}"
+            + _where(df, i, key)
         )
 
 
@@ -114,15 +217,12 @@ def require_range(
     df: pd.DataFrame, column: str, lo: float, hi: float, source: str, key: Sequence[str] = ()
 ) -> None:
     """Raise unless every value of ``column`` lies in ``[lo, hi]``."""
-    values = pd.to_numeric(df[column], errors="coerce")
-    bad = ~((values >= lo) & (values <= hi))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        row = df.iloc[i]
-        where = ", ".join(f"{k}={_plain(row[k])!r}" for k in key if k in df.columns)
+    values = to_float(df[column])
+    i = _first(~((values >= lo) & (values <= hi)))
+    if i is not None:
         raise InputError(
             f"{source}: column {column!r} must lie in [{lo}, {hi}], found "
-            f"{_plain(df[column].iloc[i])!r} at row {i + 1}" + (f" ({where})" if where else "")
+            f"{_plain(df[column].iloc[i])!r}" + _where(df, i, key)
         )
 
 
@@ -165,7 +265,7 @@ def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
     if "correct" in out.columns:
         require_finite(out, ["correct"], source, key)
         require_binary(out, "correct", source, key)
-        out["correct"] = pd.to_numeric(out["correct"]).astype(int)
+        out["correct"] = to_float(out["correct"]).astype(int)
     elif not out["p_correct"].notna().all():
         require_finite(out, ["p_correct"], source, key)  # probability only: every row needs one
     if "p_correct" in out.columns:
@@ -174,7 +274,7 @@ def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
             given = out["p_correct"].notna()
             require_finite(out[given], ["p_correct"], source, key)
             require_range(out[given], "p_correct", 0.0, 1.0, source, key)
-            out["p_correct"] = pd.to_numeric(out["p_correct"]).astype(float)
+            out["p_correct"] = to_float(out["p_correct"])
         else:
             out = out.drop(columns="p_correct")
     dup_key = key + [c for c in ("filter", "metric") if c in out.columns]
@@ -190,7 +290,7 @@ def validate_models(df: pd.DataFrame, source: str = "models") -> pd.DataFrame:
     for col in ("params", "tokens", "flops"):
         if col not in out.columns:
             out[col] = np.nan
-        values = pd.to_numeric(out[col], errors="coerce")
+        values = to_float(out[col])
         given = out[col].notna() & (out[col].astype(str).str.strip() != "")
         bad = given & ~np.isfinite(values)
         if bad.any():
@@ -217,39 +317,72 @@ def validate_models(df: pd.DataFrame, source: str = "models") -> pd.DataFrame:
         raise InputError(
             f"{source}: model {out['model'].iloc[i]!r} has neither params nor flops"
         )
+    empty = out["model"].str.strip() == ""
+    if empty.any():
+        raise InputError(f"{source}: column 'model' is blank at row {_first(empty) + 1}")
     require_unique(out, ["model"], source)
     extra = [c for c in out.columns if c not in MODELS_COLUMNS]
     return out[list(MODELS_COLUMNS) + extra].reset_index(drop=True)
 
 
-def validate_tasks(df: pd.DataFrame, source: str = "tasks") -> pd.DataFrame:
-    """Check a task-info table, keeping only the leak-free columns."""
+def validate_tasks(df: pd.DataFrame, source: str = "tasks", require_chance: bool = False) -> pd.DataFrame:
+    """Check a task-info table, keeping only the leak-free columns.
+
+    ``chance`` must lie in ``[0, 1)`` (normalised accuracy divides by ``1 - chance``).  A
+    blank chance is 0 for a generative task unless ``require_chance`` (a user's
+    ``--task-info`` table, where a blank is refused: the user meant to say something).
+    """
     require_columns(df, TASKS_REQUIRED, source)
     out = df.copy()
     if "n_choices" not in out.columns:
         out["n_choices"] = np.nan
     out = out[list(TASKS_COLUMNS)].copy()
     out["task"] = out["task"].astype(str)
+    given_chance = out["chance"].notna() & (out["chance"].astype(str).str.strip() != "")
+    raw = out.copy()
     out["format"] = out["format"].astype(str)
-    out["n_choices"] = pd.to_numeric(out["n_choices"], errors="coerce")
-    out["chance"] = pd.to_numeric(out["chance"], errors="coerce")
+    out["n_choices"] = to_float(out["n_choices"])
+    out["chance"] = to_float(out["chance"])
     bad_format = ~out["format"].isin(list(TASK_FORMATS))
     if bad_format.any():
         i = int(np.flatnonzero(bad_format.to_numpy())[0])
         raise InputError(
-            f"{source}: task {out['task'].iloc[i]!r} has format {out['format'].iloc[i]!r}; "
-            f"use one of {', '.join(TASK_FORMATS)}"
+            f"{source}: task {out['task'].iloc[i]!r} has format {_plain(raw['format'].iloc[i])!r} "
+            f"in column 'format'; use one of {', '.join(TASK_FORMATS)}"
+        )
+    i = _first(given_chance & ~np.isfinite(out["chance"]))
+    if i is not None:
+        raise InputError(
+            f"{source}: column 'chance' is not a number ({_plain(raw['chance'].iloc[i])!r}) for task "
+            f"{out['task'].iloc[i]!r}"
         )
     mc = out["format"].isin(["multiple_choice", "both"])
-    unknown = mc & ~np.isfinite(out["chance"].to_numpy(dtype=float))
+    unknown = (mc | require_chance) & ~np.isfinite(out["chance"].to_numpy(dtype=float))
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
+        kind = "multiple-choice task" if mc.iloc[i] else "task"
         raise InputError(
-            f"{source}: multiple-choice task {out['task'].iloc[i]!r} has no chance accuracy "
-            "(column 'chance')"
+            f"{source}: {kind} {out['task'].iloc[i]!r} has no chance accuracy "
+            "(column 'chance'; 0 for a generative task)"
         )
     out["chance"] = out["chance"].fillna(0.0)
-    require_range(out, "chance", 0.0, 1.0, source, ["task"])
+    i = _first(~((out["chance"] >= 0.0) & (out["chance"] < 1.0)))
+    if i is not None:
+        raise InputError(
+            f"{source}: column 'chance' must lie in [0, 1) (1 leaves nothing to learn), found "
+            f"{_plain(raw['chance'].iloc[i])!r} for task {out['task'].iloc[i]!r}"
+        )
+    given_n = raw["n_choices"].notna() & (raw["n_choices"].astype(str).str.strip() != "")
+    n = out["n_choices"]
+    i = _first(given_n & ~(np.isfinite(n) & (n >= 2) & (n == np.round(n))))
+    if i is not None:
+        raise InputError(
+            f"{source}: column 'n_choices' must be a whole number of at least 2, found "
+            f"{_plain(raw['n_choices'].iloc[i])!r} for task {out['task'].iloc[i]!r}"
+        )
+    empty = out["task"].str.strip() == ""
+    if empty.any():
+        raise InputError(f"{source}: column 'task' is blank at row {_first(empty) + 1}")
     require_unique(out, ["task"], source)
     return out.reset_index(drop=True)
 
@@ -277,10 +410,36 @@ def orient(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
+#: the range of a score per metric as users store them (a Brier loss in [0, 1] or its
+#: negation in [-1, 0]; an accuracy in [0, 1])
+METRIC_RANGES = {"accuracy": (0.0, 1.0), **{m: (-1.0, 1.0) for m in BRIER_METRICS}}
+
+
+def _check_metric_values(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
+    """Every known metric's values inside their range (a TC Brier loss of 5, an accuracy of 1.7
+    are refused)."""
+    metric = out["metric"].astype(str)
+    for name, (lo, hi) in METRIC_RANGES.items():
+        rows = metric == name
+        values = out["value"].where(rows)
+        i = _first(rows & ~((values >= lo) & (values <= hi)))
+        if i is not None:
+            what = "a loss in [0, 1] or a score in [-1, 0]" if name in BRIER_METRICS else f"in [{lo}, {hi}]"
+            raise InputError(
+                f"{source}: column 'value' for metric {name!r} must be {what}, found "
+                f"{_plain(out['value'].iloc[i])!r}" + _where(out, i, key)
+            )
+
+
 def validate_groups(df: pd.DataFrame, source: str = "groups") -> pd.DataFrame:
-    """Check a slice-level aggregate table (group scores)."""
+    """Check a slice-level aggregate table (group scores).
+
+    ``n_groups`` and ``n_questions`` are whole numbers of at least 1, ``group_index`` a whole
+    number in ``[0, n_groups)``, ``difficulty_flops_max_1e21`` positive, the values of known
+    metrics in range, ``prob_renormalized`` true or false.
+    """
     require_columns(df, GROUPS_REQUIRED, source)
-    out = df.copy()
+    out = df.copy().reset_index(drop=True)
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
     key = ["task", "model", "n_groups", "group_index", "metric"]
@@ -290,11 +449,19 @@ def validate_groups(df: pd.DataFrame, source: str = "groups") -> pd.DataFrame:
         source,
         key,
     )
-    for col in ("n_groups", "group_index", "n_questions"):
-        out[col] = pd.to_numeric(out[col]).astype(int)
-    out["value"] = pd.to_numeric(out["value"]).astype(float)
-    out["difficulty_flops_max_1e21"] = pd.to_numeric(out["difficulty_flops_max_1e21"]).astype(float)
-    out["prob_renormalized"] = out["prob_renormalized"].astype(bool)
+    out["n_groups"] = require_integer(out, "n_groups", 1, source, key)
+    out["group_index"] = require_integer(out, "group_index", 0, source, key, hi=out["n_groups"] - 1)
+    out["n_questions"] = require_integer(out, "n_questions", 1, source, key)
+    out["value"] = to_float(out["value"])
+    out["difficulty_flops_max_1e21"] = to_float(out["difficulty_flops_max_1e21"])
+    i = _first(out["difficulty_flops_max_1e21"] <= 0)
+    if i is not None:
+        raise InputError(
+            f"{source}: column 'difficulty_flops_max_1e21' must be positive (FLOPs / 1e21), found "
+            f"{_plain(out['difficulty_flops_max_1e21'].iloc[i])!r}" + _where(out, i, key)
+        )
+    _check_metric_values(out, source, key)
+    out["prob_renormalized"] = to_bool(out, "prob_renormalized", source, key)
     ukey = ["task", "model", "prob_renormalized", "n_groups", "difficulty_flops_max_1e21",
             "group_index", "metric"]
     if "group_metric_file" in out.columns:  # the shipped data: groups sorted per file
@@ -304,14 +471,16 @@ def validate_groups(df: pd.DataFrame, source: str = "groups") -> pd.DataFrame:
 
 
 def validate_scores(df: pd.DataFrame, source: str = "scores") -> pd.DataFrame:
-    """Check a whole-task score table."""
+    """Check a whole-task score table (known metrics in range, ``prob_renormalized`` true or false)."""
     require_columns(df, SCORES_REQUIRED, source)
-    out = df.copy()
+    out = df.copy().reset_index(drop=True)
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
-    require_finite(out, ["value"], source, ["task", "model", "metric"])
-    out["value"] = pd.to_numeric(out["value"]).astype(float)
-    out["prob_renormalized"] = out["prob_renormalized"].astype(bool)
+    key = ["task", "model", "metric"]
+    require_finite(out, ["value"], source, key)
+    out["value"] = to_float(out["value"])
+    _check_metric_values(out, source, key)
+    out["prob_renormalized"] = to_bool(out, "prob_renormalized", source, key)
     require_unique(out, ["task", "model", "prob_renormalized", "metric"], source)
     return orient(out, source).reset_index(drop=True)
 

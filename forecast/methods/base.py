@@ -43,11 +43,46 @@ def check_level(level: float) -> float:
 
 
 def as_compute(values: Any, what: str = "compute") -> np.ndarray:
-    """Raw compute values (FLOPs or parameters) as a positive finite float array."""
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    """Raw compute values (FLOPs or parameters) as a positive finite float array.
+
+    Text that is not a number (``'abc'``), an empty list, NaN, inf, zero or a negative value
+    raise :class:`InputError` naming ``what``.
+    """
+    if isinstance(values, (bool, np.bool_)):
+        raise InputError(f"{what} must be raw FLOPs or parameters, got {values!r}")
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(values) if len(repr(values)) <= 40 else repr(values)[:30] + "..."
+        raise InputError(f"{what} must be raw FLOPs or parameters such as 8e9, got {shown}") from None
+    if arr.size == 0:
+        raise InputError(f"{what} is empty; give at least one raw compute value")
+    if arr.ndim != 1:
+        raise InputError(f"{what} must be one value or a flat list of values, got shape {arr.shape}")
     bad = ~np.isfinite(arr) | (arr <= 0)
     if bad.any():
-        raise InputError(f"{what} must be positive raw FLOPs or parameters, got {arr[bad][0]!r}")
+        raise InputError(f"{what} must be positive raw FLOPs or parameters, got {arr[bad][0].item()!r}")
+    return arr
+
+
+#: a compute value this many decades below every model's compute is surely a log10 value
+#: or a value in other units (21.5 for 10^21.5 FLOPs, 31.6 for 3.16e22 = 31.6 x 1e21)
+UNIT_SLIP_DECADES = 3.0
+
+
+def check_compute_scale(values: Any, smallest: float, what: str = "compute") -> np.ndarray:
+    """Refuse compute values more than :data:`UNIT_SLIP_DECADES` decades below ``smallest``
+    (the smallest model's compute), with a hint at what was probably meant."""
+    arr = as_compute(values, what)
+    low = arr < smallest * 10.0 ** -UNIT_SLIP_DECADES
+    if low.any():
+        v = float(arr[low][0])
+        decades = int(np.floor(np.log10(smallest) - np.log10(v)))
+        hint = f"; did you mean {10.0 ** v:.3g} (10^{v:g})?" if v < 40 else "; give raw compute"
+        raise InputError(
+            f"{what} {v:g} is {decades} decades below the smallest model ({smallest:.3g}); "
+            f"values are raw compute, not log10 or 1e21 units{hint}"
+        )
     return arr
 
 
@@ -147,6 +182,11 @@ class Forecaster:
         self._check_params()
         if np.ndim(cutoff) != 0:
             raise InputError(f"cutoff must be one raw compute value, got {cutoff!r}")
+        cutoff = float(as_compute(cutoff, "cutoff")[0])
+        if task is not None and (not isinstance(task, str) or not task.strip()):
+            raise InputError(f"task must be a task name, got {task!r}")
+        if context is not None and not isinstance(context, dict):
+            raise InputError(f"context must be a dict from learn_context, got {type(context).__name__}")
         if not isinstance(data, EvalData):
             data = load_data(data)
         tasks = data.task_names
@@ -155,9 +195,9 @@ class Forecaster:
                 raise InputError(f"{data.name}: holds {len(tasks)} tasks; name one with task=")
             task = tasks[0]
         full = data.for_task(task)
-        cutoff = float(as_compute(cutoff, "cutoff")[0])
         compute = full.compute_table(task)
         lo, hi = compute["compute"].min(), compute["compute"].max()
+        check_compute_scale(cutoff, lo, "cutoff")
         if cutoff < lo:
             raise InputError(
                 f"cutoff {cutoff:.4g} is below the smallest model of task {task!r} ({lo:.4g} "
@@ -203,6 +243,10 @@ class Forecaster:
         self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
         return self
 
+    #: integer parameters and their smallest legal value
+    INT_PARAMS = {"seed": 0, "n_draws": 10, "degree": 1, "easy_degree": 1, "hard_degree": 1,
+                  "n_slices": 1, "draws": 1, "tune": 0, "chains": 1, "k": 1, "n_jobs": 1}
+
     def _learned_context(self, cutoff: float) -> dict[str, Any]:
         """:meth:`learn_context` on :attr:`pool_`, remembered for the same method settings,
         data and cut-off in this process (refitting another task of the same data at the
@@ -227,15 +271,25 @@ class Forecaster:
         return self._pool
 
     def _check_params(self) -> None:
-        """One-line errors for constructor parameters out of range."""
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
-            raise InputError(f"seed must be an integer (same seed, same output), got {self.seed!r}")
-        if not isinstance(self.n_draws, (int, np.integer)) or self.n_draws < 10:
-            raise InputError(f"n_draws must be an integer of at least 10, got {self.n_draws!r}")
-        for name in ("degree", "easy_degree", "hard_degree"):
-            value = getattr(self, name, None)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        """One-line errors for constructor parameters of the wrong type or out of range."""
+        params = self.get_params()
+        for name, lo in self.INT_PARAMS.items():
+            if name not in params or (name == "n_jobs" and params[name] is None):
+                continue
+            value = params[name]
+            if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < lo:
+                extra = " (same seed, same output)" if name == "seed" else ""
+                raise InputError(f"{name} must be an integer of at least {lo}{extra}, got {value!r}")
+        for name, value in params.items():
+            if name.endswith("_sd"):
+                try:
+                    arr = np.atleast_1d(np.asarray(value, dtype=float))
+                except (TypeError, ValueError):
+                    raise InputError(f"{name} must be positive numbers, got {value!r}") from None
+                if arr.size == 0 or arr.ndim != 1 or not (np.isfinite(arr) & (arr > 0)).all():
+                    raise InputError(f"{name} must be positive finite numbers, got {value!r}")
+            elif name in ("clip", "cross_fit") and not isinstance(value, (bool, np.bool_)):
+                raise InputError(f"{name} must be True or False, got {value!r}")
 
     def _fit(self, fitted: EvalData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -306,7 +360,7 @@ class Forecaster:
     def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
         """Draws of the accuracy at ``compute``: shape (n_draws, len(compute))."""
         self._check_fitted()
-        x = np.log10(as_compute(compute))
+        x = np.log10(check_compute_scale(compute, self.fit_table_["compute"].min(), "compute"))
         mean = self._mean_draws(x)
         if kind == "mean":
             return mean
@@ -387,7 +441,7 @@ class Forecaster:
         level = check_level(level)
         grid = self.search_grid()
         if budget is not None:
-            budget = float(as_compute(budget, "budget")[0])
+            budget = float(check_compute_scale(budget, self.fit_table_["compute"].min(), "budget")[0])
             if np.log10(budget) > grid[-1]:
                 # P(threshold <= budget) needs the curves out to the budget
                 step = grid[1] - grid[0]

@@ -12,6 +12,8 @@ No clipping, no uncertainty in the curve: every draw is the same curve.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import statsmodels.api as sm
 
@@ -89,7 +91,12 @@ class Published(Forecaster):
         else:
             task_score = t["accuracy"].to_numpy(dtype=float)
         acc = t["accuracy"].to_numpy(dtype=float)
-        self.map_ = sm.OLS(task_score, sm.add_constant(acc)).fit()
+        # has_constant="add": when every fitted model has the same accuracy (all answers
+        # right, say) the accuracy column is itself constant and must still get an intercept
+        with warnings.catch_warnings():
+            if np.ptp(acc) == 0:  # the flat map is handled below; statsmodels' rank warning says no more
+                warnings.simplefilter("ignore")
+            self.map_ = sm.OLS(task_score, sm.add_constant(acc, has_constant="add")).fit()
         a, b = self.map_.params
         self.map_a_, self.map_b_ = float(a), float(b)
         if np.ptp(acc) == 0 or not np.isfinite(b) or abs(b) < 1e-12:
