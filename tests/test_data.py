@@ -50,7 +50,11 @@ def test_slice_sandwich_orientation_and_models(sas):
     assert (sas.scores.loc[sas.scores["metric"] == "tc_brier", "value"] <= 0).all()
     assert sas.scale("mmlu") == "flops"
     names = set(sas.models["model"])
-    assert "microsoft/phi-2" not in names and "facebook/xglm-564M" in names
+    # the six models the paper dropped after seeing them are kept; --paper-exclusions drops them
+    assert "microsoft/phi-2" in names and "facebook/xglm-564M" in names
+    from forecast.data.shipped import PUBLISHED_EXCLUDED, with_paper_exclusions
+
+    assert not set(PUBLISHED_EXCLUDED) & set(with_paper_exclusions(sas).models["model"])
     assert "openai-community/gpt2" not in names  # no FLOPs
     t = task_table(sas.for_task("mmlu"), "mmlu")
     assert t["n_questions"].iloc[0] == 14042

@@ -86,6 +86,8 @@ def check_compute_scale(values: Any, smallest: float, what: str = "compute") -> 
     return arr
 
 
+#: spread parameters for which 0 is meaningful
+ZERO_OK_SD = ("extrapolation_sd",)
 #: contexts learned in this process, by (method, settings, data, cut-off)
 _CONTEXTS: dict[tuple, dict[str, Any]] = {}
 
@@ -282,12 +284,17 @@ class Forecaster:
                 raise InputError(f"{name} must be an integer of at least {lo}{extra}, got {value!r}")
         for name, value in params.items():
             if name.endswith("_sd"):
+                if value is None:  # learned at fit time (learn_context)
+                    continue
                 try:
                     arr = np.atleast_1d(np.asarray(value, dtype=float))
                 except (TypeError, ValueError):
                     raise InputError(f"{name} must be positive numbers, got {value!r}") from None
-                if arr.size == 0 or arr.ndim != 1 or not (np.isfinite(arr) & (arr > 0)).all():
-                    raise InputError(f"{name} must be positive finite numbers, got {value!r}")
+                # a spread of 0 is allowed where it means "none" (no slope change past the cut-off)
+                ok = (arr >= 0) if name in ZERO_OK_SD else (arr > 0)
+                if arr.size == 0 or arr.ndim != 1 or not (np.isfinite(arr) & ok).all():
+                    kind = "non-negative" if name in ZERO_OK_SD else "positive"
+                    raise InputError(f"{name} must be {kind} finite numbers, got {value!r}")
             elif name in ("clip", "cross_fit") and not isinstance(value, (bool, np.bool_)):
                 raise InputError(f"{name} must be True or False, got {value!r}")
 
