@@ -695,7 +695,7 @@ def test_group_data_cutoffs_stay_at_or_above_the_group_horizon(sas_data, tmp_pat
     assert min(s.cutoff for s in plan_splits([user], None, "expanding:3", n_groups=None)) < floor
     # the run: no job fails for want of legal groups
     r = invoke(str(groups), "--scores", str(scores), "--methods", "slice_sandwich,sigmoid", "--out",
-               str(tmp_path / "run"), "--no-progress", "--no-plots")
+               str(tmp_path / "run"), "--cutoffs", "expanding:3", "--no-progress", "--no-plots")
     assert r.exit_code == 0, r.output
     assert (pd.read_csv(tmp_path / "run" / "jobs.csv")["status"] == "ok").all()
     # a raw cut-off below the horizon: refused at planning, naming the smallest legal cut-off

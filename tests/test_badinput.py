@@ -295,11 +295,11 @@ def test_api_parameter_checks():
     data = forecast.load_dataset("bigbench_bigg")
     for method, params, fragment in (
         ("slice_sandwich", {"prior_sd": (1.0, -1.0, 1.0)}, "prior_sd must be positive finite"),
-        ("slice_sandwich", {"extrapolation_sd": float("nan")}, "extrapolation_sd must be positive"),
+        ("slice_sandwich", {"extrapolation_sd": float("nan")}, "extrapolation_sd must be non-negative"),
         ("slice_sandwich", {"chains": 0}, "chains must be an integer of at least 1"),
-        ("persistence", {"k": 0}, "k must be an integer of at least 1"),
+        ("persistence", {"k": 0}, "unexpected keyword argument 'k'"),  # one persistence, no k
         ("linear", {"n_draws": 5.5}, "n_draws must be an integer of at least 10"),
-        ("sigmoid", {"clip": "yes"}, "clip must be True or False"),
+        ("paper_sigmoid", {"clip": "yes"}, "clip must be True or False"),
     ):
         with pytest.raises(InputError, match=fragment):
             make_method(method, **params).fit(data, 8e9, task=BIGG_TASK)
@@ -397,7 +397,7 @@ def test_fit_json_is_byte_identical_across_runs():
 
 def test_backtest_files_byte_identical_across_runs(tmp_path):
     args = ("backtest", "bigbench_bigg", "--tasks", "qa_wikidata,bbq_lite_json", "--methods",
-            "slice_sandwich,linear", "--cutoffs", "1e9,8e9", "--no-progress", "--no-plots")
+            "persistence_drift,linear", "--cutoffs", "1e9,8e9", "--no-progress", "--no-plots")
     for name in ("a", "b"):
         r = run_main(*args, "--out", tmp_path / name)
         assert r.code == 0, r.stderr

@@ -148,8 +148,9 @@ def test_baselines_fit_task_level_data(paper):
         fc = forecast.make_method(name).fit(paper, cut, TASK)
         assert set(fc.fit_table_["model"]) == set(PAPER_RUNS)
         assert np.isfinite(fc.predict([1e23])["mean"]).all()
-    with pytest.raises(InputError):  # slicing needs questions or groups
-        forecast.make_method("slice_sandwich").fit(paper, cut, TASK)
+    # no questions or groups to slice: one curve of the whole task's accuracy
+    fc = forecast.make_method("slice_sandwich").fit(paper, cut, TASK)
+    assert fc.slice_set_.source == "whole_task" and np.isfinite(fc.predict([1e23])["mean"]).all()
 
 
 def test_two_step_not_applicable_without_loss_or_steps(paper):

@@ -389,6 +389,9 @@ class Forecaster:
         lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
         point = self._point(np.log10(comp))
         mean = draws.mean(axis=0) if point is None else point
+        # a very skewed (discrete) predictive can put its mean outside the central interval:
+        # widen the interval to hold the point forecast
+        lower, upper = np.minimum(lower, mean), np.maximum(upper, mean)
         return pd.DataFrame(
             {
                 "compute": comp,
@@ -419,10 +422,11 @@ class Forecaster:
         alpha = (1.0 - level) / 2.0
         lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
         point = self._point_models(models)
+        mean = draws.mean(axis=0) if point is None else point
         out = pd.DataFrame({
-            "compute": comp, "log10_compute": np.log10(comp),
-            "mean": draws.mean(axis=0) if point is None else point,
-            "lower": lower, "upper": upper, "level": level, "kind": kind,
+            "compute": comp, "log10_compute": np.log10(comp), "mean": mean,
+            "lower": np.minimum(lower, mean), "upper": np.maximum(upper, mean),  # as in predict
+            "level": level, "kind": kind,
         })
         if "model" in models.columns:
             out.insert(0, "model", models["model"].astype(str).to_numpy())
