@@ -302,14 +302,14 @@ def test_corrupted_input_in_a_real_process(case, tmp_path_factory):
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, **{**SETTINGS, "derandomize": False})
+@settings(max_examples=400, **{**SETTINGS, "derandomize": False})
 @given(case=corrupted_cases())
 def test_corrupted_input_is_refused_cleanly_many(case, tmp_path_factory):
     _corrupted(case, tmp_path_factory)
 
 
 @pytest.mark.slow
-@settings(max_examples=200, **{**SETTINGS, "derandomize": False})
+@settings(max_examples=60, **{**SETTINGS, "derandomize": False})
 @given(case=valid_cases())
 def test_valid_input_gives_valid_forecasts_many(case, tmp_path_factory):
     _valid(case, tmp_path_factory)
