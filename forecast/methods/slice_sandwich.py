@@ -172,7 +172,10 @@ class SliceSandwich(Forecaster):
         prior = self.prior_sd
         if prior is None:
             coefs = []
-            probe = self._with(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.0, engine="conjugate")
+            # settings are learned with the closed-form engine and quantile slices (an IRT or
+            # PyMC fit of every task at every pseudo-cut-off would take minutes)
+            probe = self._with(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.0, engine="conjugate",
+                               slicing="quantile")
             for task in pool.task_names:
                 try:
                     fc = probe.fit(pool.for_task(task), cutoff, task, context={})
@@ -186,7 +189,7 @@ class SliceSandwich(Forecaster):
             fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
             fits = pseudo_forecasts(
                 pool,
-                lambda d, c, t: self._with(engine="conjugate", prior_sd=tuple(prior),
+                lambda d, c, t: self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
                                            extrapolation_sd=0.0).fit(d, c, t, context=fixed),
                 list(pseudo_splits(pool)),
             )
