@@ -536,9 +536,11 @@ def _cli(*args):
 
 @pytest.mark.slow
 def test_kill_and_resume_loses_nothing(tmp_path, repo_on_path):
-    args = ["bigbench_bigg", "--tasks", ",".join(BIGG_TASKS), "--methods", ",".join(FAST_METHODS),
-            "--no-plots", "--no-progress"]
-    total = len(BIGG_TASKS) * 3 * len(FAST_METHODS)
+    methods = ["sigmoid", "persistence", "linear"]
+    args = ["bigbench_bigg", "--tasks", ",".join(BIGG_TASKS), "--methods", ",".join(methods),
+            "--cutoffs", "1e9,4e9,8e9", "--no-plots", "--no-progress"]
+    # the jobs, and one predictability-flag job per cut-off (saved the same way)
+    total = len(BIGG_TASKS) * 3 * len(methods) + 3
     out = tmp_path / "killed"
     proc = subprocess.Popen(_cli(*args, "--out", str(out)), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=os.environ.copy())
