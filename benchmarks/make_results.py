@@ -159,7 +159,8 @@ def run_backtests(backend: str, out: str | None, reuse: bool = False) -> tuple[s
                                checkpoint=out, resume=bool(out) and Path(out).exists())
         seconds = time.perf_counter() - t0
         if out:
-            (Path(out) / "seconds.json").write_text(json.dumps({"seconds": seconds}))
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            (Path(out) / "seconds.json").write_text(json.dumps({"seconds": seconds, "peak_worker_mb": peak}))
     if out:
         bt.save(out)
         bt.plot(out)
@@ -238,7 +239,9 @@ def main() -> None:
         "# Benchmark results",
         f"Made by `python benchmarks/make_results.py` on {dt.date.today().isoformat()} (forecast "
         f"{forecast.__version__}); every number below was printed by it. Backtests: {stats['seconds']:.0f} s "
-        f"for the main one; peak memory {peak_self:.0f} MB (this process), {peak_children:.0f} MB (largest worker).",
+        f"for the main one; peak memory {peak_self:.0f} MB (this process), "
+        + (f"{peak_children:.0f} MB (largest worker)." if not args.reuse else
+           "workers not measured (tables rebuilt from the saved job files with --reuse)."),
         "## How each setting is chosen (nothing is chosen by looking at these results)",
         SETTINGS,
         "## Forecast quality: the honest backtest (rolling cut-offs)",
