@@ -40,8 +40,8 @@ TASKS = {
     "socialiqa_val": "socialiqa:val:rc:5", "openbookqa_test": "openbookqa:test:rc:5",
     "boolq_val": "boolq:val:rc:5", "winogrande_val": "winogrande:val:rc:5",
 }
-#: (persistence is the largest ladder run: k=1)
-METHOD_PARAMS = {"persistence": {"k": 1}}
+#: extra parameters per method (persistence is the largest fitted run by definition)
+METHOD_PARAMS: dict[str, dict] = {}
 CONFIGS = {"paper": "olmo_ladder_paper", "all": "olmo_ladder"}
 
 
