@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from forecast import load_dataset, make_method
-from forecast.methods.two_step import TwoStep
 
 TARGETS = ("7B-4T-anneal", "13B-5T")
 #: AI2's MMLU: weighted mean of the category accuracies (test split)
@@ -40,48 +39,58 @@ TASKS = {
     "socialiqa_val": "socialiqa:val:rc:5", "openbookqa_test": "openbookqa:test:rc:5",
     "boolq_val": "boolq:val:rc:5", "winogrande_val": "winogrande:val:rc:5",
 }
-#: extra parameters per method (persistence is the largest fitted run by definition)
-METHOD_PARAMS: dict[str, dict] = {}
+#: named variants: (method, parameters); any other name is a registered method as it is
+METHOD_SPECS: dict[str, tuple[str, dict]] = {
+    "two_step_chance_floor": ("two_step", {"step2": "chance_floor"}),
+}
 CONFIGS = {"paper": "olmo_ladder_paper", "all": "olmo_ladder"}
 
 
-def forecast_task(data, task: str, method: str, cutoff: float, context: dict | None, level: float) -> pd.DataFrame:
+def forecast_task(data, task: str, method: str, cutoff: float, context: dict | None, level: float,
+                  targets: tuple[str, ...] = TARGETS) -> pd.DataFrame:
     """Forecast the targets on one task: model, mean, lower, upper, draws (observed)."""
-    fc = make_method(method, **METHOD_PARAMS.get(method, {}), seed=0)
+    name, params = METHOD_SPECS.get(method, (method, {}))
+    fc = make_method(name, **params, seed=0)
     fc.fit(data, cutoff, task, context=context if fc.learns_context else None)
-    m = data.models[data.models["model"].isin(TARGETS)]
+    m = data.models[data.models["model"].isin(targets)]
     held = pd.DataFrame({"model": m["model"], "compute": m["flops"], "params": m["params"], "tokens": m["tokens"]})
     pred = fc.predict_models(held.reset_index(drop=True), level=level)
     pred["draws"] = list(fc.sample_models(held.reset_index(drop=True)).T)
     return pred
 
 
-def actual(data, task: str) -> pd.Series:
+def actual(data, task: str, targets: tuple[str, ...] = TARGETS) -> pd.Series:
     s = data.scores
-    rows = s[(s["task"] == task) & (s["metric"] == "accuracy") & s["model"].isin(TARGETS)]
+    rows = s[(s["task"] == task) & (s["metric"] == "accuracy") & s["model"].isin(targets)]
     return rows.set_index("model")["value"]
 
 
-def run(config: str, methods: list[str], level: float = 0.9, calibrate: bool = True) -> pd.DataFrame:
-    """Rows per method, task and target; ``calibrate=False`` skips two_step's learned
-    extrapolation error (point forecasts unchanged, intervals narrower, much faster)."""
-    data = load_dataset(CONFIGS[config])
-    ladder = data.models[data.models["role"] == "ladder"]
-    cutoff = float(ladder["flops"].max())
-    context = None
-    if "two_step" in methods:
-        context = TwoStep().learn_context(data.restrict(cutoff), cutoff) if calibrate else {}
+def learned_context(data, cutoff: float, method: str, calibrate: bool = True) -> dict | None:
+    """A method's context learned from every task at the cut-off (None if it learns none)."""
+    name, params = METHOD_SPECS.get(method, (method, {}))
+    fc = make_method(name, **params, seed=0)
+    if not fc.learns_context:
+        return None
+    return fc.learn_context(data.restrict(cutoff), cutoff) if calibrate else {}
+
+
+def forecast_targets(data, cutoff: float, targets: tuple[str, ...], methods: list[str], label: str,
+                     level: float = 0.9, calibrate: bool = True) -> pd.DataFrame:
+    """Rows per method, task (the README's ten; MMLU = AI2's weighted category mean) and target."""
     rows = []
     alpha = (1 - level) / 2
     for method in methods:
         start = time.perf_counter()
+        context = learned_context(data, cutoff, method, calibrate)
         per_task = {}
-        for label, task in TASKS.items():
-            per_task[label] = (forecast_task(data, task, method, cutoff, context, level), actual(data, task))
+        for name, task in TASKS.items():
+            per_task[name] = (forecast_task(data, task, method, cutoff, context, level, targets),
+                              actual(data, task, targets))
         cats = {}
         for cat in MMLU_WEIGHTS:
             task = f"{cat}:test:rc:5"
-            cats[cat] = (forecast_task(data, task, method, cutoff, context, level), actual(data, task))
+            cats[cat] = (forecast_task(data, task, method, cutoff, context, level, targets),
+                         actual(data, task, targets))
         # MMLU: the weighted mean of the category forecasts, draw by draw
         first = next(iter(cats.values()))[0]
         mmlu = first[["model"]].copy()
@@ -91,16 +100,25 @@ def run(config: str, methods: list[str], level: float = 0.9, calibrate: bool = T
         mmlu["upper"] = [np.quantile(d, 1 - alpha) for d in draws]
         truth = sum(w * cats[c][1] for c, w in MMLU_WEIGHTS.items())
         per_task["mmlu_avg_test"] = (mmlu, truth)
-        for label, (pred, truth) in per_task.items():
+        for name, (pred, truth) in per_task.items():
             for r in pred.itertuples(index=False):
                 y = float(truth[r.model])
-                rows.append({"config": config, "method": method, "task": label, "target": r.model,
+                rows.append({"config": label, "method": method, "task": name, "target": r.model,
                              "actual": 100 * y, "error": 100 * (r.mean - y),
                              "covered": bool(r.lower < y < r.upper), "width": 100 * (r.upper - r.lower)})
-        print(f"# {config} {method}: {time.perf_counter() - start:.1f} s", flush=True)
-    if context:
-        print(f"# {config} two_step context: {context}")
+        print(f"# {label} {method}: {time.perf_counter() - start:.1f} s"
+              + (f"; context {context}" if context else ""), flush=True)
     return pd.DataFrame(rows)
+
+
+def run(config: str, methods: list[str], level: float = 0.9, calibrate: bool = True) -> pd.DataFrame:
+    """Rows per method, task and target at the largest ladder run; ``calibrate=False`` skips
+    two_step's learned extrapolation error (point forecasts unchanged, intervals narrower,
+    much faster)."""
+    data = load_dataset(CONFIGS[config])
+    ladder = data.models[data.models["role"] == "ladder"]
+    cutoff = float(ladder["flops"].max())
+    return forecast_targets(data, cutoff, TARGETS, methods, config, level, calibrate)
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,13 @@ from forecast.data.ladder import PAPER_RUNS, read_ladder, task_names
 from forecast.data.shipped import shipped_file
 from forecast.data.task_table import task_table
 from forecast.errors import InputError, NotApplicable
-from forecast.methods.two_step import TwoStep, loss_law, loss_to_accuracy
+from forecast.methods.two_step import (
+    TwoStep,
+    fit_free_sigmoid,
+    free_sigmoid,
+    loss_law,
+    loss_to_accuracy,
+)
 
 TASK = "hellaswag:val:rc:5"
 TARGETS = ["7B-4T-anneal", "13B-5T"]
@@ -172,7 +178,8 @@ def _held(data, runs):
                          "tokens": m["tokens"].to_numpy()})
 
 
-def test_replacing_the_targets_never_changes_a_forecast(ladder):
+@pytest.mark.parametrize("loss", ["bpb", "soft_log_prob"])
+def test_replacing_the_targets_never_changes_a_forecast(ladder, loss):
     """Leakage: the targets' rows (final and every checkpoint) are never read."""
     cut = flops_of(ladder, "1B-10xC")
     rng = np.random.default_rng(0)
@@ -183,13 +190,14 @@ def test_replacing_the_targets_never_changes_a_forecast(ladder):
     hit = steps["model"].isin(TARGETS + ["7B-4T-stage1"])
     steps.loc[hit, "accuracy"] = rng.uniform(0, 1, hit.sum())
     steps.loc[hit, "bpb"] = rng.uniform(0.1, 3, hit.sum())
+    steps.loc[hit, "soft_log_prob"] = rng.uniform(-3, -0.1, hit.sum())
     changed = dataclasses.replace(ladder, scores=scores, steps=steps)
     pool = ladder.restrict(cut)
     assert pool.scores.equals(changed.restrict(cut).scores) and pool.steps.equals(changed.restrict(cut).steps)
     held = _held(ladder, TARGETS + ["3B-10xC"])
     out = []
     for data in (ladder, changed):
-        fc = TwoStep(calibrate=False, n_draws=10).fit(data, cut, TASK)
+        fc = TwoStep(loss=loss, calibrate=False, n_draws=10).fit(data, cut, TASK)
         out.append((fc.predict_models(held), fc.sample_models(held)))
     pd.testing.assert_frame_equal(out[0][0], out[1][0])
     assert np.array_equal(out[0][1], out[1][1])
@@ -227,12 +235,15 @@ def _simulated_ladder(rng):
                 d = d_final * k / 40
                 loss = loss_law(p, n, d) + rng.normal(0, 0.003)
                 acc = loss_to_accuracy(q, loss, chance) + rng.normal(0, 0.004)
-                steps.append({"run": run, "step": k, "tokens": d, "task": "sim", "accuracy": acc, "bpb": loss})
+                steps.append({"run": run, "step": k, "tokens": d, "task": "sim", "accuracy": acc, "bpb": loss,
+                              "soft_log_prob": -loss})
             rows.append({"run": run, "params": n, "tokens": d_final, "flops": 6 * n * d_final, "task": "sim",
-                         "chance": chance, "accuracy": steps[-1]["accuracy"], "bpb": steps[-1]["bpb"]})
+                         "chance": chance, "accuracy": steps[-1]["accuracy"], "bpb": steps[-1]["bpb"],
+                         "soft_log_prob": -steps[-1]["bpb"]})
     target = {"run": "big", "params": 1.3e10, "tokens": 4e12, "flops": 6 * 1.3e10 * 4e12, "task": "sim",
               "chance": chance, "role": "target"}
     target["bpb"] = loss_law(p, target["params"], target["tokens"])
+    target["soft_log_prob"] = -target["bpb"]
     target["accuracy"] = loss_to_accuracy(q, target["bpb"], chance)
     rows.append(target)
     return pd.DataFrame(rows), pd.DataFrame(steps), target
@@ -252,6 +263,37 @@ def test_two_step_recovers_a_simulated_ladder():
     # same seed, same output
     again = TwoStep(calibrate=False, n_draws=20).fit(data, cut, "sim").predict_models(held)
     pd.testing.assert_frame_equal(pred, again)
+    # soft_log_prob is used as its negative: the same loss here, so the same forecast
+    slp = forecast.make_method("two_step_slp", calibrate=False, n_draws=20).fit(data, cut, "sim")
+    assert slp.loss == "soft_log_prob"
+    assert np.allclose(slp.predicted_loss(target["params"], target["tokens"]),
+                       fc.predicted_loss(target["params"], target["tokens"]))
+    assert np.allclose(slp.predict_models(held)[["mean", "lower", "upper"]], pred[["mean", "lower", "upper"]])
+    # the old chance-floor step 2 (the form the data were drawn from) forecasts the target too
+    floor = TwoStep(step2="chance_floor", calibrate=False, n_draws=20).fit(data, cut, "sim")
+    assert abs(floor.predict_models(held)["mean"].iloc[0] - target["accuracy"]) < 0.02
+
+
+def test_free_step2_recovers_ai2_sigmoid_and_its_floor():
+    """AI2's step 2 (floor and top free) recovers a sigmoid whose floor is above chance,
+    which the chance-floor form cannot follow."""
+    rng = np.random.default_rng(3)
+    q = np.array([-0.65, 1.1, 6.0, 1.0])  # floor 0.35 at high loss (chance 0.25), top 1
+    loss = rng.uniform(0.6, 2.2, 300)
+    acc = free_sigmoid(q, loss) + rng.normal(0, 0.005, loss.size)
+    fit = fit_free_sigmoid(loss, acc, chance=0.25)
+    grid = np.linspace(0.6, 2.2, 17)
+    assert np.max(np.abs(free_sigmoid(fit, grid) - free_sigmoid(q, grid))) < 0.01
+    from forecast.methods.two_step import fit_loss_to_accuracy
+
+    floor = fit_loss_to_accuracy(loss, acc, chance=0.25)
+    assert np.max(np.abs(loss_to_accuracy(floor, grid, 0.25) - free_sigmoid(q, grid))) > 0.02
+
+
+@pytest.mark.parametrize("bad", [{"loss": "accuracy"}, {"step2": "logistic"}])
+def test_two_step_refuses_unknown_loss_or_form(paper, bad):
+    with pytest.raises(InputError, match=next(iter(bad))):
+        TwoStep(calibrate=False, n_draws=5, **bad).fit(paper, flops_of(paper, "1B-10xC"), TASK)
 
 
 @pytest.mark.slow

@@ -6,9 +6,16 @@ parameters ``N`` and training tokens ``D`` (``N' = N / 1e9``, ``D' = D / 1e10``,
 conditioning), fitted by bounded least squares (scipy) with a Huber loss on log residuals.
 
 Step 2, on the fitted runs' intermediate checkpoints (the first ``skip_fraction`` of each run
-dropped, a ``moving_average``-checkpoint moving mean): accuracy as a sigmoid of the loss with
-the task's chance as floor, ``acc = chance + (top - chance) * sigmoid(k (L0 - L))``, plus the
-ideal point (loss 0, accuracy 1), fitted by bounded least squares.
+dropped, a ``moving_average``-checkpoint moving mean): accuracy as a sigmoid of the loss plus
+the ideal point (loss 0, accuracy 1), fitted by bounded least squares.  Two forms:
+``step2="free"`` (default; AI2's ``a / (1 + exp(-k (L - L0))) + b`` with AI2's bounds
+``-1 <= a <= 0 <= b <= 1``, ``k, L0 >= 0`` and start ``(chance - 1, 0.9, 3, 1)``: floor
+``a + b`` and top ``b`` free) or ``step2="chance_floor"`` (``acc = chance + (top - chance)
+sigmoid(k (L0 - L))``, the floor fixed at the task's chance).
+
+The task loss is ``bpb`` (bits per byte of the correct answer) or ``soft_log_prob``, used
+as its negative (the cross-entropy of the correct choice among the choices, AI2's
+alternative task loss; 0 = certain of the right answer, which is the ideal point).
 
 Chained: ``acc(N, D) = step2(step1(N, D))``.  Uncertainty: the whole chain refitted on
 bootstrap resamples of the fitted runs (one draw per resample); the observed-score interval
@@ -28,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
+from scipy.optimize import curve_fit, least_squares
 from scipy.special import expit
 
 from forecast.data.dataset import EvalData
@@ -84,13 +91,13 @@ def fit_loss_law(n: np.ndarray, d: np.ndarray, loss: np.ndarray, start: np.ndarr
 
 
 def loss_to_accuracy(q: np.ndarray, loss: np.ndarray, chance: float) -> np.ndarray:
-    """Step 2: ``chance + (top - chance) * sigmoid(k (L0 - L))`` with ``q = (top, k, L0)``."""
+    """Step 2, chance floor: ``chance + (top - chance) * sigmoid(k (L0 - L))`` with ``q = (top, k, L0)``."""
     top, k, l0 = q
     return chance + (top - chance) * expit(k * (l0 - np.asarray(loss, dtype=float)))
 
 
 def fit_loss_to_accuracy(loss: np.ndarray, acc: np.ndarray, chance: float, start: np.ndarray | None = None) -> np.ndarray:
-    """Step 2: bounded least squares, with the ideal point (loss 0, accuracy 1) added."""
+    """Step 2, chance floor: bounded least squares, with the ideal point (loss 0, accuracy 1) added."""
     x = np.append(loss, 0.0)
     y = np.append(acc, 1.0)
     lower = np.array([chance + 1e-6, 1e-3, 0.0])
@@ -107,6 +114,38 @@ def fit_loss_to_accuracy(loss: np.ndarray, acc: np.ndarray, chance: float, start
     res = least_squares(lambda q: loss_to_accuracy(q, x, chance) - y, p0, jac=jac, bounds=(lower, upper),
                         max_nfev=MAX_NFEV)
     return np.asarray(res.x)
+
+
+def free_sigmoid(q: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """Step 2, AI2's form: ``a / (1 + exp(-k (L - L0))) + b`` with ``q = (a, L0, k, b)``."""
+    a, l0, k, b = q
+    return a * expit(k * (np.asarray(loss, dtype=float) - l0)) + b
+
+
+#: AI2's bounds of ``(a, L0, k, b)`` in step 2 (``scripts/scaling/step2.py``)
+FREE_BOUNDS = (np.array([-1.0, 0.0, 0.0, 0.0]), np.array([0.0, np.inf, np.inf, 1.0]))
+
+
+def fit_free_sigmoid(loss: np.ndarray, acc: np.ndarray, chance: float, start: np.ndarray | None = None) -> np.ndarray:
+    """Step 2, AI2's form: bounded least squares (scipy ``curve_fit``) with the ideal point
+    (loss 0, accuracy 1) added, from AI2's start ``(chance - 1, 0.9, 3, 1)``."""
+    x = np.append(loss, 0.0)
+    y = np.append(acc, 1.0)
+    lower, upper = FREE_BOUNDS
+    p0 = np.array([chance - 1.0, 0.9, 3.0, 1.0]) if start is None else np.asarray(start, dtype=float)
+    p0 = np.clip(p0, lower + 1e-9, np.minimum(upper - 1e-9, 1e6))
+    q, _ = curve_fit(lambda xx, *c: free_sigmoid(np.array(c), xx), x, y, p0=p0, bounds=(lower, upper),
+                     max_nfev=20 * MAX_NFEV)
+    return np.asarray(q)
+
+
+#: step-2 forms: (map, fit)
+STEP2_FORMS = {
+    "free": (lambda q, loss, chance: free_sigmoid(q, loss), fit_free_sigmoid),
+    "chance_floor": (loss_to_accuracy, fit_loss_to_accuracy),
+}
+#: task losses: the sign turning the metric into a loss (lower is better, 0 ideal)
+LOSSES = {"bpb": 1.0, "soft_log_prob": -1.0}
 
 
 def extrapolation_law(errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
@@ -132,8 +171,12 @@ class TwoStep(Forecaster):
     Parameters
     ----------
     loss : str
-        The continuous task-loss metric of the data's ``scores`` / ``steps`` tables
-        (``bpb``: bits per byte of the correct answer, lower is better).
+        The continuous task-loss metric of the data's ``scores`` / ``steps`` tables:
+        ``bpb`` (bits per byte of the correct answer) or ``soft_log_prob`` (used as its
+        negative: the cross-entropy of the correct choice among the choices).
+    step2 : str
+        The loss -> accuracy form: ``free`` (AI2's sigmoid, floor and top free) or
+        ``chance_floor`` (floor fixed at the task's chance).
     skip_fraction : float
         Share of each run's earliest checkpoints left out of step 2 (AI2: 0.1).
     moving_average : int
@@ -156,10 +199,11 @@ class TwoStep(Forecaster):
     #: fit the point chain only, no bootstrap (the pseudo-cut-off fits of learn_context)
     _point_only = False
 
-    def __init__(self, loss: str = "bpb", skip_fraction: float = 0.1, moving_average: int = 5,
-                 tokens_per_param: float = 20.0, calibrate: bool = True, n_draws: int = 40,
-                 seed: int = 0) -> None:
+    def __init__(self, loss: str = "bpb", step2: str = "free", skip_fraction: float = 0.1,
+                 moving_average: int = 5, tokens_per_param: float = 20.0, calibrate: bool = True,
+                 n_draws: int = 40, seed: int = 0) -> None:
         self.loss = loss
+        self.step2 = step2
         self.skip_fraction = skip_fraction
         self.moving_average = moving_average
         self.tokens_per_param = tokens_per_param
@@ -177,6 +221,7 @@ class TwoStep(Forecaster):
         loss = s[(s["task"] == task) & (s["metric"] == self.loss)][["model", "value"]]
         if loss.empty:
             raise NotApplicable(f"task {task!r}: no task loss {self.loss!r} in the data (two_step needs it)")
+        loss = loss.assign(value=LOSSES[self.loss] * loss["value"].to_numpy(dtype=float))
         runs = self.fit_table_[["model", "accuracy"]].merge(loss.rename(columns={"value": "loss"}), on="model")
         runs = runs.merge(fitted.models[["model", "params", "tokens", "flops"]], on="model")
         runs = runs[np.isfinite(runs[["loss", "params", "tokens"]].to_numpy(dtype=float)).all(axis=1)]
@@ -198,7 +243,7 @@ class TwoStep(Forecaster):
             rows = rows.iloc[int(np.floor(self.skip_fraction * len(rows))):]
             smooth = rows[[self.loss, "accuracy"]].rolling(self.moving_average, min_periods=1).mean()
             if len(smooth):
-                out[str(run)] = smooth.to_numpy(dtype=float)
+                out[str(run)] = smooth.to_numpy(dtype=float) * np.array([LOSSES[self.loss], 1.0])
         if not out:
             raise NotApplicable(f"task {self.task_!r}: no checkpoints with {self.loss!r} for the fitted runs")
         return out
@@ -212,7 +257,7 @@ class TwoStep(Forecaster):
         pts = np.concatenate([points[m] for m in r["model"] if m in points] or [np.empty((0, 2))])
         if len(pts) < 3:
             pts = r[["loss", "accuracy"]].to_numpy(dtype=float)
-        q = fit_loss_to_accuracy(pts[:, 0], pts[:, 1], self.chance_, None if start is None else start[1])
+        q = STEP2_FORMS[self.step2][1](pts[:, 0], pts[:, 1], self.chance_, None if start is None else start[1])
         return p, q
 
     def _fit(self, fitted: EvalData) -> None:
@@ -220,13 +265,19 @@ class TwoStep(Forecaster):
         runs = self._runs(fitted)
         points = self._checkpoints(fitted, list(runs["model"]))
         everyone = np.arange(len(runs))
-        self.loss_params_, self.map_params_ = self._fit_chain(runs, points, everyone)
+        try:
+            self.loss_params_, self.map_params_ = self._fit_chain(runs, points, everyone)
+        except RuntimeError as exc:  # curve_fit gave up
+            raise NotApplicable(f"task {self.task_!r}: the two_step fit did not converge ({exc})") from None
         draws = [(self.loss_params_, self.map_params_)] * self.n_draws if self._point_only else []
         for _ in range(0 if self._point_only else self.n_draws):
             pick = self._rng.choice(everyone, size=len(everyone), replace=True)
             if np.unique(runs["params"].to_numpy()[pick]).size < 2 or np.unique(pick).size < MIN_RUNS - 2:
                 pick = everyone
-            draws.append(self._fit_chain(runs, points, pick, start=(self.loss_params_, self.map_params_)))
+            try:
+                draws.append(self._fit_chain(runs, points, pick, start=(self.loss_params_, self.map_params_)))
+            except RuntimeError:  # a resample the fit cannot follow keeps the point fit
+                draws.append((self.loss_params_, self.map_params_))
         self.loss_draws_ = np.array([p for p, _ in draws])
         self.map_draws_ = np.array([q for _, q in draws])
         self.runs_ = runs
@@ -238,6 +289,10 @@ class TwoStep(Forecaster):
     def _check_own_params(self) -> None:
         from forecast.errors import InputError
 
+        if self.loss not in LOSSES:
+            raise InputError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.step2 not in STEP2_FORMS:
+            raise InputError(f"step2 must be one of {', '.join(STEP2_FORMS)}, got {self.step2!r}")
         if not 0.0 <= float(self.skip_fraction) < 1.0:
             raise InputError(f"skip_fraction must lie in [0, 1), got {self.skip_fraction!r}")
         if not isinstance(self.moving_average, (int, np.integer)) or self.moving_average < 1:
@@ -247,10 +302,11 @@ class TwoStep(Forecaster):
 
     # ------------------------------------------------------------------ prediction
     def _chain(self, p: np.ndarray, q: np.ndarray, n: np.ndarray, d: np.ndarray) -> np.ndarray:
-        return loss_to_accuracy(q, loss_law(p, n, d), self.chance_)
+        return STEP2_FORMS[self.step2][0](q, loss_law(p, n, d), self.chance_)
 
     def predicted_loss(self, params: Any, tokens: Any) -> np.ndarray:
-        """Step 1 alone: the point forecast of the task loss at ``params`` and ``tokens``."""
+        """Step 1 alone: the point forecast of the task loss at ``params`` and ``tokens``
+        (for ``soft_log_prob``: its negative)."""
         return loss_law(self.loss_params_, np.atleast_1d(np.asarray(params, dtype=float)),
                         np.atleast_1d(np.asarray(tokens, dtype=float)))
 
@@ -335,8 +391,7 @@ class TwoStep(Forecaster):
         for split in pseudo_splits(pool, min_sizes=MIN_RUNS):
             try:
                 sub = pool.for_task(split.task)
-                fc = TwoStep(self.loss, self.skip_fraction, self.moving_average, self.tokens_per_param,
-                             calibrate=False, n_draws=10, seed=self.seed)
+                fc = TwoStep(**{**self.get_params(), "calibrate": False, "n_draws": 10})
                 fc._point_only = True
                 fc.fit(sub, split.cutoff, split.task, context={})
             except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
