@@ -57,7 +57,7 @@ emergence_summary.csv, calibration.csv, pit.csv, learned.csv (settings learned p
 cut-off), curves.csv, jobs.csv (status of every job: ok, skipped or failed), run.json,
 and the plots. A DIR holding results is refused unless --resume or --force.
 
-Default methods: {", ".join(DEFAULT_METHODS)} (and two_step on a model ladder).
+Default methods: {", ".join(DEFAULT_METHODS)} (and two_step, two_step_slp on a model ladder).
 Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
 """
 

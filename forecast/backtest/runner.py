@@ -49,12 +49,12 @@ DEFAULT_METHODS = ("slice_sandwich", "sigmoid", "persistence", "persistence_drif
 #: the Slice-and-Sandwich paper's recipe and baseline, for comparisons with its figures
 PAPER_METHODS = ("published", "paper_sigmoid")
 #: added to the defaults when a data set is a model ladder (task-level, with checkpoints)
-LADDER_METHODS = ("two_step",)
+LADDER_METHODS = ("two_step", "two_step_slp")
 
 
 def default_methods(datasets: Sequence[EvalData]) -> list[str]:
     """The methods a backtest runs when none are named: :data:`DEFAULT_METHODS`, and
-    ``two_step`` when a data set carries a ladder's checkpoints."""
+    ``two_step`` and ``two_step_slp`` when a data set carries a ladder's checkpoints."""
     methods = list(DEFAULT_METHODS)
     if any(getattr(d, "steps", None) is not None for d in datasets):
         methods += list(LADDER_METHODS)
