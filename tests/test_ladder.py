@@ -345,3 +345,23 @@ def test_reference_figures_of_the_two_step_method(paper):
     assert main8[("persistence", "13B-5T")] == pytest.approx(14.10, abs=0.01)
     assert main8[("two_step", "7B-4T-anneal")] == pytest.approx(3.35, abs=1.0)
     assert main8[("two_step", "13B-5T")] == pytest.approx(3.62, abs=1.0)
+
+
+def test_tuning_split_never_fits_its_pseudo_targets():
+    """benchmarks/ladder_tuning.py: the pseudo-targets (a whole ladder size) are held out like
+    the real targets, which are not in the data at all."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "ladder_tuning", Path(__file__).parents[1] / "benchmarks" / "ladder_tuning.py")
+    tuning = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tuning)
+    data, cutoff, targets = tuning.pseudo_data("paper", ("190M", "370M", "760M"), ("1B",))
+    fitted = set(data.restrict(cutoff).models["model"])
+    assert fitted == {f"{s}-{m}xC" for s in ("190M", "370M", "760M") for m in (1, 2, 5, 10)}
+    assert set(targets) == {f"1B-{m}xC" for m in (1, 2, 5, 10)}
+    assert set(data.held_out_models(cutoff, TASK)) == set(targets)
+    assert not set(data.models["model"]) & set(TARGETS)  # the real targets are not there
+    # a 1B run below the cut-off's compute is still held out (by role, not by compute)
+    assert flops_of(data, "1B-1xC") < cutoff
