@@ -337,14 +337,18 @@ def test_reference_figures_of_the_two_step_method(paper):
         "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    table = bench.summarise(bench.run("paper", ["two_step", "persistence"], calibrate=False))
+    table = bench.summarise(bench.run("paper", ["two_step", "two_step_slp", "persistence"], calibrate=False))
     main8 = table[table["tasks"] == "main8"].set_index(["method", "target"])["MAE"]
     # persistence (the largest ladder run) is the README's figure exactly; the package's
     # ``linear`` is a binomial GLM now, not the README's OLS line (7.28 / 8.04)
     assert main8[("persistence", "7B-4T-anneal")] == pytest.approx(12.67, abs=0.01)
     assert main8[("persistence", "13B-5T")] == pytest.approx(14.10, abs=0.01)
-    assert main8[("two_step", "7B-4T-anneal")] == pytest.approx(3.35, abs=1.0)
-    assert main8[("two_step", "13B-5T")] == pytest.approx(3.62, abs=1.0)
+    # AI2's step-2 form: the README's re-implementation within a quarter point
+    assert main8[("two_step", "7B-4T-anneal")] == pytest.approx(3.35, abs=0.25)
+    assert main8[("two_step", "13B-5T")] == pytest.approx(3.62, abs=0.25)
+    # the best method (chosen on pseudo-targets inside the ladder) meets the issue's must targets
+    assert main8[("two_step_slp", "7B-4T-anneal")] <= 2.7
+    assert main8[("two_step_slp", "13B-5T")] <= 2.9
 
 
 def test_tuning_split_never_fits_its_pseudo_targets():
