@@ -146,6 +146,19 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def rolling_coverage(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Pooled over the rolling cut-offs of a ``forecast backtest`` run (its predictions.csv):
+    per dataset and method, the 90% coverage and MAE (points) of the targets on every task
+    and cut-off, and of every held-out model."""
+    out = []
+    for (dataset, method), g in predictions.groupby(["dataset", "method"]):
+        for label, sub in (("targets", g[g["model"].isin(TARGETS)]), ("every held-out run", g)):
+            out.append({"dataset": dataset, "method": method, "scored": label, "n": len(sub),
+                        "cutoffs": sub["cutoff"].nunique(), "coverage90": sub["cover"].mean(),
+                        "MAE": 100 * (sub["mean"] - sub["y_true"]).abs().mean()})
+    return pd.DataFrame(out)
+
+
 def markdown(df: pd.DataFrame) -> str:
     """A plain markdown table (no optional dependency)."""
     head = "| " + " | ".join(map(str, df.columns)) + " |"
@@ -159,7 +172,13 @@ def main() -> None:
     ap.add_argument("--configs", default="paper,all")
     ap.add_argument("--methods", default="two_step,two_step_slp,linear,sigmoid,persistence")
     ap.add_argument("--out", help="CSV file for the per task x target x method rows")
+    ap.add_argument("--backtest", help="a `forecast backtest` output folder on a ladder: print the coverage "
+                                       "pooled over its rolling cut-offs (and nothing else)")
     args = ap.parse_args()
+    if args.backtest:
+        print("## 90% coverage pooled over the rolling cut-offs (task x cut-off x held-out run)")
+        print(markdown(rolling_coverage(pd.read_csv(f"{args.backtest}/predictions.csv")).round(3)))
+        return
     methods = [m for m in args.methods.split(",") if m]
     table = pd.concat([run(c, methods) for c in args.configs.split(",") if c], ignore_index=True)
     if args.out:
