@@ -369,3 +369,24 @@ def test_tuning_split_never_fits_its_pseudo_targets():
     assert not set(data.models["model"]) & set(TARGETS)  # the real targets are not there
     # a 1B run below the cut-off's compute is still held out (by role, not by compute)
     assert flops_of(data, "1B-1xC") < cutoff
+
+
+def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    pred = pd.DataFrame({
+        "dataset": "d", "method": "m", "cutoff": [1.0, 1.0, 2.0, 2.0, 2.0],
+        "model": ["7B-4T-anneal", "1B-10xC", "13B-5T", "7B-4T-anneal", "3B-1xC"],
+        "cover": [1.0, 0.0, 0.0, 0.5, 1.0], "mean": [0.5, 0.5, 0.6, 0.7, 0.4],
+        "y_true": [0.52, 0.5, 0.5, 0.7, 0.4]})
+    out = bench.rolling_coverage(pred).set_index("scored")
+    assert out.at["targets", "n"] == 3 and out.at["targets", "cutoffs"] == 2
+    assert out.at["targets", "coverage90"] == pytest.approx(0.5)
+    assert out.at["targets", "MAE"] == pytest.approx(100 * (0.02 + 0.1 + 0.0) / 3)
+    assert out.at["every held-out run", "n"] == 5
+    assert out.at["every held-out run", "coverage90"] == pytest.approx(0.5)
