@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 
 from forecast.errors import FitError, InputError
+
+# Nothing heavy (numpy, pandas, scikit-learn, PyMC) is imported at module level: each
+# command imports what it needs when it runs, so `forecast --help` stays fast.
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
@@ -49,7 +52,7 @@ def parse_compute(text: str | None, what: str) -> float | None:
         value = float(text)
     except (ValueError, OverflowError):
         raise InputError(f"{what} must be raw compute such as 8e9 or 3.2e22, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise InputError(f"{what} must be a positive raw compute value, got {text!r}")
     return value
 
@@ -66,8 +69,46 @@ def parse_compute_list(text: str | None, what: str) -> list[float] | None:
     return [parse_compute(part, what) for part in parts]
 
 
+#: commands defined in other modules, imported only when used: name -> (module, attribute,
+#: the one-line help `forecast --help` shows without importing them)
+LAZY_COMMANDS = {
+    "backtest": ("forecast.backtest.command", "backtest",
+                 "Score methods on held-out larger models at rolling cut-offs."),
+    "mirage": ("forecast.mirage_cli", "mirage_command",
+               "Does a task's jump survive a continuous metric?"),
+}
+
+
 class Group(click.Group):
-    """Turns :class:`InputError` raised anywhere below into one line and exit code 2."""
+    """Turns :class:`InputError` raised anywhere below into one line and exit code 2, and
+    imports the commands of :data:`LAZY_COMMANDS` only when they are run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        if self is cli:
+            names |= set(LAZY_COMMANDS)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and self is cli and name in LAZY_COMMANDS:
+            module, attribute, _ = LAZY_COMMANDS[name]
+            command = getattr(__import__(module, fromlist=[attribute]), attribute)
+            self.add_command(command, name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if self is cli and name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -83,7 +124,19 @@ class Group(click.Group):
 @click.option("--verbose", is_flag=True, help="Show library log output (PyMC sampler progress).")
 @click.version_option(package_name="forecast")
 def cli(verbose: bool) -> None:
-    """Forecast when an ability emerges in larger language models, with uncertainty."""
+    """Forecast when an ability emerges in larger language models, with uncertainty.
+
+    \b
+    Fit on the models up to a cut-off, forecast the larger ones:
+      forecast fit bigbench_bigg --task TASK --cutoff 8e9 --plot fit.png
+      forecast fit my_results.csv --models models.csv --task TASK --cutoff 1e21
+
+    tau (the emergence level) is a share of the way from chance to perfect accuracy:
+    tau = 0.25 is a quarter of the way (accuracy 0.4375 on a 4-choice task). The
+    threshold is the smallest compute where the accuracy curve reaches it.
+
+    Compute is raw training FLOPs (or raw parameters for a family without token counts).
+    """
     quiet_libraries(verbose)
 
 
@@ -232,18 +285,6 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         click.echo(text_report(report))
         if plot:
             click.echo(f"plot written to {plot}")
-
-
-def _register_optional() -> None:
-    try:
-        from forecast.backtest.command import backtest
-    except ImportError:  # pragma: no cover - while the backtest module is absent
-        return
-    cli.add_command(backtest)
-
-
-_register_optional()
-cli.add_command(__import__("forecast.mirage_cli", fromlist=["mirage_command"]).mirage_command)
 
 
 def main() -> None:
