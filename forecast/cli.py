@@ -16,13 +16,21 @@ from pathlib import Path
 
 import click
 
-from forecast.errors import FitError, InputError
+from forecast.errors import DataNote, FitError, InputError
 
 # Nothing heavy (numpy, pandas, scikit-learn, PyMC) is imported at module level: each
 # command imports what it needs when it runs, so `forecast --help` stays fast.
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
+
+
+#: ``--compute``, shared by every command that loads data
+compute_option = click.option(
+    "--compute", type=click.Choice(["flops", "params"]), default=None,
+    help="Compute axis: flops (training FLOPs; 6*params*tokens where only those are known) or "
+         "params. Default: flops if any model has them; models without are left out with a note.",
+)
 
 
 def quiet_libraries(verbose: bool) -> None:
@@ -36,6 +44,21 @@ def quiet_libraries(verbose: bool) -> None:
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def show_notes() -> None:
+    """Print each :class:`DataNote` (what the loader assumed) as one ``forecast: note:``
+    line on stderr; other warnings keep Python's format."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataNote):
+            click.echo(f"forecast: note: {' '.join(str(message).split())}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", DataNote)
 
 
 def fail(message: str) -> None:
@@ -138,6 +161,7 @@ def cli(verbose: bool) -> None:
     Compute is raw training FLOPs (or raw parameters for a family without token counts).
     """
     quiet_libraries(verbose)
+    show_notes()
 
 
 @cli.command("datasets")
@@ -155,15 +179,21 @@ def datasets_command() -> None:
 @click.option("--scores", "scores_file", help="Whole-task scores for slice-level data.")
 @click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
 @click.option("--task", "task", help="Only this task.")
-def metrics_command(data: str, models_file, scores_file, task_info, task) -> None:
-    """Per-model metrics of a task and the emergence score of each metric's curve."""
+@compute_option
+def metrics_command(data: str, models_file, scores_file, task_info, task, compute) -> None:
+    """Per-model metrics of a task and the emergence score of each metric's curve.
+
+    The emergence score (BIG-bench's "breakthroughness") of a metric's curve over the models
+    sorted by compute is its range divided by the root median squared step between
+    neighbouring models, signed by direction: large when the curve rises in one or two
+    jumps, small for a steady rise, negative for a falling curve."""
     from forecast.data import load_data
     from forecast.data.task_table import task_table
     from forecast.metrics import emergence_score
 
     if task is not None and not task.strip():
         raise InputError("--task is empty; name a task (forecast metrics DATA lists them all)")
-    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info, compute=compute)
     tasks = [task] if task is not None else d.task_names
     for name in tasks:
         table = task_table(d.for_task(name), name)
@@ -182,7 +212,9 @@ def metrics_command(data: str, models_file, scores_file, task_info, task) -> Non
             f"{c}: {emergence_score(table['log10_compute'].to_numpy(), table[c].to_numpy()):.3g}"
             for c in cols
         )
-        click.echo(f"emergence score (breakthroughness) — {scores}")
+        click.echo(f"emergence score — {scores}")
+    click.echo("emergence score = range / root median squared step between neighbouring sizes;")
+    click.echo("  large: the curve jumps; small: it rises steadily; below 0: it falls")
 
 
 @cli.group("ingest", cls=Group)
@@ -236,8 +268,9 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one strict-JSON object.")
 @click.option("--plot", "plot", help="Write a PNG plot of the forecast.")
 @click.option("--force", is_flag=True, help="Overwrite the --plot file if it exists.")
+@compute_option
 def fit_command(data, models_file, scores_file, task_info, task, cutoff, method, level, tau, budget, at,
-                seed, as_json, plot, force) -> None:
+                seed, as_json, plot, force, compute) -> None:
     """Fit one forecast on the models up to --cutoff and report it."""
     from forecast.data import load_data
     from forecast.methods import make_method
@@ -262,7 +295,7 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         if plot_path.exists() and not force:
             raise InputError(f"{plot}: already exists (pass --force to overwrite)")
         check_writable_file(plot_path, "--plot")
-    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info, compute=compute)
     smallest = float(d.for_task(task).compute_table(task)["compute"].min())
     check_compute_scale(cut, smallest, "--cutoff")
     if bud is not None:

@@ -18,6 +18,7 @@ from forecast.backtest.runner import DEFAULT_METHODS
 from forecast.backtest.runner import backtest as run_backtest
 from forecast.backtest.store import lock_output
 from forecast.data.readers import check_writable_folder
+from forecast.cli import compute_option
 from forecast.errors import InputError
 
 EXIT_FAILED_JOBS = 1
@@ -98,6 +99,7 @@ def _split_list(text: str | None, option: str) -> list[str] | None:
               help="Normalised accuracy that defines the emergence threshold.")
 @click.option("--paper-exclusions", is_flag=True,
               help="Drop the six models the Slice-and-Sandwich paper leaves out (kept by default).")
+@compute_option
 @click.option("--wide", is_flag=True, help="Print every summary column and window.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True, help="Where the jobs run.")
 @click.option("--scheduler", help="Dask scheduler address (with --backend dask; default: a local cluster).")
@@ -117,7 +119,7 @@ def backtest(**options) -> None:
 
 
 def _backtest(stack, start, data, models_file, scores_file, task_info_file, steps_file, tasks, cutoffs, methods,
-              level, tau, paper_exclusions, wide, backend, scheduler, n_jobs, seed, out, resume, force,
+              level, tau, paper_exclusions, compute, wide, backend, scheduler, n_jobs, seed, out, resume, force,
               no_plots, no_progress) -> None:
     try:
         if (resume or force) and out is None:
@@ -132,8 +134,16 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
         if out is not None:  # badinput: refuse an unwritable --out before any work, lock it for the run
             check_writable_folder(out, "--out")
             stack.enter_context(lock_output(out))
+        data = list(data)
+        if compute is not None:  # the axis is chosen at load time (forecast.data.reconcile)
+            from forecast.data import dataset_names, load_data
+
+            items = [name for item in data for name in (dataset_names() if item == "all" else [item])]
+            data = [load_data(item, models=models_file, scores=scores_file, task_info=task_info_file,
+                              steps=steps_file, compute=compute) for item in items]
+            models_file = scores_file = task_info_file = steps_file = None
         bt = run_backtest(
-            list(data),
+            data,
             methods=method_list,
             tasks=task_list,
             cutoffs=cutoffs,

@@ -65,6 +65,9 @@ class EvalData:
         A model's final checkpoint is its row in ``scores``; ``steps`` may leave models out.
     unfitted_roles : tuple of str
         Values of ``models.role`` never fitted at any cut-off (:data:`UNFITTED_ROLES`).
+    axis : {"flops", "params"} or None
+        The compute axis of every fit; ``None``: FLOPs when every model has them,
+        parameters when none has (a mixture is refused).
     """
 
     models: pd.DataFrame
@@ -76,6 +79,7 @@ class EvalData:
     notes: tuple[str, ...] = field(default_factory=tuple)
     steps: pd.DataFrame | None = None
     unfitted_roles: tuple[str, ...] = UNFITTED_ROLES
+    axis: str | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -89,6 +93,7 @@ class EvalData:
         name: str = "data",
         notes: tuple[str, ...] = (),
         steps: pd.DataFrame | None = None,
+        axis: str | None = None,
     ) -> EvalData:
         """Validate every table and check that they refer to each other consistently."""
         models = validate_models(models, f"{name}: models")
@@ -121,7 +126,7 @@ class EvalData:
                     f"{name}: {label} name task {missing[0]!r} that is not in the task info "
                     "(pass --task-info FILE with columns task, format, n_choices, chance)"
                 )
-        return cls(models, tasks, results, groups, scores, name, tuple(notes), steps)
+        return cls(models, tasks, results, groups, scores, name, tuple(notes), steps, axis=axis)
 
     # ------------------------------------------------------------------ views
     @functools.cached_property
@@ -197,12 +202,14 @@ class EvalData:
     def compute_table(self, task: str | None = None) -> pd.DataFrame:
         """``model, compute, log10_compute`` for the models with data, on one scale.
 
-        The scale is training FLOPs when every model has them, parameters when none has;
-        a mixture is refused (the two scales cannot share one fit).
+        The scale is :attr:`axis` if set, else training FLOPs when every model has them,
+        parameters when none has; a mixture is refused (the two scales cannot share one fit).
         """
         names = self.models_of(task)
         m = self.models.set_index("model").loc[names]
         has_flops = m["flops"].notna()
+        if self.axis == PARAMS:
+            has_flops[:] = False
         where = f" on task {task!r}" if task else ""
         if has_flops.all():
             compute, scale = m["flops"], FLOPS

@@ -14,6 +14,7 @@ import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.data.readers import classify_table, read_table
+from forecast.data.reconcile import choose_compute_axis, default_task_info, resolve_model_names
 from forecast.data.schema import (
     validate_groups,
     validate_models,
@@ -72,6 +73,7 @@ def load_data(
     scores: TableLike = None,
     task_info: TableLike = None,
     steps: TableLike = None,
+    compute: str | None = None,
 ) -> EvalData:
     """Load evaluation results into a validated :class:`EvalData`.
 
@@ -93,12 +95,25 @@ def load_data(
     steps
         Intermediate checkpoints of a model-ladder file (task-level data with a ``run``
         column, see :mod:`forecast.data.ladder`); only with such a file.
+    compute
+        The compute axis of every fit: ``"flops"`` (training FLOPs, ``6·N·D`` where only
+        parameters and tokens are known), ``"params"``, or ``None``: FLOPs when any model
+        has them, else parameters. Models without a value on the axis are left out with a
+        note (:mod:`forecast.data.reconcile`).
+
+    Notes
+    -----
+    What the loader assumes is said once as a :class:`~forecast.errors.DataNote` warning
+    and kept in ``EvalData.notes``: model names matched loosely to the models table (case,
+    organisation prefix, ``-hf``), chance 0 for a task no task table knows, models left out
+    for lacking a value on the compute axis. A model that matches no entry is refused with
+    the closest known names.
 
     Returns
     -------
     EvalData
     """
-    if models is None and scores is None and task_info is None and steps is None:
+    if models is None and scores is None and task_info is None and steps is None and compute is None:
         # nothing to add: the data as they are (keeping every table, a ladder's steps too)
         if isinstance(data, EvalData):
             return data
@@ -187,10 +202,31 @@ def load_data(
         if table is not None and "model" in table.columns:
             used_models |= set(table["model"].astype(str))
             used_tasks |= set(table["task"].astype(str))
+    said: list[str] = []
+    renames, new_notes = resolve_model_names(used_models, models_df["model"], name, models is not None)
+    said += new_notes
+    if renames:
+        results, groups, base_scores = (
+            None if t is None else t.assign(model=t["model"].astype(str).replace(renames))
+            for t in (results, groups, base_scores)
+        )
+        used_models = {renames.get(m, m) for m in used_models}
     if "model" in models_df.columns and used_models:
         models_df = models_df[models_df["model"].astype(str).isin(used_models)]
+    unknown_tasks = sorted(used_tasks - set(tasks["task"].astype(str)))
+    defaults, new_notes = default_task_info(unknown_tasks, name)
+    said += new_notes
+    tasks = _merge_task_info(tasks, defaults)
     if "task" in tasks.columns and used_tasks:
         tasks = tasks[tasks["task"].astype(str).isin(used_tasks)]
+    models_df, axis, dropped, new_notes = choose_compute_axis(validate_models(models_df, name), compute, name)
+    said += new_notes
+    if dropped:
+        results, groups, base_scores = (
+            None if t is None else t[~t["model"].astype(str).isin(dropped)].reset_index(drop=True)
+            for t in (results, groups, base_scores)
+        )
     return EvalData.from_frames(
-        models_df, tasks, results=results, groups=groups, scores=base_scores, name=name, notes=notes
+        models_df, tasks, results=results, groups=groups, scores=base_scores, name=name,
+        notes=tuple(notes) + tuple(said), axis=axis,
     )
