@@ -100,7 +100,9 @@ def _split_list(text: str | None, option: str) -> list[str] | None:
 @click.option("--paper-exclusions", is_flag=True,
               help="Drop the six models the Slice-and-Sandwich paper leaves out (kept by default).")
 @compute_option
-@click.option("--wide", is_flag=True, help="Print every summary column and window.")
+@click.option("--wide", is_flag=True, help="Print every summary column and window (wider than 100 columns).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary and emergence summary as one strict-JSON object.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True, help="Where the jobs run.")
 @click.option("--scheduler", help="Dask scheduler address (with --backend dask; default: a local cluster).")
 @click.option("--n-jobs", type=int, help="Worker processes for processes/dask (default: all CPUs).")
@@ -119,7 +121,7 @@ def backtest(**options) -> None:
 
 
 def _backtest(stack, start, data, models_file, scores_file, task_info_file, steps_file, tasks, cutoffs, methods,
-              level, tau, paper_exclusions, compute, wide, backend, scheduler, n_jobs, seed, out, resume, force,
+              level, tau, paper_exclusions, compute, wide, as_json, backend, scheduler, n_jobs, seed, out, resume, force,
               no_plots, no_progress) -> None:
     try:
         if (resume or force) and out is None:
@@ -177,11 +179,17 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
         written = bt.save(out)
         if not no_plots:
             written += bt.plot(out)
-    click.echo(bt.format_summary(wide=wide))
     failed = bt.failed
     seconds = time.perf_counter() - start
-    click.echo(f"{len(bt.jobs)} jobs ({len(failed)} failed) in {seconds:.1f} s on backend {backend}")
-    if written:
+    if as_json:
+        click.echo(summary_json(bt, seconds))
+    else:
+        click.echo(bt.format_summary(wide=wide))
+        click.echo(f"{len(bt.jobs)} jobs ({len(failed)} failed, {len(bt.skipped)} skipped) in {seconds:.1f} s "
+                   f"on backend {backend}")
+    for line in skipped_notes(bt.skipped):
+        click.echo(line, err=True)
+    if written and not as_json:
         click.echo(f"wrote {len(written)} files to {out}")
     for row in failed.head(5).itertuples(index=False):
         click.echo(f"failed: {row.key}: {row.error}", err=True)
@@ -189,6 +197,31 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
         click.echo(f"... and {len(failed) - 5} more failed jobs (see jobs.csv)", err=True)
     if len(failed):
         sys.exit(EXIT_FAILED_JOBS)
+
+
+def skipped_notes(skipped) -> list[str]:
+    """One stderr line per method with skipped jobs: how many, and the first reason."""
+    lines = []
+    for method, rows in skipped.groupby("method", sort=True):
+        lines.append(f"forecast: note: skipped {method} at {len(rows)} split(s), e.g. {rows['error'].iloc[0]}")
+    return lines
+
+
+def summary_json(bt, seconds: float) -> str:
+    """The run's summary tables and job counts as one strict-JSON object (NaN as null)."""
+    import json
+
+    def records(frame):
+        if frame is None:
+            return []
+        return json.loads(frame.to_json(orient="records"))
+
+    return json.dumps({
+        "summary": records(bt.summary()),
+        "emergence_summary": records(bt.emergence_summary()),
+        "jobs": {"total": len(bt.jobs), "failed": len(bt.failed), "skipped": len(bt.skipped)},
+        "seconds": round(seconds, 1),
+    }, allow_nan=False)
 
 
 def main() -> None:

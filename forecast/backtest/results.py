@@ -668,6 +668,8 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
                             _fmt(row["auc"], 2), skill, str(row["reference"])[:17]])
         lines += ["", "will it emerge by budget B? p_emerged scored (tau = normalised accuracy level)"]
         lines += _table(e_cells, 3)
+    if any("-" in c for r in cells[1:] for c in r[4:]):
+        lines.append("-: not defined there (no eligible split, or nothing to compare with)")
     if n_skipped:
         lines.append(f"{n_skipped} job(s) skipped (method not applicable there; see jobs.csv)")
     if n_failed:
