@@ -169,8 +169,15 @@ def datasets_command() -> None:
     """List the shipped datasets: name, kind, tasks, models, rows."""
     from forecast.data.shipped import datasets
 
+    import textwrap
+
     table = datasets()
-    click.echo(table.to_string(index=False))
+    described = "description" in table.columns
+    click.echo(table.drop(columns=["description"] if described else []).to_string(index=False))
+    if described:
+        click.echo("")
+        for name, text in zip(table["name"], table["description"]):
+            click.echo(textwrap.fill(f"{name}: {text}", width=100, subsequent_indent="    "))
 
 
 @cli.command("metrics")

@@ -57,7 +57,7 @@ def plot_forecast(
     path = Path(path)
     scale = f.scale_
     has_slices = hasattr(f, "slices_")
-    fig, axes = plt.subplots(1, 2 if has_slices else 1, figsize=(13 if has_slices else 7.5, 5.2))
+    fig, axes = plt.subplots(1, 2 if has_slices else 1, figsize=(13 if has_slices else 7.5, 6.8))
     axes = np.atleast_1d(axes)
     if has_slices:
         ax = axes[0]
@@ -74,7 +74,7 @@ def plot_forecast(
         ax.set_xscale("log")
         ax.set_xlabel(compute_label(scale))
         ax.set_ylabel(f"slice score: {metric_label(metric)}")
-        style_axes(ax, f"{f.task_}: difficulty slices, fitted models (bands: {int(level * 100)}%)")
+        style_axes(ax, f"{f.task_}\ndifficulty slices of the fitted models ({int(level * 100)}% bands)")
         ax.legend(fontsize=LEGEND_SIZE, title="slice (shape)", title_fontsize=LEGEND_SIZE)
     ax = axes[-1]
     grid = np.linspace(*f.search_range_, PLOT_POINTS)
@@ -108,8 +108,8 @@ def plot_forecast(
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(compute_label(scale))
     ax.set_ylabel(metric_label("accuracy"))
-    style_axes(ax, f"{f.task_}: {f.name} forecast from models up to {format_compute(f.cutoff_, scale)}")
-    ax.legend(fontsize=LEGEND_SIZE - 1, loc="lower right", framealpha=0.9)
+    style_axes(ax, f"{f.task_}\n{f.name} forecast from the models up to {format_compute(f.cutoff_, scale)}")
+    ax.legend(fontsize=LEGEND_SIZE - 1, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.partial.png")
     fig.savefig(tmp, dpi=120)

@@ -105,6 +105,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+#: the slice table's columns as the text report prints them (fits 100 columns)
+SLICE_COLUMNS = {"slice": "slice", "label": "label", "n_questions": "questions", "shape": "shape",
+                 "curvature": "curv", "curvature_p": "p", "p_U_shaped": "P(U)", "p_inverted_U": "P(inv-U)",
+                 "p_increasing": "P(rising)", "p_decreasing": "P(falling)"}
+
+
 def text_report(report: dict[str, Any]) -> str:
     """A short human summary of :func:`forecast_report`'s dict."""
     th = report["threshold"]
@@ -112,9 +118,11 @@ def text_report(report: dict[str, Any]) -> str:
     lines = [
         f"task {report['task']}  method {report['method']}  cut-off {_fmt(report['cutoff'])} {unit}"
         f"  ({report['n_fitted_models']} fitted models, chance {_fmt(report['chance'])})",
-        f"emergence threshold (tau={report['tau']}): {_fmt(th['estimate'])} {unit}, "
-        f"{int(report['level'] * 100)}% interval [{_fmt(th['lower'])}, {_fmt(th['upper'])}"
-        f"{'+' if th['upper_censored'] else ''}], P(reached in range)={_fmt(th['p_reached'])}",
+        f"tau = {report['tau']:g}: {report['tau']:g} of the way from chance to perfect accuracy "
+        f"(accuracy {report['chance'] + report['tau'] * (1 - report['chance']):.3g})",
+        f"emergence threshold (compute where the curve reaches tau): {_fmt(th['estimate'])} {unit}",
+        f"  {int(report['level'] * 100)}% interval [{_fmt(th['lower'])}, {_fmt(th['upper'])}"
+        f"{'+' if th['upper_censored'] else ''}], P(reached in the searched range) = {_fmt(th['p_reached'])}",
     ]
     if report.get("budget") is not None:
         lines.append(f"P(threshold <= budget {_fmt(report['budget'])}) = {_fmt(report['p_below_budget'])}")
@@ -131,7 +139,10 @@ def text_report(report: dict[str, Any]) -> str:
     lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if "slices" in report:
         lines.append(f"slices ({report['slice_source']}, cross-fitted={report['slices_cross_fitted']}):")
-        lines.append(pd.DataFrame(report["slices"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        slices = pd.DataFrame(report["slices"]).rename(columns=SLICE_COLUMNS)
+        slices = slices[[c for c in SLICE_COLUMNS.values() if c in slices.columns]]
+        lines.append(slices.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        lines.append("  curv: curvature of a quadratic fit (p: its p-value); P(...): share of curve draws")
     diag = report["diagnostics"]
     warn = diag.get("warnings") or []
     lines.append("diagnostics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in diag.items() if k != "warnings"))

@@ -207,7 +207,7 @@ def plan_jobs(
         per_task[(s.dataset, s.task)] = (sub, data_fingerprint(sub))
         row = sub.tasks.iloc[0]
         info_rows.append({"dataset": s.dataset, "task": s.task, "format": str(row["format"]),
-                          "chance": float(row["chance"])})
+                          "chance": float(row["chance"]), "scale": sub.scale(s.task)})
         a = tables[(s.dataset, s.task)][["model", "compute", "log10_compute", "accuracy"]].copy()
         a.insert(0, "dataset", s.dataset)
         a.insert(1, "task", s.task)

@@ -128,6 +128,13 @@ class EvalData:
                 )
         return cls(models, tasks, results, groups, scores, name, tuple(notes), steps, axis=axis)
 
+    def __repr__(self) -> str:
+        """One line of counts (the tables are attributes: ``.results``, ``.models``...)."""
+        s = self.summary()
+        axis = f", axis={self.axis!r}" if self.axis else ""
+        return (f"EvalData(name={s['name']!r}, kind={s['kind']!r}, tasks={s['tasks']}, "
+                f"models={s['models']}, rows={s['rows']}{axis})")
+
     # ------------------------------------------------------------------ views
     @functools.cached_property
     def task_names(self) -> list[str]:
