@@ -638,21 +638,25 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
     """Text tables of the summary (window ``all``; every window with ``wide``) and of the
     emergence scores, with a short legend."""
     s = summary if wide else summary[summary["window"] == "all"]
-    head = ["dataset", "subset", "window", "method", "tasks", "MAE", "CRPS", "cover", "MAE/base",
-            "CRPS/base", "thrCRPS"]
+    # one block per dataset (its name as a title line), so the default table fits 100 columns
+    head = ["subset", "method", "tasks", "MAE", "CRPS", "cover", "MAE/base", "CRPS/base", "thrCRPS"]
     if wide:
-        head += ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
+        head = ["subset", "window"] + head[1:] + ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
+    lines: list[str] = []
     cells = [head]
-    for row in s.to_dict("records"):
-        line = [str(row["dataset"])[:14], str(row["subset"])[:15], row["window"], str(row["method"])[:17],
-                _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]), _fmt(row["cover"], 2),
-                _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
-        if wide:
-            wl = "-" if pd.isna(row.get("wins")) else f"{int(row['wins'])}/{int(row['losses'])}"
-            line += [_ratio_cell(row, "is"), _ratio_cell(row, "thr"), _fmt(row["thr_inside"], 2),
-                     _fmt(row["false_emergence"], 2), _fmt(row["noise_mae"]), wl]
-        cells.append(line)
-    lines = _table(cells, 4)
+    for dataset, block in s.groupby("dataset", sort=False):
+        rows = [head]
+        for row in block.to_dict("records"):
+            line = [str(row["subset"])[:14]] + ([row["window"]] if wide else []) + [
+                str(row["method"])[:17], _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]),
+                _fmt(row["cover"], 2), _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
+            if wide:
+                wl = "-" if pd.isna(row.get("wins")) else f"{int(row['wins'])}/{int(row['losses'])}"
+                line += [_ratio_cell(row, "is"), _ratio_cell(row, "thr"), _fmt(row["thr_inside"], 2),
+                         _fmt(row["false_emergence"], 2), _fmt(row["noise_mae"]), wl]
+            rows.append(line)
+        cells += rows[1:]
+        lines += [f"== {dataset}"] + _table(rows, 3 if wide else 2)
     lines += [
         f"means over tasks; cover: share in the {level:g} interval, a value on a bound counts half",
         "X/base: ratio to the best baseline [90% paired bootstrap over tasks]; thrCRPS: CRPS of",
@@ -668,7 +672,7 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
                             _fmt(row["auc"], 2), skill, str(row["reference"])[:17]])
         lines += ["", "will it emerge by budget B? p_emerged scored (tau = normalised accuracy level)"]
         lines += _table(e_cells, 3)
-    if any("-" in c for r in cells[1:] for c in r[4:]):
+    if any(c == "-" or c.startswith("- ") for r in cells[1:] for c in r[2:]):
         lines.append("-: not defined there (no eligible split, or nothing to compare with)")
     if n_skipped:
         lines.append(f"{n_skipped} job(s) skipped (method not applicable there; see jobs.csv)")
