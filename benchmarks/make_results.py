@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 import forecast
+from forecast.backtest.plots import plot_all
 from forecast.backtest.runner import DEFAULT_METHODS, PAPER_METHODS
 
 HERE = Path(__file__).resolve().parent
@@ -163,7 +164,7 @@ def run_backtests(backend: str, out: str | None, reuse: bool = False) -> tuple[s
             (Path(out) / "seconds.json").write_text(json.dumps({"seconds": seconds, "peak_worker_mb": peak}))
     if out:
         bt.save(out)
-        bt.plot(out)
+        plot_all(bt, out)
     s = bt.summary()
     e = bt.emergence_summary()
     parts = [f"Methods: {', '.join(f'`{m}`' for m in DEFAULT_METHODS)} (the default); ratios are against "

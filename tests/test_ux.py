@@ -198,6 +198,9 @@ def test_backtest_plots_and_summary_carry_names(tmp_path, monkeypatch):
     legend = [t.get_text() for t in figures["forecast_vs_actual_data.png"].legends[0].get_texts()]
     assert "90% interval of a new model's score (persistence)" in legend
     assert {"fitted models", "held-out models", "cut-off"} <= set(legend)
+    summary = figures["forecast_vs_actual_data_summary.png"].axes[0]
+    assert summary.get_xlabel() == "observed accuracy of the held-out model"
+    assert summary.get_ylabel() == "forecast mean accuracy"
     horizon = figures["error_by_horizon.png"].axes[0]
     assert "decades" in horizon.get_xlabel() and "accuracy" in horizon.get_ylabel()
 
@@ -220,3 +223,9 @@ def test_readme_tour_task_follows_its_stated_rule(bigg):
             ranked.append((-int(t["n_questions"].max()), name))
     assert task == min(ranked)[1]
     assert f"--task {task} --cutoff 8e9" in text
+
+
+def test_results_never_import_plots():
+    """The backtest's plots read its results; the results module never imports the plots."""
+    source = (Path(__file__).resolve().parent.parent / "forecast" / "backtest" / "results.py").read_text()
+    assert "forecast.backtest.plots" not in source and "import plots" not in source

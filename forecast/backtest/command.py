@@ -178,7 +178,9 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
     if out is not None:
         written = bt.save(out)
         if not no_plots:
-            written += bt.plot(out)
+            from forecast.backtest.plots import plot_all
+
+            written += plot_all(bt, out)
     failed = bt.failed
     seconds = time.perf_counter() - start
     if as_json:

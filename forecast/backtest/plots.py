@@ -4,6 +4,9 @@
   one panel each at the task's middle cut-off: every model's observed accuracy (fitted
   models filled, held-out open), each method's forecast mean and the first method's
   observed-score interval, named in the legend;
+* ``forecast_vs_actual_<dataset>_summary.png``: one page, one panel per method: forecast
+  mean against observed accuracy of every held-out model at every cut-off, coloured by
+  distance past the cut-off;
 * ``calibration.png``: nominal vs observed coverage of the equal-tailed intervals, per
   dataset and window;
 * ``error_by_horizon.png``: mean absolute error and mean CRPS of the held-out models by
@@ -26,6 +29,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from forecast.backtest.emergence import DISTANCE_LABELS as DISTANCE_ORDER
 from forecast.backtest.results import WINDOWS
 from forecast.plotstyle import (
     CUTOFF_COLOR,
@@ -145,6 +149,50 @@ def plot_forecasts(bt: BacktestResult, out: Path) -> list[Path]:
     return paths
 
 
+def plot_forecast_summary(bt: BacktestResult, out: Path) -> list[Path]:
+    """One page per dataset: forecast mean against observed accuracy of every held-out model
+    at every cut-off and task, one panel per method, coloured by distance past the cut-off."""
+    paths = []
+    pred = bt.predictions
+    level = int(round(100 * float(bt.settings.get("level", 0.9))))
+    bins = [b for b in DISTANCE_ORDER if b in set(pred["distance_bin"].astype(str))] if len(pred) else []
+    shades = dict(zip(DISTANCE_ORDER, ("#1b6ca8", "#66a182", "#edae49", "#d1495b")))
+    for dataset in sorted(bt.task_info["dataset"].unique()):
+        d = pred[pred["dataset"] == dataset]
+        methods = [m for m in bt.methods if (d["method"] == m).any()]
+        if not methods:
+            continue
+        ncol = min(len(methods), 3)
+        nrow = math.ceil(len(methods) / ncol)
+        fig = Figure(figsize=(4.2 * ncol, 4.2 * nrow + 0.9))
+        axes = fig.subplots(nrow, ncol, squeeze=False)
+        for k, (ax, method) in enumerate(zip(axes.ravel(), methods)):
+            m = d[d["method"] == method]
+            ax.plot([0, 1], [0, 1], color="0.6", ls=":", lw=1, label="forecast = observed")
+            for b in bins:
+                g = m[m["distance_bin"].astype(str) == b]
+                ax.scatter(g["y_true"], g["mean"], s=7, alpha=0.45, color=shades[b], lw=0,
+                           label=f"{b} decades past the cut-off")
+            mae = float((m["mean"] - m["y_true"]).abs().mean())
+            style_axes(ax, f"{method}: MAE {mae:.3f}, {level}% cover {float(m['cover'].mean()):.2f} (n={len(m)})")
+            ax.title.set_size(TITLE_SIZE - 1)
+            ax.set_xlim(-0.02, 1.02)
+            ax.set_ylim(-0.02, 1.02)
+            if k % ncol == 0:
+                ax.set_ylabel("forecast mean accuracy")
+            ax.set_xlabel("observed accuracy of the held-out model")
+        for ax in axes.ravel()[len(methods):]:
+            ax.set_visible(False)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=LEGEND_SIZE + 1,
+                   frameon=False, markerscale=2.5)
+        n_tasks = d["task"].nunique()
+        fig.suptitle(f"{dataset}: every held-out model at every cut-off ({n_tasks} tasks)", fontsize=TITLE_SIZE + 1)
+        fig.tight_layout(rect=(0.0, 0.6 / (4.2 * nrow + 0.9), 1.0, 1.0))
+        paths.append(_save(fig, out / f"forecast_vs_actual_{_slug(dataset)}_summary.png"))
+    return paths
+
+
 def plot_calibration(bt: BacktestResult, out: Path) -> Path:
     """Nominal vs observed interval coverage, one panel per dataset and window."""
     cal = bt.calibration()
@@ -161,9 +209,12 @@ def plot_calibration(bt: BacktestResult, out: Path) -> Path:
                 if len(d):
                     ax.plot(d["nominal"], d["coverage"], marker="o", ms=3, color=colors[method], label=method)
             n = int(cal.loc[(cal["dataset"] == dataset) & (cal["window"] == window), "n"].max()) if len(cal) else 0
-            ax.set_title(f"{dataset}, window {window} (n per method = {n})", fontsize=9)
-            ax.set_xlabel("nominal coverage of the interval (share)")
-            ax.set_ylabel("observed coverage (share of held-out models inside)")
+            where = "all held-out models" if window == "all" else f"{window} decades past the cut-off"
+            style_axes(ax, f"{dataset}: {where}\n(n = {n} per method)")
+            ax.title.set_size(TITLE_SIZE - 1)
+            ax.set_xlabel("nominal coverage of the interval")
+            if c == 0:
+                ax.set_ylabel("observed share of held-out models inside")
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
     if axes[0, 0].get_legend_handles_labels()[0]:
@@ -212,13 +263,15 @@ def plot_emergence_reliability(bt: BacktestResult, out: Path) -> Path | None:
     tables = {m: reliability_table(g["p_emerged"], g["observed"]) for m, g in e.groupby("method", sort=False)
               if len(g)}
     return plot_reliability(tables, out / "emergence_reliability.png",
-                            title="will it emerge by budget B? forecast probability vs observed share")
+                            title="will accuracy reach τ by budget B? (τ = 0.1, 0.25, 0.5 of the way\n"
+                                  "from chance to perfect, pooled): forecast probability vs observed share")
 
 
 def plot_all(bt: BacktestResult, out: str | Path) -> list[Path]:
     """Write every backtest plot into ``out``; returns the files."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [*plot_forecasts(bt, out), plot_calibration(bt, out), plot_horizon_error(bt, out)]
+    paths = [*plot_forecasts(bt, out), *plot_forecast_summary(bt, out), plot_calibration(bt, out),
+             plot_horizon_error(bt, out)]
     reliability = plot_emergence_reliability(bt, out)
     return paths + ([reliability] if reliability is not None else [])

@@ -596,12 +596,6 @@ class BacktestResult:
         }
         return [write_table(df, out / name, force=True) for name, df in tables.items()]
 
-    def plot(self, out: str | Path) -> list[Path]:
-        """Write the backtest plots (PNG) into ``out``; see :mod:`forecast.backtest.plots`."""
-        from forecast.backtest.plots import plot_all
-
-        return plot_all(self, out)
-
     def format_summary(self, wide: bool = False) -> str:
         """The summary as text tables that fit 100 columns (``wide``: every column)."""
         return format_summary(self.summary(), self.emergence_summary(), self.level, self.tau,
