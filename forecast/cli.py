@@ -268,7 +268,8 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
 @click.option("--method", default="slice_sandwich", show_default=True, help="Forecasting method.")
 @click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
-@click.option("--tau", default=0.25, show_default=True, type=float, help="Normalised accuracy of emergence.")
+@click.option("--tau", default=0.25, show_default=True, type=float,
+              help="Emergence level: share of the way from chance to perfect accuracy.")
 @click.option("--budget", help="Compute budget (raw): report P(threshold <= budget).")
 @click.option("--at", "at", help="Comma-separated raw compute values to forecast at.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed (0 or more).")
@@ -278,7 +279,16 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @compute_option
 def fit_command(data, models_file, scores_file, task_info, task, cutoff, method, level, tau, budget, at,
                 seed, as_json, plot, force, compute) -> None:
-    """Fit one forecast on the models up to --cutoff and report it."""
+    """Fit one forecast on the models up to --cutoff and report it.
+
+    \b
+    Example (the README's tour: the held-out 27B and 128B models cross tau):
+      forecast fit bigbench_bigg --task abstract_narrative_understanding \\
+          --cutoff 8e9 --budget 1.28e11 --plot tour.png
+
+    The report gives the accuracy forecast with its interval and the emergence threshold:
+    the compute where the curve reaches tau, a share of the way from chance to perfect
+    accuracy (--tau 0.25: a quarter of the way)."""
     from forecast.data import load_data
     from forecast.methods import make_method
     from forecast.methods.base import check_level

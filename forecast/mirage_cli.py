@@ -51,7 +51,9 @@ def mirage_command(data, task, models_file, task_info, plot, force, level, n_boo
         return
     click.echo(f"== {result.task} ({result.scale} scale)")
     click.echo(result.metrics.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    click.echo(result.curves.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    curves = result.curves.drop(columns=["log10_compute"], errors="ignore")
+    curves = curves.drop(columns=[c for c in curves.columns if curves[c].isna().all()])  # 100 columns
+    click.echo(curves.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for key, why in result.unavailable.items():
         click.echo(f"{key}: not available ({why})")
     click.echo(f"verdict: {result.verdict}")

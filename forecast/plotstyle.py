@@ -22,6 +22,10 @@ TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 10, 9, 8, 8
 METRIC_LABELS = {
     "accuracy": "accuracy (share of questions correct)",
     "tc_brier": "TC Brier score (higher is better; 0 = sure and right)",
+    "p_correct": "probability on the correct answer (mean)",
+    "loglik": "log-likelihood of the target (nats, mean over questions)",
+    "edit_distance": "token edit distance to the target (mean; lower is better)",
+    "exact_match": "exact match (share of answers equal to the target)",
 }
 
 
@@ -37,6 +41,8 @@ def compute_label(scale: str) -> str:
 
 def metric_label(metric: str) -> str:
     """The y-axis label of a metric, with what it measures."""
+    if metric.startswith("pass@"):
+        return f"{metric} (chance that one of {metric[5:]} samples is right)"
     return METRIC_LABELS.get(metric, metric)
 
 

@@ -229,3 +229,14 @@ def test_results_never_import_plots():
     """The backtest's plots read its results; the results module never imports the plots."""
     source = (Path(__file__).resolve().parent.parent / "forecast" / "backtest" / "results.py").read_text()
     assert "forecast.backtest.plots" not in source and "import plots" not in source
+
+
+def test_every_metric_has_an_axis_label_with_what_it_measures():
+    from forecast.mirage import ORDER
+    from forecast.plotstyle import compute_label, metric_label
+
+    for metric in (*ORDER, "pass@10"):
+        assert metric_label(metric) != metric and metric in metric_label(metric).replace(" ", "_") or \
+            len(metric_label(metric)) > len(metric) + 10
+    assert compute_label("flops") == "training compute (FLOPs, log scale)"
+    assert compute_label("params") == "parameters (log scale)"

@@ -96,7 +96,7 @@ def _split_list(text: str | None, option: str) -> list[str] | None:
 @click.option("--level", type=float, default=0.9, show_default=True,
               help="Level of the observed-score intervals.")
 @click.option("--tau", type=float, default=0.25, show_default=True,
-              help="Normalised accuracy that defines the emergence threshold.")
+              help="Emergence level: share of the way from chance to perfect accuracy.")
 @click.option("--paper-exclusions", is_flag=True,
               help="Drop the six models the Slice-and-Sandwich paper leaves out (kept by default).")
 @compute_option
