@@ -174,7 +174,8 @@ def plot_forecast_summary(bt: BacktestResult, out: Path) -> list[Path]:
                 ax.scatter(g["y_true"], g["mean"], s=7, alpha=0.45, color=shades[b], lw=0,
                            label=f"{b} decades past the cut-off")
             mae = float((m["mean"] - m["y_true"]).abs().mean())
-            style_axes(ax, f"{method}: MAE {mae:.3f}, {level}% cover {float(m['cover'].mean()):.2f} (n={len(m)})")
+            style_axes(ax, f"{method}: {len(m)} points, mean |error| {mae:.3f},\n"
+                           f"{level}% interval covers {float(m['cover'].mean()):.2f}")
             ax.title.set_size(TITLE_SIZE - 1)
             ax.set_xlim(-0.02, 1.02)
             ax.set_ylim(-0.02, 1.02)

@@ -633,7 +633,7 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
     emergence scores, with a short legend."""
     s = summary if wide else summary[summary["window"] == "all"]
     # one block per dataset (its name as a title line), so the default table fits 100 columns
-    head = ["subset", "method", "tasks", "MAE", "CRPS", "cover", "MAE/base", "CRPS/base", "thrCRPS"]
+    head = ["subset", "method", "n", "MAE", "CRPS", "cover", "MAE/base", "CRPS/base", "thrCRPS"]
     if wide:
         head = ["subset", "window"] + head[1:] + ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
     lines: list[str] = []
@@ -641,7 +641,7 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
     for dataset, block in s.groupby("dataset", sort=False):
         rows = [head]
         for row in block.to_dict("records"):
-            line = [str(row["subset"])[:14]] + ([row["window"]] if wide else []) + [
+            line = [str(row["subset"])[:15]] + ([row["window"]] if wide else []) + [
                 str(row["method"])[:17], _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]),
                 _fmt(row["cover"], 2), _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
             if wide:
@@ -652,7 +652,7 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
         cells += rows[1:]
         lines += [f"== {dataset}"] + _table(rows, 3 if wide else 2)
     lines += [
-        f"means over tasks; cover: share in the {level:g} interval, a value on a bound counts half",
+        f"n: tasks; means over tasks; cover: share in the {level:g} interval, a bound counts half",
         "X/base: ratio to the best baseline [90% paired bootstrap over tasks]; thrCRPS: CRPS of",
         f"log10 threshold at tau={tau:g} (capped at the largest held-out model), eligible splits",
     ]
