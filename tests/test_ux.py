@@ -239,3 +239,16 @@ def test_every_metric_has_an_axis_label_with_what_it_measures():
         assert len(metric_label(metric)) > len(metric) + 10, metric  # a name plus what it measures
     assert compute_label("flops") == "training compute (FLOPs, log scale)"
     assert compute_label("params") == "parameters (log scale)"
+
+
+def test_text_report_fits_100_columns_with_a_long_task_name():
+    from forecast.methods import make_method
+    from forecast.report import forecast_report, text_report
+
+    task = "a_rather_long_task_name_like_abstract_narrative_understanding"
+    with pytest.warns(DataNote):
+        d = load_data(pythia_results(task=task))
+    f = make_method("slice_sandwich", seed=0).fit(d, 1.9e21, task=task)
+    text = text_report(forecast_report(f, "slice_sandwich", level=0.9, tau=0.25, budget=1e22))
+    assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "of the way from chance to perfect accuracy" in text and "P(rising)" in text
