@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -189,6 +190,10 @@ def test_backtest_plots_and_summary_carry_names(tmp_path, monkeypatch):
         d = load_data(pythia_results())
     bt = forecast.backtest(d, methods=["persistence", "linear"], cutoffs="rolling")
     assert max(len(line) for line in bt.format_summary().splitlines()) <= 100
+    from forecast.backtest.command import summary_json
+
+    parsed = json.loads(summary_json(bt, 1.0))
+    assert parsed["jobs"]["failed"] == 0 and {r["method"] for r in parsed["summary"]} == {"persistence", "linear"}
     figures = {}
     monkeypatch.setattr(bp, "_save", lambda fig, path: figures.setdefault(path.name, fig) and path)
     bp.plot_all(bt, tmp_path)
