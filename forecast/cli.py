@@ -248,10 +248,10 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
     check_writable_file(out_path, "--out")
     table = read_lmeval(directory)
     if models_file:
+        from forecast.data.reconcile import resolve_model_names
+
         models = validate_models(read_table(models_file), models_file)
-        unknown = sorted(set(table["model"]) - set(models["model"]))
-        if unknown:
-            raise InputError(f"{models_file}: model {unknown[0]!r} from {directory} is not in the models table")
+        resolve_model_names(set(table["model"]), models["model"], str(directory), models_given=True)
     frame = table.copy()
     if "loglik" in frame.columns:
         frame["loglik"] = frame["loglik"].map(lambda v: json.dumps(list(map(float, v))) if v is not None else None)
