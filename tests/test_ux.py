@@ -113,6 +113,7 @@ def test_cli_missing_model_is_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "not in the models table" in lines[0] and "--models" in lines[0]
+    assert "closest known: EleutherAI/pythia-1.4b" in lines[0]  # names as the models table spells them
 
 
 def test_skipped_notes_name_method_and_reason():

@@ -92,9 +92,10 @@ def resolve_model_names(
             missing.append(name)
     if missing:
         first = missing[0]
-        close = difflib.get_close_matches(first, known_names, n=3, cutoff=0.6) or difflib.get_close_matches(
-            name_key(first), list(by_key), n=3, cutoff=0.6
-        )
+        close = difflib.get_close_matches(first, known_names, n=3, cutoff=0.6) or [
+            name for key in difflib.get_close_matches(name_key(first), list(by_key), n=3, cutoff=0.6)
+            for name in by_key[key]
+        ][:3]
         close_text = f"closest known: {', '.join(close)}; " if close else ""
         where = "add it to your --models table" if models_given else "pass --models FILE"
         more = f" (and {len(missing) - 1} more: {_listing(missing[1:])})" if len(missing) > 1 else ""
