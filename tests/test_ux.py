@@ -258,3 +258,11 @@ def test_text_report_fits_100_columns_with_a_long_task_name():
     text = text_report(forecast_report(f, "slice_sandwich", level=0.9, tau=0.25, budget=1e22))
     assert max(len(line) for line in text.splitlines()) <= 100, text
     assert "of the way from chance to perfect accuracy" in text and "P(rising)" in text
+
+
+def test_chance_read_off_the_results_is_said_once():
+    data = pythia_results().assign(n_choices=4)
+    with pytest.warns(DataNote, match=r"chance 0.25 for 'my_task' read off the results .*--task-info") as said:
+        d = load_data(data)
+    assert d.chance("my_task") == 0.25
+    assert len([w for w in said if issubclass(w.category, DataNote)]) == 1

@@ -14,7 +14,12 @@ import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.data.readers import classify_table, read_table
-from forecast.data.reconcile import choose_compute_axis, default_task_info, resolve_model_names
+from forecast.data.reconcile import (
+    choose_compute_axis,
+    default_task_info,
+    derived_task_note,
+    resolve_model_names,
+)
 from forecast.data.schema import (
     validate_groups,
     validate_models,
@@ -195,6 +200,10 @@ def load_data(
     if user_tasks is not None:
         user_tasks = validate_tasks(user_tasks, _label(task_info, "task info"), require_chance=True)
     tasks = _merge_task_info(shipped, derived, user_tasks)
+    said: list[str] = []
+    if derived is not None and len(derived):
+        told = set(shipped["task"].astype(str)) | (set(user_tasks["task"]) if user_tasks is not None else set())
+        said += derived_task_note(derived[~derived["task"].isin(told)], name)
     # keep only the models and tasks the data refer to (smaller, clearer errors)
     used_models: set[str] = set()
     used_tasks: set[str] = set()
@@ -202,7 +211,6 @@ def load_data(
         if table is not None and "model" in table.columns:
             used_models |= set(table["model"].astype(str))
             used_tasks |= set(table["task"].astype(str))
-    said: list[str] = []
     renames, new_notes = resolve_model_names(used_models, models_df["model"], name, models is not None)
     said += new_notes
     if renames:

@@ -9,8 +9,8 @@ Three things stop a first run on one's own data; each is settled here with one n
   a different model).  A name that matches nothing is refused, naming the closest known
   names and ``--models``.
 * **task info** — a task in no task table gets chance 0 (its format is unknown);
-  ``--task-info`` overrides it.  Tasks whose lm-eval logs list the choices get ``1/n``
-  elsewhere (:func:`forecast.data.loading.load_data`).
+  ``--task-info`` overrides it.  A task whose results give the number of choices (lm-eval
+  logs, an ``n_choices`` column) gets ``1/n``, one with generated answers 0, with a note too.
 * **compute axis** — a fit uses one axis: training FLOPs (``6·N·D`` where only parameters
   and tokens are known) or parameters.  When some models have FLOPs and others only
   parameters, FLOPs are used and the others are dropped with a note naming them;
@@ -120,6 +120,16 @@ def default_task_info(missing: list[str], source: str) -> tuple[pd.DataFrame, li
         "pass --task-info FILE (columns task, format, n_choices, chance) to set it"
     )
     return rows, [note(message)]
+
+
+def derived_task_note(derived: pd.DataFrame, source: str) -> list[str]:
+    """One note for the tasks whose chance was read off the results (``1/n`` from the number
+    of choices, 0 for generated answers), naming them and the override."""
+    if derived.empty:
+        return []
+    parts = [f"{c:.3g} for {t!r}" for t, c in zip(derived["task"], derived["chance"])]
+    return [note(f"{source}: chance {_listing(parts, quote=False)} read off the results "
+                 "(1/number of choices; 0 for generated answers); pass --task-info FILE to change it")]
 
 
 def choose_compute_axis(
