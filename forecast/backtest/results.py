@@ -664,7 +664,7 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
             e_cells.append([str(row["dataset"])[:14], str(row["tau"]), str(row["method"])[:17],
                             _fmt(row["n_rows"]), _fmt(row["n_events"]), _fmt(row["brier"]),
                             _fmt(row["auc"], 2), skill, str(row["reference"])[:17]])
-        lines += ["", "will it emerge by budget B? p_emerged scored (tau = normalised accuracy level)"]
+        lines += ["", "will it emerge by budget B? p_emerged scored (tau: share of the way from chance to perfect)"]
         lines += _table(e_cells, 3)
     if any(c == "-" or c.startswith("- ") for r in cells[1:] for c in r[2:]):
         lines.append("-: not defined there (no eligible split, or nothing to compare with)")
