@@ -266,3 +266,18 @@ def test_chance_read_off_the_results_is_said_once():
         d = load_data(data)
     assert d.chance("my_task") == 0.25
     assert len([w for w in said if issubclass(w.category, DataNote)]) == 1
+
+
+def test_loose_names_case_and_hf_suffix_but_not_another_organisation():
+    from forecast.data.reconcile import resolve_model_names
+
+    known = pd.Series(["EleutherAI/pythia-1b", "EleutherAI/pythia-1b-deduped", "meta-llama/Llama-2-7b-hf"])
+    with pytest.warns(DataNote):
+        renames, _ = resolve_model_names({"eleutherai/Pythia-1B", "meta-llama/Llama-2-7b", "pythia-1b-deduped"},
+                                         known, "data", models_given=False)
+    assert renames == {"eleutherai/Pythia-1B": "EleutherAI/pythia-1b",
+                       "meta-llama/Llama-2-7b": "meta-llama/Llama-2-7b-hf",
+                       "pythia-1b-deduped": "EleutherAI/pythia-1b-deduped"}
+    with pytest.raises(InputError, match="'myorg/pythia-1b' is not in the models table; closest known: "
+                                         "EleutherAI/pythia-1b"):
+        resolve_model_names({"myorg/pythia-1b"}, known, "data", models_given=False)

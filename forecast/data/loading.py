@@ -110,7 +110,7 @@ def load_data(
     -----
     What the loader assumes is said once as a :class:`~forecast.errors.DataNote` warning
     and kept in ``EvalData.notes``: model names matched loosely to the models table (case,
-    organisation prefix, ``-hf``), chance 0 for a task no task table knows, models left out
+    missing organisation, ``-hf``), chance 0 for a task no task table knows, models left out
     for lacking a value on the compute axis. A model that matches no entry is refused with
     the closest known names.
 

@@ -3,10 +3,10 @@
 Three things stop a first run on one's own data; each is settled here with one note
 (:class:`~forecast.errors.DataNote`) instead of a refusal where a safe default exists:
 
-* **model names** — a name that differs from the models table only by case, a Hugging Face
-  organisation prefix or a ``-hf`` suffix is read as the one table entry it matches
+* **model names** — a name that differs from the models table only by case, a missing
+  Hugging Face organisation or a ``-hf`` suffix is read as the one table entry it matches
   (``pythia-1b-deduped`` → ``EleutherAI/pythia-1b-deduped``; ``EleutherAI/pythia-1b`` stays
-  a different model).  A name that matches nothing is refused, naming the closest known
+  a different model; ``myorg/pythia-1b`` matches nothing: another organisation's model).  A name that matches nothing is refused, naming the closest known
   names and ``--models``.
 * **task info** — a task in no task table gets chance 0 (its format is unknown);
   ``--task-info`` overrides it.  A task whose results give the number of choices (lm-eval
@@ -28,7 +28,7 @@ import pandas as pd
 
 from forecast.errors import DataNote, InputError
 
-#: the compute axes a user may ask for (``None``: the one that keeps the most models)
+#: the compute axes a user may ask for (``None``: FLOPs when any model has them)
 COMPUTE_AXES = ("flops", "params")
 
 
@@ -43,6 +43,12 @@ def name_key(name: str) -> str:
     suffix, lower case (``meta-llama/Llama-2-7b-hf`` → ``llama-2-7b``)."""
     key = str(name).strip().rsplit("/", 1)[-1].lower()
     return re.sub(r"[-_]hf$", "", key)
+
+
+def organisation(name: str) -> str | None:
+    """The Hugging Face organisation of a model name, lower case (``None`` without one)."""
+    parts = str(name).strip().rsplit("/", 1)
+    return parts[0].lower() if len(parts) == 2 else None
 
 
 def _listing(names: list[str], limit: int = 3, quote: bool = True) -> str:
@@ -85,7 +91,8 @@ def resolve_model_names(
     renames: dict[str, str] = {}
     missing: list[str] = []
     for name in sorted(used - exact):
-        matches = by_key.get(name_key(name), [])
+        org = organisation(name)  # another organisation's model of the same name is another model
+        matches = [m for m in by_key.get(name_key(name), []) if org is None or organisation(m) == org]
         if len(matches) == 1 and matches[0] not in used:
             renames[name] = matches[0]
         else:
