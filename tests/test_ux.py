@@ -281,3 +281,11 @@ def test_loose_names_case_and_hf_suffix_but_not_another_organisation():
     with pytest.raises(InputError, match="'myorg/pythia-1b' is not in the models table; closest known: "
                                          "EleutherAI/pythia-1b"):
         resolve_model_names({"myorg/pythia-1b"}, known, "data", models_given=False)
+
+
+def test_compute_axis_on_a_shipped_dataset_keeps_its_tables():
+    d = load_data("digits", compute="params")
+    assert d.axis == "params" and d.scale("digits") == "params"
+    assert load_data("digits").scale("digits") == "flops"
+    with pytest.raises(InputError, match="no model has flops; use --compute params"):
+        load_data("bigbench_bigg", compute="flops")

@@ -7,6 +7,7 @@ file (per-question results, slice-level groups or whole-task scores), a DataFram
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,13 @@ def _merge_task_info(*tables: pd.DataFrame | None) -> pd.DataFrame:
     return merged.drop_duplicates("task", keep="last").reset_index(drop=True)
 
 
+def _on_axis(data: EvalData, compute: str) -> EvalData:
+    """``data`` with every fit on the ``compute`` axis; models without a value on it left out."""
+    used = data.models[data.models["model"].isin(data.models_of())]
+    _, axis, dropped, notes = choose_compute_axis(used, compute, data.name)
+    return dataclasses.replace(data.drop_models(dropped), axis=axis, notes=tuple(data.notes) + tuple(notes))
+
+
 def load_data(
     data: str | Path | pd.DataFrame | EvalData,
     models: TableLike = None,
@@ -118,12 +126,12 @@ def load_data(
     -------
     EvalData
     """
-    if models is None and scores is None and task_info is None and steps is None and compute is None:
+    if models is None and scores is None and task_info is None and steps is None:
         # nothing to add: the data as they are (keeping every table, a ladder's steps too)
         if isinstance(data, EvalData):
-            return data
+            return data if compute is None else _on_axis(data, compute)
         if isinstance(data, str) and data in dataset_names():
-            return load_dataset(data)
+            return load_dataset(data) if compute is None else _on_axis(load_dataset(data), compute)
     notes: tuple[str, ...] = ()
     if isinstance(data, EvalData):
         base = data
