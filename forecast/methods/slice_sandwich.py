@@ -291,6 +291,8 @@ class SliceSandwich(Forecaster):
             self.diagnostics_.update(diag)
             for message in diag["warnings"]:
                 warnings.warn(f"{self.task_}: MCMC {message}", SamplerWarning, stacklevel=3)
+        if counts is not None:  # the link was fitted with the half-question correction: undo it
+            curves.n_questions = np.nanmedian(np.where(np.isfinite(counts), counts, np.nan), axis=1)
         self.curves_: CurveDraws = curves
         if self.engine == "pymc" and "map_coef" in curves.extra:
             self.map_ = AccuracyMap(slices.metric, curves.extra["map_coef"], curves.extra["map_center"])
