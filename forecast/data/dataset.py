@@ -194,6 +194,31 @@ class EvalData:
             raise InputError(f"{self.name}: unknown task {task!r}")
         return float(row["chance"].iloc[0])
 
+    def task_groups(self) -> pd.Series:
+        """The unit of per-task averages and task bootstraps for every task (index: task).
+
+        Variants of one task (the optional ``task_group`` column of the task table) share a
+        group; a task without one is its own group.
+        """
+        groups = pd.Series(self.tasks["task"].to_numpy(), index=self.tasks["task"].to_numpy(), dtype=object)
+        if "task_group" in self.tasks.columns:
+            groups[:] = self.tasks["task_group"].astype(str).to_numpy()
+        return groups
+
+    def emergence_scored(self, task: str) -> bool:
+        """False for a task marked ``emergence_scored = False`` (no meaningful chance)."""
+        if "emergence_scored" not in self.tasks.columns:
+            return True
+        row = self.tasks[self.tasks["task"] == task]
+        return bool(row["emergence_scored"].iloc[0]) if not row.empty else True
+
+    def n_questions(self, task: str) -> float:
+        """Question count of ``task`` from the task table (NaN where unknown)."""
+        if "n_questions" not in self.tasks.columns:
+            return float("nan")
+        row = self.tasks[self.tasks["task"] == task]
+        return float(row["n_questions"].iloc[0]) if not row.empty else float("nan")
+
     def compute_table(self, task: str | None = None) -> pd.DataFrame:
         """``model, compute, log10_compute`` for the models with data, on one scale.
 
