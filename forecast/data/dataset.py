@@ -65,6 +65,14 @@ class EvalData:
         A model's final checkpoint is its row in ``scores``; ``steps`` may leave models out.
     unfitted_roles : tuple of str
         Values of ``models.role`` never fitted at any cut-off (:data:`UNFITTED_ROLES`).
+    default_cutoffs : str, optional
+        The data set's own backtest cut-off rule (a ``--cutoffs`` item such as
+        ``grid:20.5:24.5:0.5``), used where no cut-offs are given; None: rolling origin.
+    multi_family : bool
+        Data of many model families (public models): a backtest job sees every task (a
+        held-out model's own scores on the other tasks, ``pool_``), and emergence is scored
+        per held-out model whose family has no fitted model at or above the threshold, not
+        by a pooled crossing of all families.
     """
 
     models: pd.DataFrame
@@ -76,6 +84,8 @@ class EvalData:
     notes: tuple[str, ...] = field(default_factory=tuple)
     steps: pd.DataFrame | None = None
     unfitted_roles: tuple[str, ...] = UNFITTED_ROLES
+    default_cutoffs: str | None = None
+    multi_family: bool = False
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -20,6 +20,8 @@ table itself.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from forecast.data.dataset import EvalData
@@ -32,6 +34,11 @@ ARITHMETIC_PREFIX = "arithmetic_"
 OBSSCALING = "obsscaling"
 #: benchmarks stored on a 0-100 scale upstream
 PERCENT_SCALE = ("ipa_transliterate_2_bleu",)
+
+#: the data set's backtest cut-offs (issue 13, fixed a priori): every 0.5 decade from
+#: 10^20.5 to 10^24.5 FLOPs, used where a task has at least 10 fitted models with scores
+#: and at least 4 distinct compute values (and one held-out model)
+DEFAULT_CUTOFFS = "grid:20.5:24.5:0.5:10"
 
 SCORES_FILE = "obsscaling_aggregate_scores.csv"
 TASKS_FILE = "obsscaling_tasks.csv"
@@ -93,4 +100,5 @@ def load_obsscaling() -> EvalData:
     models, tasks, scores, notes = obsscaling_frames(
         read_shipped_csv(SCORES_FILE), shipped_models(), read_shipped_csv(TASKS_FILE)
     )
-    return EvalData.from_frames(models, tasks, scores=scores, name=OBSSCALING, notes=notes)
+    data = EvalData.from_frames(models, tasks, scores=scores, name=OBSSCALING, notes=notes)
+    return replace(data, default_cutoffs=DEFAULT_CUTOFFS, multi_family=True)
