@@ -514,7 +514,8 @@ class BacktestResult:
             for subset, mask in self._subsets(dataset):
                 md = m[m["dataset"] == dataset]
                 md = md[mask(md)]
-                for families, window in [(f, w) for f in FAMILY_SETS for w in WINDOWS]:
+                # seen / new family: over all held-out models only (distance bins would be thin)
+                for families, window in [("all", w) for w in WINDOWS] + [(f, "all") for f in FAMILY_SETS[1:]]:
                     mw = md[(md["window"] == window) & (md["families"] == families) & (md["n"] > 0)]
                     if mw.empty:
                         continue
