@@ -307,7 +307,7 @@ class BacktestResult:
         groups = groups.where(groups.notna(), ti["task"]).astype(str)
         return {(d, t): g for d, t, g in zip(ti["dataset"], ti["task"], groups)}
 
-    def _with_unit(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def with_unit(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with a ``unit`` column (the task's group; the task itself by default)."""
         units = self._units()
         return frame.assign(unit=[units.get((d, t), t) for d, t in zip(frame["dataset"], frame["task"])])
@@ -508,7 +508,7 @@ class BacktestResult:
         m = self.metrics()
         if m.empty:
             return _empty(cols)
-        m = self._with_unit(m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
+        m = self.with_unit(m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
         rows = []
         for dataset in sorted(self.task_info["dataset"].unique()):
             for subset, mask in self._subsets(dataset):
@@ -588,7 +588,7 @@ class BacktestResult:
         if e.empty:
             return _empty(cols)
         e = e[e["observed"].notna()]
-        e = self._with_unit(e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
+        e = self.with_unit(e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
         rows = []
         keys = ["dataset", "task", "cutoff", "tau", "budget", "model"]
         for dataset in sorted(e["dataset"].unique()):
