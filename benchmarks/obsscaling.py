@@ -112,24 +112,13 @@ def quality_table(bt, families: str) -> str:
 
 
 def emergence_tables(bt) -> str:
-    e = bt.emergence
-    e = e[(e["dataset"] == DATASET) & e["observed"].notna()]
-    e = bt.with_unit(e.merge(bt.common_splits(), on=SPLIT_KEYS, how="inner"))
     s = bt.emergence_summary()
     s = s[s["dataset"] == DATASET].set_index(["tau", "method"])
-    keys = ["task", "cutoff", "tau", "budget", "model"]
     rows = []
-    for tau in [*sorted(e["tau"].unique()), "all"]:
-        et = e if tau == "all" else e[e["tau"] == tau]
+    for (dataset, tau), (et, per_unit) in bt.emergence_units().items():
+        if dataset != DATASET:
+            continue
         methods = [m for m in bt.methods if m in set(et["method"])]
-        shared = et.groupby(keys)["method"].nunique()
-        et = et.merge(shared[shared == len(methods)].reset_index()[keys], on=keys)
-        clim = et[et["method"] == methods[0]].copy()
-        clim["p_emerged"] = clim.groupby(["tau", "distance_bin"])["observed"].transform("mean")
-        clim["method"] = "climatology"
-        both = pd.concat([et, clim], ignore_index=True)
-        both["brier"] = (both["p_emerged"] - both["observed"]) ** 2
-        per_unit = both.groupby(["unit", "method"])["brier"].mean().reset_index()
         for method in methods:
             key = (str(tau), method)
             sc = s.loc[key] if key in s.index else None
