@@ -33,6 +33,7 @@ from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.errors import FitError, InputError, NotApplicable
 from forecast.methods.base import Forecaster, _model_compute
+from forecast.methods.families import FamilyOffsets, family_labels, heldout_report
 from forecast.tuning import pseudo_splits
 
 LOGIT_EPS = 1e-6
@@ -677,13 +678,7 @@ class FamilySigmoid(Forecaster):
 
     # per-model offsets: a fitted family's delta, or a new family's draw
     def _delta_draws(self, families: np.ndarray) -> np.ndarray:
-        code = {f: i for i, f in enumerate(self.families_)}
-        idx = np.array([code.get(f, -1) for f in families])
-        fitted = self.coef_draws_[:, 2:]
-        out = np.repeat(self.new_delta_, len(families), axis=1)
-        seen = idx >= 0
-        out[:, seen] = fitted[:, idx[seen]]
-        return out
+        return FamilyOffsets(self.families_, self.coef_draws_[:, 2:], self.new_delta_[:, 0]).draws(families)
 
     def _curve(self, x: np.ndarray, delta: np.ndarray, coef: np.ndarray) -> np.ndarray:
         xc = np.atleast_1d(np.asarray(x, dtype=float))[None, :] - self.center_
@@ -713,17 +708,8 @@ class FamilySigmoid(Forecaster):
         return expit_floor(self.params_[0] + self.params_[1] * (xc + delta), self.chance_)
 
     def _held_out_families(self, models: pd.DataFrame) -> np.ndarray:
-        if "family" in models.columns:
-            fam = models["family"]
-        else:
-            fam = pd.Series([None] * len(models))
-        names = models["model"].astype(str) if "model" in models.columns else pd.Series(
-            [f"unnamed model {i}" for i in range(len(models))])
-        fam = fam.where(fam.notna(), names.to_numpy()).astype(str).to_numpy()
-        new = sorted(set(fam) - set(self.families_))
-        self.diagnostics_["heldout_families"] = len(set(fam))
-        self.diagnostics_["new_heldout_families"] = len(new)
-        self.diagnostics_["new_heldout_models"] = int(np.isin(fam, new).sum())
+        fam = family_labels(models)
+        self.diagnostics_.update(heldout_report(self.families_, fam))
         return fam
 
     def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:

@@ -1,0 +1,145 @@
+"""Model families: who belongs to which, per-family offsets, and a new family's draws.
+
+Several methods use the family of a model (its maker's line of models: Llama-2, Pythia,
+...) as the strongest structure of public-model data: the ``family`` baseline (an
+efficiency offset in log compute), ``slice_sandwich`` on task-level data (an offset on the
+logit scale) and ``obsscaling`` (an offset of every capability).  They share what is here:
+
+* :func:`family_labels`: the family of each row of a models table (a model whose family is
+  not known counts as its own family);
+* :class:`FamilyOffsets`: draws of every fitted family's offset and of a *new* family's
+  offset (drawn from the spread of the fitted families' offsets), handed out per model;
+* :func:`random_intercepts`: per-family offsets of residuals as a normal random effect,
+  its variance learned by REML (statsmodels ``MixedLM``), the offsets shrunk toward the mean.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+#: fewest fitted families for a family-aware fit (one family has no between-family spread)
+MIN_FAMILIES = 2
+
+
+def family_labels(models: pd.DataFrame) -> np.ndarray:
+    """The family of each row of ``models`` (``family`` column), as text.
+
+    A row without a family (no column, or an empty value) counts as its own family, named
+    after its ``model`` (or ``unnamed model i`` when there is no name either).
+    """
+    n = len(models)
+    names = (models["model"].astype(str).to_numpy() if "model" in models.columns
+             else np.array([f"unnamed model {i}" for i in range(n)], dtype=object))
+    if "family" not in models.columns:
+        return names.astype(str)
+    fam = models["family"]
+    known = fam.notna() & (fam.astype(str).str.strip() != "")
+    return np.where(known.to_numpy(), fam.astype(str).to_numpy(), names).astype(str)
+
+
+def fitted_family_labels(models: pd.DataFrame, names: list[str] | np.ndarray) -> np.ndarray | None:
+    """Families of the fitted models ``names`` (in that order) from a models table, or None
+    when the table tells no family (no column, or every model its own family)."""
+    if "family" not in models.columns:
+        return None
+    table = models.drop_duplicates("model").set_index("model").reindex(list(names)).reset_index()
+    labels = family_labels(table)
+    if (labels == np.asarray(names, dtype=str)).all():
+        return None
+    return labels
+
+
+def heldout_report(fitted: list[str], labels: np.ndarray) -> dict[str, int]:
+    """How many held-out families and models (of families ``labels``) are not among the
+    ``fitted`` families (diagnostics)."""
+    labels = np.asarray(labels, dtype=str)
+    new = sorted(set(labels) - set(fitted))
+    return {"heldout_families": len(set(labels)), "new_heldout_families": len(new),
+            "new_heldout_models": int(np.isin(labels, new).sum())}
+
+
+@dataclass
+class FamilyOffsets:
+    """Draws of per-family offsets.
+
+    Attributes
+    ----------
+    families : list of str
+        The fitted families, in the order of ``fitted``'s second axis.
+    fitted : ndarray, shape (n_draws, n_families, *shape)
+        Draws of each fitted family's offset.
+    new : ndarray, shape (n_draws, *shape)
+        Draws of the offset of a family with no fitted model.
+    """
+
+    families: list[str]
+    fitted: np.ndarray
+    new: np.ndarray
+
+    def draws(self, labels: np.ndarray) -> np.ndarray:
+        """Offsets of models of families ``labels``: shape (n_draws, len(labels), *shape).
+
+        A model of a fitted family gets that family's draws, any other the new-family draws.
+        """
+        code = {f: i for i, f in enumerate(self.families)}
+        idx = np.array([code.get(str(f), -1) for f in labels], dtype=int)
+        out = np.repeat(self.new[:, None, ...], len(idx), axis=1)
+        seen = idx >= 0
+        out[:, seen] = self.fitted[:, idx[seen]]
+        return out
+
+
+@dataclass
+class RandomIntercepts:
+    """A one-way random-effects fit of residuals by family (:func:`random_intercepts`).
+
+    ``mean`` is the common intercept, ``tau`` the sd of the family effects, ``sigma`` the sd
+    within a family, ``offsets`` the shrunk (BLUP) offset of each family (``mean`` included)
+    and ``offset_sd`` its conditional sd.
+    """
+
+    families: list[str]
+    mean: float
+    tau: float
+    sigma: float
+    offsets: np.ndarray
+    offset_sd: np.ndarray
+
+    def draws(self, n_draws: int, rng: np.random.Generator) -> FamilyOffsets:
+        """Offset draws: each fitted family's from its conditional normal, a new family's
+        from ``N(mean, tau^2)``."""
+        fitted = self.offsets[None, :] + rng.standard_normal((n_draws, len(self.families))) * self.offset_sd
+        new = self.mean + self.tau * rng.standard_normal(n_draws)
+        return FamilyOffsets(list(self.families), fitted, new)
+
+
+def random_intercepts(resid: np.ndarray, labels: np.ndarray) -> RandomIntercepts:
+    """Per-family offsets of ``resid`` as a normal random effect (REML, statsmodels ``MixedLM``).
+
+    ``resid_i = mean + u_family(i) + e_i`` with ``u ~ N(0, tau^2)``, ``e ~ N(0, sigma^2)``;
+    ``tau`` and ``sigma`` are estimated by restricted maximum likelihood, the offsets are the
+    best linear unbiased predictions ``mean + u`` (shrunk toward ``mean`` the more, the fewer
+    models a family has) with conditional sd ``(n_f / sigma^2 + 1 / tau^2)^-1/2``.
+    """
+    resid = np.asarray(resid, dtype=float)
+    labels = np.asarray(labels, dtype=str)
+    families = sorted(set(labels))
+    with warnings.catch_warnings():
+        # a variance at the boundary (tau = 0) or a slow REML search is an answer here
+        warnings.simplefilter("ignore")
+        fit = sm.MixedLM(resid, np.ones((resid.size, 1)), groups=labels).fit(reml=True)
+    mean = float(np.asarray(fit.fe_params)[0])
+    tau2 = float(np.asarray(fit.cov_re).ravel()[0]) if np.size(fit.cov_re) else 0.0
+    sigma2 = float(fit.scale)
+    tau2, sigma2 = max(tau2, 0.0), max(sigma2, 1e-12)
+    effects = fit.random_effects
+    u = np.array([float(np.asarray(effects[f]).ravel()[0]) if f in effects else 0.0 for f in families])
+    counts = np.array([(labels == f).sum() for f in families], dtype=float)
+    cond_var = 1.0 / (counts / sigma2 + 1.0 / tau2) if tau2 > 0 else np.zeros(len(families))
+    return RandomIntercepts(families, mean, float(np.sqrt(tau2)), float(np.sqrt(sigma2)),
+                            mean + u, np.sqrt(cond_var))
