@@ -676,9 +676,14 @@ class FamilySigmoid(Forecaster):
         self.offsets_ = pd.Series(params[2:], index=self.families_)
         self.diagnostics_.update({"tau": tau, "dispersion": phi, "n_families": n_fam})
 
+    def family_offsets(self) -> FamilyOffsets:
+        """Draws of every fitted family's offset (decades of compute) and of a new family's."""
+        self._check_fitted()
+        return FamilyOffsets(list(self.families_), self.coef_draws_[:, 2:], self.new_delta_[:, 0])
+
     # per-model offsets: a fitted family's delta, or a new family's draw
     def _delta_draws(self, families: np.ndarray) -> np.ndarray:
-        return FamilyOffsets(self.families_, self.coef_draws_[:, 2:], self.new_delta_[:, 0]).draws(families)
+        return self.family_offsets().draws(families)
 
     def _curve(self, x: np.ndarray, delta: np.ndarray, coef: np.ndarray) -> np.ndarray:
         xc = np.atleast_1d(np.asarray(x, dtype=float))[None, :] - self.center_

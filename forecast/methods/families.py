@@ -3,28 +3,20 @@
 Several methods use the family of a model (its maker's line of models: Llama-2, Pythia,
 ...) as the strongest structure of public-model data: the ``family`` baseline (an
 efficiency offset in log compute), ``slice_sandwich`` on task-level data (an offset on the
-logit scale) and ``obsscaling`` (an offset of every capability).  They share what is here:
+log compute, learned by the baseline) and ``obsscaling`` (an offset of every capability).  They share what is here:
 
 * :func:`family_labels`: the family of each row of a models table (a model whose family is
   not known counts as its own family);
 * :class:`FamilyOffsets`: draws of every fitted family's offset and of a *new* family's
   offset (drawn from the spread of the fitted families' offsets), handed out per model;
-* :func:`random_intercepts`: per-family offsets of residuals as a normal random effect,
-  its variance learned by REML (statsmodels ``MixedLM``), the offsets shrunk toward the mean.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-
-#: fewest fitted families for a family-aware fit (one family has no between-family spread)
-MIN_FAMILIES = 2
-
 
 def family_labels(models: pd.DataFrame) -> np.ndarray:
     """The family of each row of ``models`` (``family`` column), as text.
@@ -92,54 +84,3 @@ class FamilyOffsets:
         seen = idx >= 0
         out[:, seen] = self.fitted[:, idx[seen]]
         return out
-
-
-@dataclass
-class RandomIntercepts:
-    """A one-way random-effects fit of residuals by family (:func:`random_intercepts`).
-
-    ``mean`` is the common intercept, ``tau`` the sd of the family effects, ``sigma`` the sd
-    within a family, ``offsets`` the shrunk (BLUP) offset of each family (``mean`` included)
-    and ``offset_sd`` its conditional sd.
-    """
-
-    families: list[str]
-    mean: float
-    tau: float
-    sigma: float
-    offsets: np.ndarray
-    offset_sd: np.ndarray
-
-    def draws(self, n_draws: int, rng: np.random.Generator) -> FamilyOffsets:
-        """Offset draws: each fitted family's from its conditional normal, a new family's
-        from ``N(mean, tau^2)``."""
-        fitted = self.offsets[None, :] + rng.standard_normal((n_draws, len(self.families))) * self.offset_sd
-        new = self.mean + self.tau * rng.standard_normal(n_draws)
-        return FamilyOffsets(list(self.families), fitted, new)
-
-
-def random_intercepts(resid: np.ndarray, labels: np.ndarray) -> RandomIntercepts:
-    """Per-family offsets of ``resid`` as a normal random effect (REML, statsmodels ``MixedLM``).
-
-    ``resid_i = mean + u_family(i) + e_i`` with ``u ~ N(0, tau^2)``, ``e ~ N(0, sigma^2)``;
-    ``tau`` and ``sigma`` are estimated by restricted maximum likelihood, the offsets are the
-    best linear unbiased predictions ``mean + u`` (shrunk toward ``mean`` the more, the fewer
-    models a family has) with conditional sd ``(n_f / sigma^2 + 1 / tau^2)^-1/2``.
-    """
-    resid = np.asarray(resid, dtype=float)
-    labels = np.asarray(labels, dtype=str)
-    families = sorted(set(labels))
-    with warnings.catch_warnings():
-        # a variance at the boundary (tau = 0) or a slow REML search is an answer here
-        warnings.simplefilter("ignore")
-        fit = sm.MixedLM(resid, np.ones((resid.size, 1)), groups=labels).fit(reml=True)
-    mean = float(np.asarray(fit.fe_params)[0])
-    tau2 = float(np.asarray(fit.cov_re).ravel()[0]) if np.size(fit.cov_re) else 0.0
-    sigma2 = float(fit.scale)
-    tau2, sigma2 = max(tau2, 0.0), max(sigma2, 1e-12)
-    effects = fit.random_effects
-    u = np.array([float(np.asarray(effects[f]).ravel()[0]) if f in effects else 0.0 for f in families])
-    counts = np.array([(labels == f).sum() for f in families], dtype=float)
-    cond_var = 1.0 / (counts / sigma2 + 1.0 / tau2) if tau2 > 0 else np.zeros(len(families))
-    return RandomIntercepts(families, mean, float(np.sqrt(tau2)), float(np.sqrt(sigma2)),
-                            mean + u, np.sqrt(cond_var))
