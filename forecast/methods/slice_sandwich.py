@@ -180,6 +180,10 @@ class SliceSandwich(Forecaster):
            :data:`~forecast.tuning.EXTRAPOLATION_GRID` whose observed-score draws of the larger
            fitted models have the smallest CRPS (each task weighted once); 0.5 (a slope change
            of half a logit per decade) when no pseudo-cut-off exists.
+
+        Both are learned with the closed-form engine and quantile slices; the extrapolation
+        spread without family offsets (a family baseline at every pseudo-cut-off of every task
+        would take minutes).
         """
         from forecast.priors import curve_coefficients, population_prior_sd
         from forecast.tuning import EXTRAPOLATION_GRID, choose_by_pseudo_crps, pseudo_forecasts, pseudo_splits
@@ -206,7 +210,7 @@ class SliceSandwich(Forecaster):
             fits = pseudo_forecasts(
                 pool,
                 lambda d, c, t: self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
-                                           extrapolation_sd=0.0).fit(d, c, t, context=fixed),
+                                           extrapolation_sd=0.0, family=False).fit(d, c, t, context=fixed),
                 list(pseudo_splits(pool)),
             )
             z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
