@@ -33,7 +33,7 @@ from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.errors import FitError, InputError, NotApplicable
 from forecast.methods.base import Forecaster, _model_compute
-from forecast.methods.families import FamilyOffsets, family_labels, heldout_report
+from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, heldout_report
 from forecast.tuning import pseudo_splits
 
 LOGIT_EPS = 1e-6
@@ -591,7 +591,7 @@ def _family_codes(models: pd.DataFrame, names: list[str], fallback: pd.Series) -
     return pd.Series([fam.get(m, fallback.get(m)) for m in names], index=names)
 
 
-class FamilySigmoid(Forecaster):
+class FamilySigmoid(FamilySpread, Forecaster):
     """Chance-floored sigmoid with a per-family efficiency offset in log compute.
 
     ``acc = chance + (1 - chance) * sigmoid(a + b * (log10 C - xbar + delta_family))``, the
@@ -690,18 +690,11 @@ class FamilySigmoid(Forecaster):
         return expit_floor(coef[:, :1] + coef[:, 1:2] * (xc + delta), self.chance_)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        if getattr(self, "_own_family_center", False):
+        if self._own_family_center:
             # the between-model spread (base class) is measured around each fitted model's
             # own family curve, not around the new-family curve
             return self._point_families(x, np.array(self.families_)[self.fitted_codes_])[None, :]
         return self._curve(x, self.new_delta_, self.coef_draws_)
-
-    def _estimate_spread(self) -> None:
-        self._own_family_center = True
-        try:
-            super()._estimate_spread()
-        finally:
-            self._own_family_center = False
 
     def _point(self, x: np.ndarray) -> np.ndarray:
         """The estimate's curve for a typical family (offset 0)."""
@@ -722,12 +715,7 @@ class FamilySigmoid(Forecaster):
         self._check_fitted()
         x = np.log10(_model_compute(models))
         fam = self._held_out_families(models)
-        mean = self._curve(x, self._delta_draws(fam), self.coef_draws_)
-        if kind == "mean":
-            return mean
-        if kind != "observed":
-            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))
+        return self._kind_draws(self._curve(x, self._delta_draws(fam), self.coef_draws_), kind)
 
     def _point_models(self, models: pd.DataFrame) -> np.ndarray:
         return self._point_families(np.log10(_model_compute(models)), self._held_out_families(models))

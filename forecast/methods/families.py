@@ -9,6 +9,8 @@ log compute, learned by the baseline) and ``obsscaling`` (an offset of every cap
   not known counts as its own family);
 * :class:`FamilyOffsets`: draws of every fitted family's offset and of a *new* family's
   offset (drawn from the spread of the fitted families' offsets), handed out per model;
+* :class:`FamilySpread`: a mixin of :class:`~forecast.methods.base.Forecaster` subclasses
+  whose between-model spread is measured around each fitted model's own family curve.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from forecast.errors import InputError
 
 def family_labels(models: pd.DataFrame) -> np.ndarray:
     """The family of each row of ``models`` (``family`` column), as text.
@@ -84,3 +88,30 @@ class FamilyOffsets:
         seen = idx >= 0
         out[:, seen] = self.fitted[:, idx[seen]]
         return out
+
+
+class FamilySpread:
+    """Mixin for a :class:`~forecast.methods.base.Forecaster` with family offsets.
+
+    While the base class estimates the between-model spread, ``_own_family_center`` is True:
+    the subclass's ``_mean_draws`` then returns each fitted model's prediction with its own
+    family's offset (the residuals are around that, not around a new family's curve, whose
+    offset spread is already in the draws).  :meth:`_kind_draws` turns mean-curve draws of
+    named models into the draws of ``kind``.
+    """
+
+    _own_family_center = False
+
+    def _estimate_spread(self) -> None:
+        self._own_family_center = True
+        try:
+            super()._estimate_spread()  # type: ignore[misc]
+        finally:
+            self._own_family_center = False
+
+    def _kind_draws(self, mean: np.ndarray, kind: str) -> np.ndarray:
+        if kind == "mean":
+            return mean
+        if kind != "observed":
+            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
+        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))  # type: ignore[attr-defined]

@@ -51,7 +51,7 @@ from forecast.data.dataset import EvalData
 from forecast.data.obsscaling import ARITHMETIC_PREFIX, STANDARD_BENCHMARKS
 from forecast.errors import InputError, NotApplicable
 from forecast.methods.base import Forecaster, _model_compute
-from forecast.methods.families import FamilyOffsets, family_labels, heldout_report
+from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, heldout_report
 
 #: fewest fitted families (the spread of the offsets of a new family needs three)
 MIN_FAMILIES = 3
@@ -184,7 +184,7 @@ def family_trend(S: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple[np.n
     return theta, nu
 
 
-class ObsScaling(Forecaster):
+class ObsScaling(FamilySpread, Forecaster):
     """Observational scaling, form (a): a model's score from its compute and family.
 
     See the module docstring for the recipe.  Needs the standard benchmarks in the data
@@ -362,28 +362,16 @@ class ObsScaling(Forecaster):
         return np.where(np.isfinite(out), out, np.median(self._from_compute(x, None), axis=0))
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        if getattr(self, "_in_sample", False):
+        if self._own_family_center:
             return self._fitted_point()[None, :]
         return self._from_compute(x, None)
 
-    def _estimate_spread(self) -> None:
-        # the between-model spread is measured around each fitted model's own prediction,
-        # not around a new family's curve
-        self._in_sample = True
-        try:
-            super()._estimate_spread()
-        finally:
-            self._in_sample = False
-
     def _noisy(self, mean: np.ndarray, spread: float, kind: str) -> np.ndarray:
-        if kind == "mean":
-            return mean
-        if kind != "observed":
-            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
+        """:meth:`_kind_draws` with the between-model spread ``spread``."""
         saved = self.spread_
         self.spread_ = spread
         try:
-            return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))
+            return self._kind_draws(mean, kind)
         finally:
             self.spread_ = saved
 

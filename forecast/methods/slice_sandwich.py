@@ -38,7 +38,7 @@ from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
 from forecast.methods.base import Forecaster, _model_compute, as_compute, check_level
-from forecast.methods.families import FamilyOffsets, family_labels, fitted_family_labels, heldout_report
+from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
 from forecast.slicing import (
     MIN_PER_SLICE,
@@ -81,7 +81,7 @@ class SliceReport:
         return f"SliceReport(source={self.source!r}, cross_fitted={self.cross_fitted})\n{self.summary}"
 
 
-class SliceSandwich(Forecaster):
+class SliceSandwich(FamilySpread, Forecaster):
     """Slice-and-Sandwich forecaster with bounded curves and calibrated uncertainty.
 
     Parameters
@@ -381,20 +381,13 @@ class SliceSandwich(Forecaster):
         offset = None
         if getattr(self, "family_offsets_", None) is not None:
             n = np.atleast_1d(x).size
-            if getattr(self, "_own_family_center", False):
+            if self._own_family_center:
                 # the between-model spread is measured around each fitted model's own
                 # family curve, not around a new family's
                 offset = np.broadcast_to(self._family_point, (self.curves_.n_draws, n))
             else:  # a forecast from compute alone: a model of a new family
                 offset = np.repeat(self.family_offsets_.new[:, None], n, axis=1)
         return self._task_curve(x, offset)
-
-    def _estimate_spread(self) -> None:
-        self._own_family_center = True
-        try:
-            super()._estimate_spread()
-        finally:
-            self._own_family_center = False
 
     def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
         """Draws per named model; with family offsets (see the module doc) each model gets its
@@ -405,12 +398,7 @@ class SliceSandwich(Forecaster):
         x = np.log10(_model_compute(models))
         labels = family_labels(models)
         self.diagnostics_.update(heldout_report(self.family_offsets_.families, labels))
-        mean = self._task_curve(x, self.family_offsets_.draws(labels))
-        if kind == "mean":
-            return mean
-        if kind != "observed":
-            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))
+        return self._kind_draws(self._task_curve(x, self.family_offsets_.draws(labels)), kind)
 
     def _task_curve(self, x: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
         """Accuracy draws of the task curve at ``x``, each draw read at ``x + offset`` (an
