@@ -60,3 +60,151 @@ def test_grid_rule_and_rolling_still_available(obs):
 def test_other_data_keep_rolling_default():
     splits = plan_splits([load_dataset("slice_sandwich")], tasks=["mmlu"])
     assert {s.rule for s in splits} == {"rolling"}
+
+
+# ------------------------------------------------------------------ harness: score columns
+def _replace_scores(data: EvalData, model: str, tasks, shift: float) -> EvalData:
+    from dataclasses import replace
+
+    s = data.scores.copy()
+    rows = (s["model"] == model) & s["task"].isin(list(tasks))
+    s.loc[rows, "value"] = (s.loc[rows, "value"] + shift).clip(0, 1)
+    return replace(data, scores=s)
+
+
+def _passed_frames(data: EvalData, task: str, cutoff: float, monkeypatch) -> pd.DataFrame:
+    """What a backtest job hands ``predict_models`` for ``task`` at ``cutoff``."""
+    import forecast.methods as methods
+    from forecast.backtest.jobs import _evaluate
+    from forecast.backtest.runner import plan_jobs
+
+    seen: list[pd.DataFrame] = []
+    real = methods.make_method
+
+    def spy(name, **params):
+        fc = real(name, **params)
+        original = fc.predict_models
+
+        def record(models, *args, **kwargs):
+            seen.append(models.copy())
+            return original(models, *args, **kwargs)
+
+        fc.predict_models = record
+        return fc
+
+    monkeypatch.setattr(methods, "make_method", spy)
+    jobs, _, _ = plan_jobs([data], ["linear"], [task], cutoff)
+    _evaluate(jobs[0])
+    return seen[0].set_index("model")
+
+
+def test_held_out_models_get_only_their_own_other_scores(obs, monkeypatch):
+    task, cutoff = "GSM8K", 1e23
+    passed = _passed_frames(obs, task, cutoff, monkeypatch)
+    cols = [c for c in passed.columns if c.startswith("score:")]
+    assert f"score:{task}" not in cols and "score:MMLU" in cols
+    assert len(cols) == len(obs.task_names) - 1
+    acc = obs.scores[obs.scores["metric"] == "accuracy"].pivot(index="model", columns="task", values="value")
+    for model in passed.index[:5]:
+        for c in cols:
+            want = acc.loc[model, c.removeprefix("score:")] if model in acc.index else np.nan
+            got = passed.loc[model, c]
+            assert (np.isnan(want) and np.isnan(got)) or got == want
+    held = list(passed.index)
+    a, b = held[0], held[-1]
+    # perturb a's target score and every score of b: a's row is unchanged
+    changed = _replace_scores(_replace_scores(obs, a, [task], 0.3), b, obs.task_names, -0.2)
+    again = _passed_frames(changed, task, cutoff, monkeypatch)
+    pd.testing.assert_series_equal(again.loc[a], passed.loc[a])
+    others = [m for m in held if m != b]
+    pd.testing.assert_frame_equal(again.loc[others], passed.loc[others])
+    assert not again.loc[b].equals(passed.loc[b])  # b's own row does change
+
+
+def test_variants_of_the_forecast_task_are_not_passed(obs, monkeypatch):
+    passed = _passed_frames(obs, "ipa_transliterate_2_bleu", 1e23, monkeypatch)
+    assert "score:ipa_transliterate_2_exact_match" not in passed.columns
+    assert "score:GSM8K" in passed.columns
+
+
+# ------------------------------------------------------------------ emergence and families
+@pytest.fixture(scope="module")
+def small_run(obs):
+    from forecast.backtest.runner import backtest
+
+    return backtest(obs, methods=["linear", "family"], tasks=["GSM8K", "TruthfulQA",
+                    "ipa_transliterate_2_bleu", "ipa_transliterate_2_exact_match"], cutoffs="1e23")
+
+
+def test_family_emergence_rows_rule():
+    from forecast.backtest.jobs import _family_emergence_rows
+
+    fit = pd.DataFrame({"model": ["a1", "b1", "b2"], "family": ["A", "B", "B"], "accuracy": [0.30, 0.20, 0.70]})
+    held = pd.DataFrame({"model": ["a2", "b3", "c1"], "family": ["A", "B", "C"],
+                         "accuracy": [0.40, 0.90, 0.55], "log10_compute": [23.2, 23.5, 24.0]})
+    draws = np.array([[0.1, 0.9, 0.2], [0.5, 0.9, 0.6], [0.5, 0.9, 0.7], [0.5, 0.9, 0.8]])
+    rows = pd.DataFrame(_family_emergence_rows(fit, held, draws, chance=0.0, cutoff=1e23))
+    # normalised = accuracy here (chance 0): at tau 0.1 and 0.25 families A and B have emerged
+    assert list(rows.loc[rows["tau"] == 0.25, "model"]) == ["c1"]
+    half = rows[rows["tau"] == 0.5].set_index("model")
+    assert list(half.index) == ["a2", "c1"]  # B reached 0.5 at the cut-off (b2: 0.70)
+    assert half.loc["a2", "observed"] == 0.0 and half.loc["c1", "observed"] == 1.0
+    assert half.loc["a2", "p_emerged"] == 0.75 and half.loc["c1", "p_emerged"] == 0.75
+    assert bool(half.loc["a2", "family_seen"]) and not bool(half.loc["c1", "family_seen"])
+    np.testing.assert_allclose(half["budget"], [10**23.2, 10**24.0])
+    # with chance 0.5, normalised = (acc - 0.5) / 0.5: no fitted family reached 0.25 but b2
+    rows = pd.DataFrame(_family_emergence_rows(fit, held, draws, chance=0.5, cutoff=1e23))
+    assert set(rows.loc[rows["tau"] == 0.25, "model"]) == {"a2", "c1"}
+
+
+@pytest.mark.slow
+def test_family_emergence_rows(obs, small_run):
+    e = small_run.emergence
+    assert "TruthfulQA" not in set(e["task"])  # no meaningful chance: never emergence-scored
+    g = e[(e["task"] == "GSM8K") & (e["method"] == "linear")]
+    table = task_table(obs, "GSM8K").merge(obs.models[["model", "family"]], on="model")
+    fitted = table[table["compute"] <= 1e23]
+    held = table[table["compute"] > 1e23].set_index("model")
+    for tau in (0.1, 0.25, 0.5):
+        rows = g[g["tau"] == tau]
+        emerged = set(fitted.loc[fitted["accuracy"] >= tau - 1e-9, "family"])  # chance 0
+        want = {m for m, f in held["family"].items() if f not in emerged}
+        assert set(rows["model"]) == want
+        np.testing.assert_array_equal(rows["observed"].to_numpy(),
+                                      (held.loc[rows["model"], "accuracy"] >= tau - 1e-9).astype(float))
+        assert rows["p_emerged"].between(0, 1).all()
+    assert g["observed"].sum() > 0 and (g["observed"] == 0).sum() > 0
+    summary = small_run.emergence_summary()
+    assert {"n_events", "skill", "skill_lo", "skill_hi"} <= set(summary.columns)
+    assert (summary.loc[summary["tau"] == "0.25", "n_events"] > 0).all()
+
+
+@pytest.mark.slow
+def test_predictions_split_by_seen_and_new_family(obs, small_run):
+    p = small_run.predictions
+    fams = obs.models.set_index("model")["family"]
+    table = task_table(obs, "GSM8K")
+    fitted_families = set(fams.loc[table.loc[table["compute"] <= 1e23, "model"]])
+    g = p[p["task"] == "GSM8K"]
+    np.testing.assert_array_equal(g["family_seen"].astype(bool).to_numpy(),
+                                  g["model"].map(fams).isin(fitted_families).to_numpy())
+    s = small_run.summary()
+    s = s[(s["subset"] == "all") & (s["window"] == "all")]
+    assert set(s["families"]) == {"all", "seen", "new"}
+    by = s.set_index(["families", "method"])["n"]
+    assert by["seen", "linear"] + by["new", "linear"] == by["all", "linear"]
+    # the two IPA variants are one task in the per-task means: 3 units, not 4
+    assert (s["n_tasks"] <= 3).all() and (s.loc[s["families"] == "all", "n_tasks"] == 3).all()
+    assert small_run.settings["default_method"] == "slice_sandwich"
+
+
+def test_obsscaling_methods_join_the_defaults_only_when_registered(obs, monkeypatch):
+    import forecast.methods as methods
+    from forecast.backtest.runner import default_methods
+
+    registered = "obsscaling" in methods.METHODS
+    names = default_methods([obs])
+    assert ("obsscaling" in names) == registered
+    monkeypatch.setitem(methods.METHODS, "obsscaling", methods.METHODS["linear"])
+    assert "obsscaling" in default_methods([obs])
+    assert "obsscaling" not in default_methods([load_dataset("slice_sandwich")])
