@@ -228,9 +228,10 @@ PARTS = ("speed", "ladder", "mirage", "obsscaling")
 OBSSCALING_HEADING = "## Observational scaling data, many families (`python benchmarks/obsscaling.py`)"
 
 
-def obsscaling_section(out: str | None) -> list[str]:
-    """The observational-scaling part: its heading and the tables ``obsscaling.py`` prints."""
-    args = ["--out", out] if out else []
+def obsscaling_section(out: str | None, reuse: bool = False) -> list[str]:
+    """The observational-scaling part: its heading and the tables ``obsscaling.py`` prints
+    (with ``reuse``: rebuilt from the job files in ``out``)."""
+    args = (["--out", out] if out else []) + (["--reuse"] if reuse and out else [])
     return [OBSSCALING_HEADING, run_script("obsscaling.py", *args)]
 
 
@@ -272,7 +273,7 @@ def main() -> None:
             parser.error("--only runs the obsscaling part alone (the others need the main run)")
         path = Path(args.results)
         text = path.read_text() if path.exists() else "# Benchmark results\n"
-        path.write_text(replace_section(text, OBSSCALING_HEADING, obsscaling_section(args.obsscaling_out)))
+        path.write_text(replace_section(text, OBSSCALING_HEADING, obsscaling_section(args.obsscaling_out, args.reuse)))
         print(f"wrote {args.results}")
         return
     t0 = time.perf_counter()
@@ -307,7 +308,7 @@ def main() -> None:
         if mirage.exists():
             sections += [mirage.read_text().replace("# ", "## ", 1)]
     if "obsscaling" not in skip:
-        sections += obsscaling_section(args.obsscaling_out)
+        sections += obsscaling_section(args.obsscaling_out, args.reuse)
     sections.append(f"\n(total {time.perf_counter() - t0:.0f} s)")
     Path(args.results).write_text("\n\n".join(sections) + "\n")
     print(f"wrote {args.results}")

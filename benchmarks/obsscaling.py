@@ -18,6 +18,8 @@ default methods, and prints Markdown tables:
 benchmarks: it is labelled so and is not a forecast from compute.
 
     python benchmarks/obsscaling.py [--out DIR] [--tasks A,B] [--cutoffs SPEC] [--methods M,N]
+    python benchmarks/obsscaling.py --out DIR --reuse     (tables from the job files in DIR, e.g.
+                                                         of `forecast backtest obsscaling --out DIR`)
 """
 
 from __future__ import annotations
@@ -74,6 +76,23 @@ def run(out: str | None, tasks, cutoffs, methods):
     seconds = time.perf_counter() - t0
     if out:
         bt.save(out)
+    return bt, seconds
+
+
+def reuse(folder: str):
+    """The backtest saved in ``folder`` (its job files as they are, whatever code wrote them)."""
+    from forecast.backtest.results import BacktestResult
+    from forecast.backtest.runner import load_datasets, plan_jobs
+
+    settings = json.loads((Path(folder) / "run.json").read_text())
+    saved = [json.loads(p.read_text()) for p in sorted((Path(folder) / "jobs").glob("*.json"))]
+    jobs = [r for r in saved if not r["key"].startswith("context|")]
+    _, info, actuals = plan_jobs(load_datasets([DATASET]), settings["methods"],
+                                 sorted({r["task"] for r in jobs}))
+    bt = BacktestResult(jobs, info, actuals, settings,
+                        contexts=[r for r in saved if r["key"].startswith("context|")])
+    timing = Path(folder) / "seconds.json"
+    seconds = float(json.loads(timing.read_text())["seconds"]) if timing.exists() else math.nan
     return bt, seconds
 
 
@@ -148,14 +167,16 @@ def split_counts(bt) -> str:
     return md_table(["cut-off (FLOPs)", "tasks", "held-out predictions", "of a new family"], rows)
 
 
-def report(bt, seconds: float) -> str:
+def report(bt, seconds: float, measured: bool = True) -> str:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    where = (f"backend local, one process; peak memory {peak:.0f} MB" if measured else
+             f"backend local, one process; tables rebuilt from its job files, code {bt.settings.get('code')}")
     parts = [
         f"Data: {DATASET} (123 public base models with training FLOPs, 39 families, 22 benchmarks; "
-        "`datasets/README.md` section 7). Cut-offs: the data set's rule `grid:20.5:24.5:0.5:10`. "
+        "`datasets/README.md` section 7). Cut-offs: the Splits table (by default the data set's rule "
+        "`grid:20.5:24.5:0.5:10`). "
         f"Methods: {', '.join(f'`{m}`' for m in bt.methods)}. {len(bt.jobs)} jobs ({len(bt.skipped)} skipped, "
-        f"{len(bt.failed)} failed) in {seconds:.0f} s (backend local, one process; peak memory "
-        f"{peak:.0f} MB).",
+        f"{len(bt.failed)} failed) in {seconds:.0f} s ({where}).",
         "Ratios are paired over tasks (the two IPA variants count as one task) on the splits every "
         "method has; `obsscaling` is observational scaling from compute and family only (form a), "
         "`obsscaling_given_scores` (form b) also reads the held-out model's own scores on the standard "
@@ -177,8 +198,16 @@ def main() -> None:
     parser.add_argument("--tasks", help="comma-separated tasks (default: all)")
     parser.add_argument("--cutoffs", help="cut-off specification (default: the data set's rule)")
     parser.add_argument("--methods", help="comma-separated methods (default: the backtest's defaults)")
+    parser.add_argument("--reuse", action="store_true", help="tables from the job files in --out, not run")
+    parser.add_argument("--seconds", type=float, help="with --reuse: the run's wall time, to report")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if args.reuse:
+        if not args.out:
+            parser.error("--reuse needs --out DIR")
+        bt, seconds = reuse(args.out)
+        print(report(bt, args.seconds if args.seconds is not None else seconds, measured=False))
+        return
     split = (lambda s: None if s is None else [x.strip() for x in s.split(",") if x.strip()])
     bt, seconds = run(args.out, split(args.tasks), args.cutoffs, split(args.methods))
     if args.out and (Path(args.out) / "seconds.json").exists() and bt.resumed == len(bt.jobs) + len(bt.contexts):
