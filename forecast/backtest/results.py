@@ -705,7 +705,9 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
         head += ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
     cells = [head]
     for row in s.to_dict("records"):
-        line = [str(row["dataset"])[:14], str(row["subset"])[:15], row["window"], str(row["method"])[:17],
+        fam = row.get("families", "all")
+        window = row["window"] if fam in ("all", None) or pd.isna(fam) else f"{fam} family"
+        line = [str(row["dataset"])[:14], str(row["subset"])[:15], window, str(row["method"])[:17],
                 _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]), _fmt(row["cover"], 2),
                 _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
         if wide:
