@@ -37,7 +37,11 @@ cut-off from every task's models at or below it, never from a held-out model.
 \b
 --cutoffs SPEC: comma-separated items, raw compute (FLOPs or parameters, as the task's
 models are measured), each one of:
-  rolling        (default) every model size leaving >= 4 fitted sizes and a larger model
+  default        (default) the data set's own rule, else rolling; obsscaling:
+                 grid:20.5:24.5:0.5:10
+  rolling        every model size leaving >= 4 fitted sizes and a larger model
+  grid:LO:HI:STEP[:N]  cut-offs 10^LO, 10^(LO+STEP), ..., 10^HI, each where a task
+                 keeps >= N (10) fitted models, >= 4 fitted sizes and a larger model
   paper          the Slice-and-Sandwich paper's cut-offs (chosen knowing the jumps)
   3.16e22        a raw cut-off
   largest:K      hold out the K largest models
