@@ -22,7 +22,9 @@ import time
 
 import pandas as pd
 
+from forecast import load_dataset
 from forecast.backtest import backtest
+from forecast.backtest.bootstrap import paired_ratio_interval
 
 METHODS = [
     "slice_sandwich",
@@ -33,6 +35,39 @@ METHODS = [
     "sigmoid",
     "linear",
 ]
+
+#: references of the emergence target (issue 13): compute-only logistic fits and obsscaling
+EMERGENCE_REFERENCES = ("linear", "sigmoid", "obsscaling")
+
+
+def emergence_skill(bt, method: str, n_boot: int = 2000) -> pd.DataFrame:
+    """Brier skill of ``method`` against each of :data:`EMERGENCE_REFERENCES` alone, on the
+    scored emergence rows every method has, tasks (task groups) weighted equally, with a
+    90% paired task-bootstrap interval."""
+    e = bt.emergence
+    e = e[e["observed"].notna()]
+    keys = ["task", "cutoff", "tau", "budget", "model"]
+    methods = sorted(set(e["method"]))
+    counts = e.groupby(keys)["method"].nunique()
+    e = e.merge(counts[counts == len(methods)].reset_index()[keys], on=keys)
+    group = load_dataset("obsscaling").tasks.set_index("task")["task_group"]
+    e = e.assign(unit=group.reindex(e["task"]).to_numpy(), brier=(e["p_emerged"] - e["observed"]) ** 2)
+    rows = []
+    for tau in [*sorted(e["tau"].unique()), "all"]:
+        et = e if tau == "all" else e[e["tau"] == tau]
+        per_task = et.groupby(["unit", "method"])["brier"].mean().reset_index()
+        for ref in EMERGENCE_REFERENCES:
+            if ref not in methods or method not in methods:
+                continue
+            r = paired_ratio_interval(per_task, method, [ref], value="brier", n_boot=n_boot, level=0.9,
+                                      seed=0, task="unit")
+            rows.append({"tau": tau, "method": method, "reference": ref,
+                         "n_rows": int((et["method"] == method).sum()),
+                         "n_events": int(et.loc[et["method"] == method, "observed"].sum()),
+                         "brier": float(et.loc[et["method"] == method, "brier"].mean()),
+                         "brier_ref": float(et.loc[et["method"] == ref, "brier"].mean()),
+                         "skill": 1.0 - r["ratio"], "skill_lo": 1.0 - r["upper"], "skill_hi": 1.0 - r["lower"]})
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     if not em.empty:
         print("\nemergence (p_emerged per held-out model whose family has not reached tau)")
         print(em.round(4).to_string(index=False))
+        for method in ("slice_sandwich", "slice_sandwich(family=False)"):
+            print(f"\nemergence Brier skill of {method} against each reference alone (90% task bootstrap)")
+            print(emergence_skill(bt, method).round(4).to_string(index=False))
 
 
 if __name__ == "__main__":
