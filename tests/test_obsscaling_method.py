@@ -87,7 +87,7 @@ def test_imputer_recovers_held_back_entries_of_a_low_rank_matrix():
     hide = rng.random(X.shape) < 0.08
     X[hide] = np.nan
     imp = LowRankImputer(n_components=2).fit(X)
-    assert hide.sum() > 10
+    assert hide.sum() > 10 and imp.converged_
     assert np.abs(imp.filled_[hide] - full[hide]).max() < 0.01
     # far better than filling in the column means
     assert np.abs(imp.filled_[hide] - full[hide]).mean() < 0.2 * np.abs(
@@ -297,3 +297,15 @@ def test_backtest_job_hands_form_b_the_held_out_scores():
     err_a = np.mean(np.abs(np.subtract(a["mean"], a["y_true"])))
     err_b = np.mean(np.abs(np.subtract(b["mean"], b["y_true"])))
     assert err_b < err_a  # the model's own scores on the other benchmarks tell more than compute
+
+
+def test_slice_sandwich_family_offsets_never_use_a_model_above_the_cutoff(data):
+    held = held_frame(data)
+    base = make_method("slice_sandwich", **SS_FIXED).fit(data, CUT, TARGET).sample_models(held)
+    above = set(data.compute_table().query("compute > @CUT")["model"])
+    s = data.scores.copy()
+    rows = s["model"].isin(above)
+    s.loc[rows, "value"] = 1.0 - s.loc[rows, "value"]
+    perturbed = EvalData.from_frames(data.models, data.tasks, scores=s, name="perturbed")
+    again = make_method("slice_sandwich", **SS_FIXED).fit(perturbed, CUT, TARGET).sample_models(held)
+    assert np.array_equal(base, again)
