@@ -87,7 +87,7 @@ def test_imputer_recovers_held_back_entries_of_a_low_rank_matrix():
     hide = rng.random(X.shape) < 0.08
     X[hide] = np.nan
     imp = LowRankImputer(n_components=2).fit(X)
-    assert hide.sum() > 10
+    assert hide.sum() > 10 and imp.converged_
     assert np.abs(imp.filled_[hide] - full[hide]).max() < 0.01
     # far better than filling in the column means
     assert np.abs(imp.filled_[hide] - full[hide]).mean() < 0.2 * np.abs(
@@ -279,3 +279,33 @@ def test_slice_sandwich_uses_families_on_task_level_data():
     assert make_method("slice_sandwich", **SS_FIXED).fit(single, CUT, TARGET).family_offsets_ is None
     with pytest.raises(InputError, match="family must be True or False"):
         make_method("slice_sandwich", family="yes", **SS_FIXED).fit(data, CUT, TARGET)
+
+
+@pytest.mark.slow
+def test_backtest_job_hands_form_b_the_held_out_scores():
+    """Through the harness: form (b) reads the score:<task> columns a job passes, form (a)
+    does not; both forecast every held-out model."""
+    from forecast.backtest.jobs import _evaluate
+    from forecast.backtest.runner import plan_jobs
+    from forecast.data.shipped import load_dataset
+
+    d = load_dataset("obsscaling")
+    params = {"n_boot": 20, "n_draws": 200}
+    jobs, _, _ = plan_jobs([d], [("obsscaling", params), ("obsscaling_given_scores", params)], ["MMLU"], 1e23)
+    a, b = (_evaluate(job)["predictions"] for job in jobs)
+    assert a["model"] == b["model"] and len(a["model"]) > 10
+    err_a = np.mean(np.abs(np.subtract(a["mean"], a["y_true"])))
+    err_b = np.mean(np.abs(np.subtract(b["mean"], b["y_true"])))
+    assert err_b < err_a  # the model's own scores on the other benchmarks tell more than compute
+
+
+def test_slice_sandwich_family_offsets_never_use_a_model_above_the_cutoff(data):
+    held = held_frame(data)
+    base = make_method("slice_sandwich", **SS_FIXED).fit(data, CUT, TARGET).sample_models(held)
+    above = set(data.compute_table().query("compute > @CUT")["model"])
+    s = data.scores.copy()
+    rows = s["model"].isin(above)
+    s.loc[rows, "value"] = 1.0 - s.loc[rows, "value"]
+    perturbed = EvalData.from_frames(data.models, data.tasks, scores=s, name="perturbed")
+    again = make_method("slice_sandwich", **SS_FIXED).fit(perturbed, CUT, TARGET).sample_models(held)
+    assert np.array_equal(base, again)

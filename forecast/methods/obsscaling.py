@@ -95,6 +95,9 @@ class LowRankImputer:
     pca_ : sklearn.decomposition.PCA
         The last low-rank fit (its basis completes new rows, :meth:`transform`).
     n_iter_ : int
+    converged_ : bool
+        Whether the last change was below ``tol`` (else ``max_iter`` rounds ran: a row missing
+        several entries can drift slowly along a weakly determined direction).
     """
 
     def __init__(self, n_components: int = 3, max_iter: int = 1000, tol: float = 1e-4) -> None:
@@ -112,7 +115,7 @@ class LowRankImputer:
             raise InputError(f"low-rank imputation needs at least 2 rows and 2 columns, got {X.shape}")
         filled = np.where(missing, np.nanmean(X, axis=0)[None, :], X)
         pca = PCA(k).fit(filled)
-        n_iter = 0
+        n_iter, change = 0, 0.0
         if missing.any():
             for n_iter in range(1, self.max_iter + 1):
                 recon = np.clip(pca.inverse_transform(pca.transform(filled)), 0.0, 1.0)
@@ -122,6 +125,7 @@ class LowRankImputer:
                 if change < self.tol:
                     break
         self.filled_, self.pca_, self.n_iter_ = filled, pca, n_iter
+        self.converged_ = bool(change < self.tol)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -297,6 +301,7 @@ class ObsScaling(FamilySpread, Forecaster):
         self.diagnostics_.update({
             "inputs": list(self.inputs_), "n_families": len(families), "n_capability_models": len(table),
             "imputed_entries": int((~np.isfinite(X)).sum()), "imputer_iterations": int(self.imputer_.n_iter_),
+            "imputer_converged": self.imputer_.converged_,
             "explained_variance": float(self.pca_.explained_variance_ratio_.sum()),
         })
 
