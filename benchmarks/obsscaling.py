@@ -92,8 +92,8 @@ def reuse(folder: str):
     bt = BacktestResult(jobs, info, actuals, settings,
                         contexts=[r for r in saved if r["key"].startswith("context|")])
     timing = Path(folder) / "seconds.json"
-    seconds = float(json.loads(timing.read_text())["seconds"]) if timing.exists() else math.nan
-    return bt, seconds
+    bt.settings["timing"] = json.loads(timing.read_text()) if timing.exists() else {}
+    return bt, float(bt.settings["timing"].get("seconds", math.nan))
 
 
 def per_split(bt, families: str) -> pd.DataFrame:
@@ -169,8 +169,12 @@ def split_counts(bt) -> str:
 
 def report(bt, seconds: float, measured: bool = True) -> str:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if not measured:
+        peak = float(bt.settings.get("timing", {}).get("peak_mb", math.nan))
+    code = bt.settings.get("code") or {}
     where = (f"backend local, one process; peak memory {peak:.0f} MB" if measured else
-             f"backend local, one process; tables rebuilt from its job files, code {bt.settings.get('code')}")
+             f"backend local, one process, peak memory {peak:.0f} MB; tables rebuilt from its job files, "
+             f"code {code.get('version', '')}+{code.get('source_hash', '')}")
     parts = [
         f"Data: {DATASET} (123 public base models with training FLOPs, 39 families, 22 benchmarks; "
         "`datasets/README.md` section 7). Cut-offs: the Splits table (by default the data set's rule "

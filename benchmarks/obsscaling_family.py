@@ -40,6 +40,28 @@ METHODS = [
 EMERGENCE_REFERENCES = ("linear", "sigmoid", "obsscaling")
 
 
+def paired_ratios(bt, method: str, reference: str, n_boot: int = 2000) -> pd.DataFrame:
+    """MAE and CRPS of ``method`` over ``reference``'s, per set of families, on the splits
+    both have, tasks (task groups) weighted equally, with a 90% paired task-bootstrap interval."""
+    m = bt.metrics()
+    m = m[(m["window"] == "all") & m["method"].isin([method, reference]) & (m["n"] > 0)]
+    group = load_dataset("obsscaling").tasks.set_index("task")["task_group"]
+    m = m.assign(unit=group.reindex(m["task"]).to_numpy())
+    rows = []
+    for families in ("all", "seen", "new"):
+        mf = m[m["families"] == families]
+        both = mf.groupby(["task", "cutoff"])["method"].nunique()
+        mf = mf.merge(both[both == 2].reset_index()[["task", "cutoff"]], on=["task", "cutoff"])
+        row = {"families": families, "method": method, "reference": reference, "n_tasks": mf["unit"].nunique()}
+        for value in ("mae", "crps"):
+            per_task = mf.groupby(["unit", "method"])[value].mean().reset_index()
+            r = paired_ratio_interval(per_task, method, [reference], value=value, n_boot=n_boot, level=0.9,
+                                      seed=0, task="unit")
+            row.update({f"ratio_{value}": r["ratio"], f"{value}_lo": r["lower"], f"{value}_hi": r["upper"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def emergence_skill(bt, method: str, n_boot: int = 2000) -> pd.DataFrame:
     """Brier skill of ``method`` against each of :data:`EMERGENCE_REFERENCES` alone, on the
     scored emergence rows every method has, tasks (task groups) weighted equally, with a
@@ -94,6 +116,10 @@ def main(argv: list[str] | None = None) -> None:
         part = rows[rows["families"] == families][cols].sort_values("crps")
         print(f"\nheld-out models of {families} families")
         print(part.round(4).to_string(index=False))
+    for method, reference in (("slice_sandwich", "obsscaling"), ("slice_sandwich", "slice_sandwich(family=False)"),
+                              ("obsscaling_given_scores", "obsscaling")):
+        print(f"\n{method} over {reference}: MAE and CRPS ratios (90% paired task bootstrap)")
+        print(paired_ratios(bt, method, reference).round(4).to_string(index=False))
     em = bt.emergence_summary()
     if not em.empty:
         print("\nemergence (p_emerged per held-out model whose family has not reached tau)")
