@@ -208,3 +208,25 @@ def test_obsscaling_methods_join_the_defaults_only_when_registered(obs, monkeypa
     monkeypatch.setitem(methods.METHODS, "obsscaling", methods.METHODS["linear"])
     assert "obsscaling" in default_methods([obs])
     assert "obsscaling" not in default_methods([load_dataset("slice_sandwich")])
+
+
+@pytest.mark.slow
+def test_cli_backtest_obsscaling_uses_the_grid(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "bt"
+    proc = subprocess.run(
+        [sys.executable, "-m", "forecast.cli", "backtest", "obsscaling", "--tasks", "leaderboard_gpqa",
+         "--methods", "linear,persistence", "--no-plots", "--no-progress", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["default_method"] == "slice_sandwich"
+    jobs = pd.read_csv(out / "jobs.csv")
+    cutoffs = sorted(set(jobs["cutoff"]))
+    assert len(cutoffs) == 6 and all(abs(np.log10(c) * 2 - round(np.log10(c) * 2)) < 1e-9 for c in cutoffs)
+    pred = pd.read_csv(out / "predictions.csv")
+    assert {"family", "family_seen"} <= set(pred.columns)
+    assert set(pd.read_csv(out / "summary.csv")["families"]) == {"all", "seen", "new"}

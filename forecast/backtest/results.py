@@ -307,7 +307,7 @@ class BacktestResult:
         groups = groups.where(groups.notna(), ti["task"]).astype(str)
         return {(d, t): g for d, t, g in zip(ti["dataset"], ti["task"], groups)}
 
-    def _with_unit(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def with_unit(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with a ``unit`` column (the task's group; the task itself by default)."""
         units = self._units()
         return frame.assign(unit=[units.get((d, t), t) for d, t in zip(frame["dataset"], frame["task"])])
@@ -508,7 +508,7 @@ class BacktestResult:
         m = self.metrics()
         if m.empty:
             return _empty(cols)
-        m = self._with_unit(m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
+        m = self.with_unit(m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
         rows = []
         for dataset in sorted(self.task_info["dataset"].unique()):
             for subset, mask in self._subsets(dataset):
@@ -576,20 +576,17 @@ class BacktestResult:
             row[f"ratio_{short}_hi"] = out["upper"]
             row[f"best_{short}"] = out["best_baseline"]
 
-    def emergence_summary(self, n_boot: int = N_BOOT) -> pd.DataFrame:
-        """Scores of ``p_emerged`` per dataset x tau (and ``all`` levels pooled) x method, on the
-        scored rows every compared method has: Brier score, log score, AUC; the number of
-        rows, events and tasks with an event; and the Brier skill against the best of the
-        baselines and climatology (the share of events among the same data set's rows of the
-        same tau and distance bin) with a paired bootstrap interval over tasks."""
-        cols = ["dataset", "tau", "method", "n_rows", "n_events", "n_tasks_event", "brier", "log_score",
-                "auc", "skill", "skill_lo", "skill_hi", "reference"]
+    def emergence_units(self) -> dict[tuple[str, Any], tuple[pd.DataFrame, pd.DataFrame]]:
+        """Per (dataset, tau or ``"all"``): the scored emergence rows every method has on the
+        like-for-like splits (with ``unit``), and the per-unit mean Brier score of every method
+        and of climatology (the share of events among the rows of the same tau and distance
+        bin), tasks (groups of variants) weighted equally."""
         e = self.emergence
+        out: dict[tuple[str, Any], tuple[pd.DataFrame, pd.DataFrame]] = {}
         if e.empty:
-            return _empty(cols)
+            return out
         e = e[e["observed"].notna()]
-        e = self._with_unit(e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
-        rows = []
+        e = self.with_unit(e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
         keys = ["dataset", "task", "cutoff", "tau", "budget", "model"]
         for dataset in sorted(e["dataset"].unique()):
             ed = e[e["dataset"] == dataset]
@@ -606,21 +603,33 @@ class BacktestResult:
                 clim["method"] = "climatology"
                 both = pd.concat([et, clim], ignore_index=True)
                 both["brier"] = (both["p_emerged"] - both["observed"]) ** 2
-                # tasks (groups of variants) weighted equally: per task mean Brier
-                per_task = both.groupby(["unit", "method"])["brier"].mean().reset_index()
-                base = [b for b in self.baselines() if b in methods] + ["climatology"]
-                for method in methods:
-                    em = et[et["method"] == method]
-                    sc = score_events(em.assign(dataset=dataset), group=("dataset", "unit"))
-                    row = {"dataset": dataset, "tau": tau, "method": method, "n_rows": sc["n_rows"],
-                           "n_events": sc["n_events"], "n_tasks_event": sc["n_tasks_with_event"],
-                           "brier": sc["brier"], "log_score": sc["log_score"], "auc": sc["auc"]}
-                    others = [b for b in base if b != method]
-                    r = paired_ratio_interval(per_task, method, others, value="brier", n_boot=n_boot,
-                                              level=RATIO_LEVEL, seed=0, task="unit")
-                    row.update(skill=1.0 - r["ratio"], skill_lo=1.0 - r["upper"], skill_hi=1.0 - r["lower"],
-                               reference=r["best_baseline"])
-                    rows.append(row)
+                out[(dataset, tau)] = (et, both.groupby(["unit", "method"])["brier"].mean().reset_index())
+        return out
+
+    def emergence_summary(self, n_boot: int = N_BOOT) -> pd.DataFrame:
+        """Scores of ``p_emerged`` per dataset x tau (and ``all`` levels pooled) x method, on the
+        scored rows every compared method has: Brier score, log score, AUC; the number of
+        rows, events and tasks with an event; and the Brier skill against the best of the
+        baselines and climatology (the share of events among the same data set's rows of the
+        same tau and distance bin) with a paired bootstrap interval over tasks."""
+        cols = ["dataset", "tau", "method", "n_rows", "n_events", "n_tasks_event", "brier", "log_score",
+                "auc", "skill", "skill_lo", "skill_hi", "reference"]
+        rows = []
+        for (dataset, tau), (et, per_task) in self.emergence_units().items():
+            methods = [mm for mm in self.methods if mm in set(et["method"])]
+            base = [b for b in self.baselines() if b in methods] + ["climatology"]
+            for method in methods:
+                em = et[et["method"] == method]
+                sc = score_events(em.assign(dataset=dataset), group=("dataset", "unit"))
+                row = {"dataset": dataset, "tau": tau, "method": method, "n_rows": sc["n_rows"],
+                       "n_events": sc["n_events"], "n_tasks_event": sc["n_tasks_with_event"],
+                       "brier": sc["brier"], "log_score": sc["log_score"], "auc": sc["auc"]}
+                others = [b for b in base if b != method]
+                r = paired_ratio_interval(per_task, method, others, value="brier", n_boot=n_boot,
+                                          level=RATIO_LEVEL, seed=0, task="unit")
+                row.update(skill=1.0 - r["ratio"], skill_lo=1.0 - r["upper"], skill_hi=1.0 - r["lower"],
+                           reference=r["best_baseline"])
+                rows.append(row)
         if not rows:
             return _empty(cols)
         out = pd.DataFrame(rows)[cols]
@@ -696,7 +705,9 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
         head += ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
     cells = [head]
     for row in s.to_dict("records"):
-        line = [str(row["dataset"])[:14], str(row["subset"])[:15], row["window"], str(row["method"])[:17],
+        fam = row.get("families", "all")
+        window = row["window"] if fam in ("all", None) or pd.isna(fam) else f"{fam} family"
+        line = [str(row["dataset"])[:14], str(row["subset"])[:15], window, str(row["method"])[:17],
                 _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]), _fmt(row["cover"], 2),
                 _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
         if wide:
