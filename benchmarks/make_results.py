@@ -1,6 +1,8 @@
 """Make ``benchmarks/RESULTS.md``: every number in it is printed by this one command.
 
-Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--skip speed,mirage,ladder]
+Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--skip speed,mirage,ladder,obsscaling]
+      python benchmarks/make_results.py --only obsscaling [--obsscaling-out DIR]   (one part: its
+      section of RESULTS.md is replaced, the rest kept)
 
 1. the honest backtest (rolling cut-offs, nothing chosen on the test) of every default method
    on every shipped forecasting data set: point, interval and threshold scores with ratios to
@@ -10,7 +12,9 @@ Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--ski
 2. the paper's cut-offs with the paper's model set (for comparison with its figures);
 3. the speed benchmark (``benchmarks/speed.py``), the mirage / composite / digits benchmark
    (``benchmarks/mirage.py``) and the model-ladder benchmark (``benchmarks/ladder.py``), each
-   run as a subprocess, its printed tables copied in.
+   run as a subprocess, its printed tables copied in;
+4. the observational-scaling data (``benchmarks/obsscaling.py``): every method side by side,
+   by family seen / new, with the ratio to ``obsscaling`` and the emergence per tau.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 import forecast
+from forecast.backtest.plots import plot_all
 from forecast.backtest.runner import DEFAULT_METHODS, PAPER_METHODS
 
 HERE = Path(__file__).resolve().parent
@@ -163,7 +168,7 @@ def run_backtests(backend: str, out: str | None, reuse: bool = False) -> tuple[s
             (Path(out) / "seconds.json").write_text(json.dumps({"seconds": seconds, "peak_worker_mb": peak}))
     if out:
         bt.save(out)
-        bt.plot(out)
+        plot_all(bt, out)
     s = bt.summary()
     e = bt.emergence_summary()
     parts = [f"Methods: {', '.join(f'`{m}`' for m in DEFAULT_METHODS)} (the default); ratios are against "
@@ -219,17 +224,59 @@ def run_script(name: str, *args: str) -> str:
     return proc.stdout.strip()
 
 
+#: the parts of RESULTS.md after the main backtest, each under its own "## " heading
+PARTS = ("speed", "ladder", "mirage", "obsscaling")
+OBSSCALING_HEADING = "## Observational scaling data, many families (`python benchmarks/obsscaling.py`)"
+
+
+def obsscaling_section(out: str | None, reuse: bool = False) -> list[str]:
+    """The observational-scaling part: its heading and the tables ``obsscaling.py`` prints
+    (with ``reuse``: rebuilt from the job files in ``out``)."""
+    args = (["--out", out] if out else []) + (["--reuse"] if reuse and out else [])
+    return [OBSSCALING_HEADING, run_script("obsscaling.py", *args)]
+
+
+def replace_section(text: str, heading: str, body: list[str]) -> str:
+    """``text`` (a RESULTS.md) with the section under ``heading`` replaced by ``body`` (appended
+    before the closing total line when absent)."""
+    lines = text.rstrip("\n").split("\n")
+    new = "\n\n".join(body)
+    if heading in lines:
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        if end == len(lines) and lines[-1].startswith("(total "):
+            end = len(lines) - 1
+        return "\n".join(lines[:start] + [new, ""] + lines[end:]) + "\n"
+    tail = [lines.pop()] if lines and lines[-1].startswith("(total ") else []
+    return "\n".join(lines + ["", new, ""] + tail) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="processes", choices=["local", "processes", "dask"])
     parser.add_argument("--out", help="keep the main backtest's folder here (resumed if it exists)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: speed, mirage, ladder")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: speed, mirage, ladder, obsscaling")
+    parser.add_argument("--only", default="", help="run only these parts (obsscaling) and replace their "
+                        "sections of the existing RESULTS.md")
+    parser.add_argument("--obsscaling-out", help="keep the obsscaling backtest's folder here (resumed if it exists)")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--reuse", action="store_true",
                         help="rebuild the tables from the job files in --out instead of running the main backtest")
     args = parser.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted((set(only) | skip) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r} (parts: {', '.join(PARTS)})")
     warnings.filterwarnings("ignore")
+    if only:
+        if set(only) != {"obsscaling"}:
+            parser.error("--only runs the obsscaling part alone (the others need the main run)")
+        path = Path(args.results)
+        text = path.read_text() if path.exists() else "# Benchmark results\n"
+        path.write_text(replace_section(text, OBSSCALING_HEADING, obsscaling_section(args.obsscaling_out, args.reuse)))
+        print(f"wrote {args.results}")
+        return
     t0 = time.perf_counter()
     main_md, stats = run_backtests(args.backend, args.out, args.reuse)
     paper_md = run_paper(args.backend)
@@ -261,6 +308,8 @@ def main() -> None:
         mirage = HERE / "RESULTS_mirage.md"
         if mirage.exists():
             sections += [mirage.read_text().replace("# ", "## ", 1)]
+    if "obsscaling" not in skip:
+        sections += obsscaling_section(args.obsscaling_out, args.reuse)
     sections.append(f"\n(total {time.perf_counter() - t0:.0f} s)")
     Path(args.results).write_text("\n\n".join(sections) + "\n")
     print(f"wrote {args.results}")
@@ -270,6 +319,8 @@ SETTINGS = """\
 | setting | how it is chosen |
 |---|---|
 | default cut-offs | rolling origin: every model size that leaves at least 4 distinct fitted sizes and one larger model, on every data set, for every method (`forecast.tuning.rolling_cutoffs`); the paper's cut-offs only with `--cutoffs paper` |
+| `obsscaling` cut-offs | fixed a priori by the issue: every 0.5 decade from 10^20.5 to 10^24.5 FLOPs, where a task keeps at least 10 fitted models, 4 distinct sizes and one held-out model (`grid:20.5:24.5:0.5:10`, the data set's declared rule) |
+| `obsscaling` chance and question counts | from each benchmark's definition and the ObsScaling / lm-eval setup (`datasets/README.md` section 7), never from the scores' levels; TruthfulQA (mc2) has no chance level and is left out of emergence scoring |
 | model set | every model with a known compute; the paper's six exclusions only with `--paper-exclusions` |
 | `slice_sandwich` slope and curvature prior scales | learned at each cut-off by empirical Bayes from every task's slice curves fitted on the models at or below it (moment estimate of the coefficients' mean square, noise removed; `forecast.priors`) |
 | `slice_sandwich` extrapolation spread (slope change past the cut-off) | learned at each cut-off on pseudo-cut-offs inside the fitted range of every task (the value of a fixed grid 0–2 logit/decade with the smallest pooled CRPS of the larger fitted models, one-standard-error rule; `forecast.tuning`) |

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 
-from forecast.errors import FitError, InputError
+from forecast.errors import DataNote, FitError, InputError
+
+# Nothing heavy (numpy, pandas, scikit-learn, PyMC) is imported at module level: each
+# command imports what it needs when it runs, so `forecast --help` stays fast.
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
+
+
+#: ``--compute``, shared by every command that loads data
+compute_option = click.option(
+    "--compute", type=click.Choice(["flops", "params"]), default=None,
+    help="Compute axis: flops (training FLOPs; 6*params*tokens where only those are known) or "
+         "params. Default: flops if any model has them; models without are left out with a note.",
+)
 
 
 def quiet_libraries(verbose: bool) -> None:
@@ -33,6 +44,21 @@ def quiet_libraries(verbose: bool) -> None:
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
+def show_notes() -> None:
+    """Print each :class:`DataNote` (what the loader assumed) as one ``forecast: note:``
+    line on stderr; other warnings keep Python's format."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataNote):
+            click.echo(f"forecast: note: {' '.join(str(message).split())}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", DataNote)
 
 
 def fail(message: str) -> None:
@@ -49,7 +75,7 @@ def parse_compute(text: str | None, what: str) -> float | None:
         value = float(text)
     except (ValueError, OverflowError):
         raise InputError(f"{what} must be raw compute such as 8e9 or 3.2e22, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise InputError(f"{what} must be a positive raw compute value, got {text!r}")
     return value
 
@@ -66,8 +92,46 @@ def parse_compute_list(text: str | None, what: str) -> list[float] | None:
     return [parse_compute(part, what) for part in parts]
 
 
+#: commands defined in other modules, imported only when used: name -> (module, attribute,
+#: the one-line help `forecast --help` shows without importing them)
+LAZY_COMMANDS = {
+    "backtest": ("forecast.backtest.command", "backtest",
+                 "Score methods on held-out larger models at rolling cut-offs."),
+    "mirage": ("forecast.mirage_cli", "mirage_command",
+               "Does a task's jump survive a continuous metric?"),
+}
+
+
 class Group(click.Group):
-    """Turns :class:`InputError` raised anywhere below into one line and exit code 2."""
+    """Turns :class:`InputError` raised anywhere below into one line and exit code 2, and
+    imports the commands of :data:`LAZY_COMMANDS` only when they are run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        if self is cli:
+            names |= set(LAZY_COMMANDS)
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and self is cli and name in LAZY_COMMANDS:
+            module, attribute, _ = LAZY_COMMANDS[name]
+            command = getattr(__import__(module, fromlist=[attribute]), attribute)
+            self.add_command(command, name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if self is cli and name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -83,8 +147,21 @@ class Group(click.Group):
 @click.option("--verbose", is_flag=True, help="Show library log output (PyMC sampler progress).")
 @click.version_option(package_name="forecast")
 def cli(verbose: bool) -> None:
-    """Forecast when an ability emerges in larger language models, with uncertainty."""
+    """Forecast when an ability emerges in larger language models, with uncertainty.
+
+    \b
+    Fit on the models up to a cut-off, forecast the larger ones:
+      forecast fit bigbench_bigg --task TASK --cutoff 8e9 --plot fit.png
+      forecast fit my_results.csv --models models.csv --task TASK --cutoff 1e21
+
+    tau (the emergence level) is a share of the way from chance to perfect accuracy:
+    tau = 0.25 is a quarter of the way (accuracy 0.4375 on a 4-choice task). The
+    threshold is the smallest compute where the accuracy curve reaches it.
+
+    Compute is raw training FLOPs (or raw parameters for a family without token counts).
+    """
     quiet_libraries(verbose)
+    show_notes()
 
 
 @cli.command("datasets")
@@ -92,8 +169,15 @@ def datasets_command() -> None:
     """List the shipped datasets: name, kind, tasks, models, rows."""
     from forecast.data.shipped import datasets
 
+    import textwrap
+
     table = datasets()
-    click.echo(table.to_string(index=False))
+    described = "description" in table.columns
+    click.echo(table.drop(columns=["description"] if described else []).to_string(index=False))
+    if described:
+        click.echo("")
+        for name, text in zip(table["name"], table["description"]):
+            click.echo(textwrap.fill(f"{name}: {text}", width=100, subsequent_indent="    "))
 
 
 @cli.command("metrics")
@@ -102,15 +186,21 @@ def datasets_command() -> None:
 @click.option("--scores", "scores_file", help="Whole-task scores for slice-level data.")
 @click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
 @click.option("--task", "task", help="Only this task.")
-def metrics_command(data: str, models_file, scores_file, task_info, task) -> None:
-    """Per-model metrics of a task and the emergence score of each metric's curve."""
+@compute_option
+def metrics_command(data: str, models_file, scores_file, task_info, task, compute) -> None:
+    """Per-model metrics of a task and the emergence score of each metric's curve.
+
+    The emergence score (BIG-bench's "breakthroughness") of a metric's curve over the models
+    sorted by compute is its range divided by the root median squared step between
+    neighbouring models, signed by direction: large when the curve rises in one or two
+    jumps, small for a steady rise, negative for a falling curve."""
     from forecast.data import load_data
     from forecast.data.task_table import task_table
     from forecast.metrics import emergence_score
 
     if task is not None and not task.strip():
         raise InputError("--task is empty; name a task (forecast metrics DATA lists them all)")
-    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info, compute=compute)
     tasks = [task] if task is not None else d.task_names
     for name in tasks:
         table = task_table(d.for_task(name), name)
@@ -129,7 +219,9 @@ def metrics_command(data: str, models_file, scores_file, task_info, task) -> Non
             f"{c}: {emergence_score(table['log10_compute'].to_numpy(), table[c].to_numpy()):.3g}"
             for c in cols
         )
-        click.echo(f"emergence score (breakthroughness) — {scores}")
+        click.echo(f"emergence score — {scores}")
+    click.echo("emergence score = range / root median squared step between neighbouring sizes;")
+    click.echo("  large: the curve jumps; small: it rises steadily; below 0: it falls")
 
 
 @cli.group("ingest", cls=Group)
@@ -156,10 +248,10 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
     check_writable_file(out_path, "--out")
     table = read_lmeval(directory)
     if models_file:
+        from forecast.data.reconcile import resolve_model_names
+
         models = validate_models(read_table(models_file), models_file)
-        unknown = sorted(set(table["model"]) - set(models["model"]))
-        if unknown:
-            raise InputError(f"{models_file}: model {unknown[0]!r} from {directory} is not in the models table")
+        resolve_model_names(set(table["model"]), models["model"], str(directory), models_given=True)
     frame = table.copy()
     if "loglik" in frame.columns:
         frame["loglik"] = frame["loglik"].map(lambda v: json.dumps(list(map(float, v))) if v is not None else None)
@@ -176,16 +268,27 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
 @click.option("--method", default="slice_sandwich", show_default=True, help="Forecasting method.")
 @click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
-@click.option("--tau", default=0.25, show_default=True, type=float, help="Normalised accuracy of emergence.")
+@click.option("--tau", default=0.25, show_default=True, type=float,
+              help="Emergence level: share of the way from chance to perfect accuracy.")
 @click.option("--budget", help="Compute budget (raw): report P(threshold <= budget).")
 @click.option("--at", "at", help="Comma-separated raw compute values to forecast at.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed (0 or more).")
 @click.option("--json", "as_json", is_flag=True, help="Print one strict-JSON object.")
 @click.option("--plot", "plot", help="Write a PNG plot of the forecast.")
 @click.option("--force", is_flag=True, help="Overwrite the --plot file if it exists.")
+@compute_option
 def fit_command(data, models_file, scores_file, task_info, task, cutoff, method, level, tau, budget, at,
-                seed, as_json, plot, force) -> None:
-    """Fit one forecast on the models up to --cutoff and report it."""
+                seed, as_json, plot, force, compute) -> None:
+    """Fit one forecast on the models up to --cutoff and report it.
+
+    \b
+    Example (the README's tour: the held-out 27B and 128B models cross tau):
+      forecast fit bigbench_bigg --task abstract_narrative_understanding \\
+          --cutoff 8e9 --budget 1.28e11 --plot tour.png
+
+    The report gives the accuracy forecast with its interval and the emergence threshold:
+    the compute where the curve reaches tau, a share of the way from chance to perfect
+    accuracy (--tau 0.25: a quarter of the way)."""
     from forecast.data import load_data
     from forecast.methods import make_method
     from forecast.methods.base import check_level
@@ -209,7 +312,7 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         if plot_path.exists() and not force:
             raise InputError(f"{plot}: already exists (pass --force to overwrite)")
         check_writable_file(plot_path, "--plot")
-    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info)
+    d = load_data(data, models=models_file, scores=scores_file, task_info=task_info, compute=compute)
     smallest = float(d.for_task(task).compute_table(task)["compute"].min())
     check_compute_scale(cut, smallest, "--cutoff")
     if bud is not None:
@@ -232,18 +335,6 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         click.echo(text_report(report))
         if plot:
             click.echo(f"plot written to {plot}")
-
-
-def _register_optional() -> None:
-    try:
-        from forecast.backtest.command import backtest
-    except ImportError:  # pragma: no cover - while the backtest module is absent
-        return
-    cli.add_command(backtest)
-
-
-_register_optional()
-cli.add_command(__import__("forecast.mirage_cli", fromlist=["mirage_command"]).mirage_command)
 
 
 def main() -> None:

@@ -27,3 +27,9 @@ class NotApplicable(InputError):
 
 class SamplerWarning(UserWarning):
     """MCMC diagnostics are off: divergences, R-hat above 1.01 or a low effective sample size."""
+
+
+class DataNote(UserWarning):
+    """The loader assumed or changed something about the user's data (a default chance for
+    an unknown task, a model name matched to the models table, models dropped for lacking a
+    compute value).  The command line prints it as one ``forecast: note:`` line on stderr."""

@@ -250,6 +250,8 @@ def plot_mirage(result: MirageResult, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from forecast.plotstyle import metric_label
+
     names = result.metrics["metric"].tolist()
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), squeeze=False)
     xlabel = "log10 training FLOPs" if result.scale == "flops" else "log10 parameters"
@@ -263,9 +265,9 @@ def plot_mirage(result: MirageResult, path: str) -> None:
         ref = c["reference"].iloc[0]
         if np.isfinite(ref):
             ax.axhline(ref, color="grey", ls="--", lw=1, label="chance / zero")
-        ax.set_title(f"{row.metric} ({row.kind})\nE = {row.emergence_score:.3g}", fontsize=9)
+        ax.set_title(f"{row.metric} ({row.kind})\nemergence score E = {row.emergence_score:.3g}", fontsize=9)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(row.metric)
+        ax.set_ylabel(metric_label(row.metric))
         ax.legend(fontsize=7)
     fig.suptitle(f"{result.task}: {result.verdict}", fontsize=8)
     fig.tight_layout()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from forecast.cli import compute_option
 from forecast.errors import InputError
 
 
@@ -21,11 +22,18 @@ from forecast.errors import InputError
 @click.option("--n-boot", default=1000, show_default=True, type=int, help="Bootstrap resamples of the questions.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one strict-JSON object.")
-def mirage_command(data, task, models_file, task_info, plot, force, level, n_boot, seed, as_json) -> None:
+@compute_option
+def mirage_command(data, task, models_file, task_info, plot, force, level, n_boot, seed, as_json, compute) -> None:
     """Score TASK's outputs under every available metric: emergence score per metric,
     bootstrap intervals per model, questions needed to tell small models from chance or
     zero, and a verdict: does the jump survive a continuous metric?"""
     from forecast.mirage import mirage
+
+    if compute is not None:
+        from forecast.data import load_data
+
+        data = load_data(data, models=models_file, task_info=task_info, compute=compute)
+        models_file = task_info = None
 
     if plot:
         path = Path(plot)
@@ -43,7 +51,9 @@ def mirage_command(data, task, models_file, task_info, plot, force, level, n_boo
         return
     click.echo(f"== {result.task} ({result.scale} scale)")
     click.echo(result.metrics.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    click.echo(result.curves.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    curves = result.curves.drop(columns=["log10_compute"], errors="ignore")
+    curves = curves.drop(columns=[c for c in curves.columns if curves[c].isna().all()])  # 100 columns
+    click.echo(curves.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for key, why in result.unavailable.items():
         click.echo(f"{key}: not available ({why})")
     click.echo(f"verdict: {result.verdict}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -105,21 +106,35 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _wrap(text: str) -> str:
+    """A free-text line of the report wrapped at 100 columns, continued with an indent."""
+    return textwrap.fill(text, width=100, subsequent_indent="  ")
+
+
+#: the slice table's columns as the text report prints them (fits 100 columns)
+SLICE_COLUMNS = {"slice": "slice", "label": "label", "n_questions": "questions", "shape": "shape",
+                 "curvature": "curv", "curvature_p": "p", "p_U_shaped": "P(U)", "p_inverted_U": "P(inv-U)",
+                 "p_increasing": "P(rising)", "p_decreasing": "P(falling)"}
+
+
 def text_report(report: dict[str, Any]) -> str:
     """A short human summary of :func:`forecast_report`'s dict."""
     th = report["threshold"]
     unit = "FLOPs" if report["scale"] == "flops" else "parameters"
     lines = [
-        f"task {report['task']}  method {report['method']}  cut-off {_fmt(report['cutoff'])} {unit}"
-        f"  ({report['n_fitted_models']} fitted models, chance {_fmt(report['chance'])})",
-        f"emergence threshold (tau={report['tau']}): {_fmt(th['estimate'])} {unit}, "
-        f"{int(report['level'] * 100)}% interval [{_fmt(th['lower'])}, {_fmt(th['upper'])}"
-        f"{'+' if th['upper_censored'] else ''}], P(reached in range)={_fmt(th['p_reached'])}",
+        f"task {report['task']}  method {report['method']}",
+        f"cut-off {_fmt(report['cutoff'])} {unit}  ({report['n_fitted_models']} fitted models, "
+        f"chance {_fmt(report['chance'])})",
+        f"tau = {report['tau']:g}: {report['tau']:g} of the way from chance to perfect accuracy "
+        f"(accuracy {report['chance'] + report['tau'] * (1 - report['chance']):.3g})",
+        f"emergence threshold (compute where the curve reaches tau): {_fmt(th['estimate'])} {unit}",
+        f"  {int(report['level'] * 100)}% interval [{_fmt(th['lower'])}, {_fmt(th['upper'])}"
+        f"{'+' if th['upper_censored'] else ''}], P(reached in the searched range) = {_fmt(th['p_reached'])}",
     ]
     if report.get("budget") is not None:
         lines.append(f"P(threshold <= budget {_fmt(report['budget'])}) = {_fmt(report['p_below_budget'])}")
     if "easy_slice_turn_missing" in report:
-        lines.append(f"easy slice turn: not estimated ({report['easy_slice_turn_missing']})")
+        lines.append(_wrap(f"easy slice turn: not estimated ({report['easy_slice_turn_missing']})"))
     if "easy_slice_turn" in report:
         t = report["easy_slice_turn"]
         lines.append(
@@ -131,10 +146,13 @@ def text_report(report: dict[str, Any]) -> str:
     lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if "slices" in report:
         lines.append(f"slices ({report['slice_source']}, cross-fitted={report['slices_cross_fitted']}):")
-        lines.append(pd.DataFrame(report["slices"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        slices = pd.DataFrame(report["slices"]).rename(columns=SLICE_COLUMNS)
+        slices = slices[[c for c in SLICE_COLUMNS.values() if c in slices.columns]]
+        lines.append(slices.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        lines.append("  curv: curvature of a quadratic fit (p: its p-value); P(...): share of curve draws")
     diag = report["diagnostics"]
     warn = diag.get("warnings") or []
     lines.append("diagnostics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in diag.items() if k != "warnings"))
     for w in warn:
-        lines.append(f"warning: {w}")
+        lines.append(_wrap(f"warning: {w}"))
     return "\n".join(lines)

@@ -253,7 +253,7 @@ def test_emergence_rows_on_real_data(sas_data):
 # ---------------------------------------------------------------------------------- splits
 def test_cutoff_specs(bigg_data, sas_data):
     items = parse_cutoffs("1e9, largest:2, expanding:3, default, paper, mmlu=3e22")
-    assert [i.kind for i in items] == ["raw", "largest", "expanding", "rolling", "paper", "raw"]
+    assert [i.kind for i in items] == ["raw", "largest", "expanding", "default", "paper", "raw"]
     assert items[-1].scope == "mmlu"
     s = plan_splits([bigg_data], ["qa_wikidata"], "largest:2")
     assert [x.cutoff for x in s] == [8e9]  # 27e9 and 128e9 held out

@@ -129,7 +129,7 @@ BASE = "task,question_id,model,correct\nt,1,a,1\nt,2,a,0\n"
         ("task,question_id,model,correct\nt,1,a,\n", "model,flops\na,1e20\n", "column 'correct' has a missing"),
         ("task,question_id,model,correct\nt,1,a,2\n", "model,flops\na,1e20\n", "must be 0 or 1"),
         (BASE + "t,1,a,1\n", "model,flops\na,1e20\n", "duplicate row for question_id='1' at row 3 (same task, question_id, model as row 1)"),
-        (BASE, "model,flops\nb,1e20\n", "model 'a' that is not in the models table"),
+        (BASE, "model,flops\nb,1e20\n", "model 'a' is not in the models table"),
         (BASE, "model,flops\na,inf\n", "column 'flops' is not a number"),
         (BASE, "model,flops\na,-3\n", "must be positive"),
         ("task,question_id,model,correct,p_correct\nt,1,a,1,1.5\n", "model,flops\na,1e20\n", "must lie in [0.0, 1.0]"),
@@ -155,11 +155,14 @@ def test_unknown_chance_is_an_error(tmp_path):
         load_data(res, models=pd.DataFrame({"model": ["a"], "flops": [1e20]}), task_info=tasks)
 
 
-def test_unknown_task_needs_task_info(tmp_path):
+def test_unknown_task_gets_chance_zero_and_a_note(tmp_path):
+    from forecast.errors import DataNote
+
     res = tmp_path / "r.csv"
     res.write_text(BASE)
-    with pytest.raises(InputError, match="task 't' that is not in the task info"):
-        load_data(res, models=pd.DataFrame({"model": ["a"], "flops": [1e20]}))
+    with pytest.warns(DataNote, match="assumed chance 0 for task 't'.*--task-info"):
+        d = load_data(res, models=pd.DataFrame({"model": ["a"], "flops": [1e20]}))
+    assert d.chance("t") == 0.0
 
 
 def test_bad_jsonl_line_is_named(tmp_path):
@@ -171,12 +174,18 @@ def test_bad_jsonl_line_is_named(tmp_path):
 
 
 def test_mixed_scales_refused():
+    """EvalData itself refuses a mixture; load_data puts the models on one axis first."""
+    from forecast.data.dataset import EvalData
+    from forecast.errors import DataNote
+
     models = pd.DataFrame({"model": ["a", "b"], "params": [1e8, 1e9], "tokens": [1e10, None]})
     res = pd.DataFrame({"task": "t", "question_id": ["1", "1"], "model": ["a", "b"], "correct": [0, 1]})
     tasks = pd.DataFrame({"task": ["t"], "format": ["generative"], "n_choices": [None], "chance": [0.0]})
-    d = load_data(res, models=models, task_info=tasks)
+    d = EvalData.from_frames(models, tasks, results=res)
     with pytest.raises(InputError, match="mix training FLOPs and parameter counts"):
         d.compute_table("t")
+    with pytest.warns(DataNote, match="left out 1 model.*'b'"):
+        assert load_data(res, models=models, task_info=tasks).models_of("t") == ["a"]
 
 
 def test_brier_orientation_of_user_scores():

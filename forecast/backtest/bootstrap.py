@@ -39,11 +39,12 @@ def paired_table(per_task: pd.DataFrame, methods, value: str, task: str = "task"
     for m in methods:
         if m not in present:
             raise InputError(f"per-task table has no row of method {m!r}")
-    rows = per_task[per_task[method_col].isin(methods)]
-    index = [task, *keys]
+    index = list(dict.fromkeys([task, *keys]))
+    rows = per_task.loc[per_task[method_col].isin(methods), [*index, method_col, value]]
     if rows.duplicated([*index, method_col]).any():
         raise InputError(f"per-task table repeats a method on one {tuple(index)}")
-    wide = rows.pivot_table(index=index, columns=method_col, values=value, aggfunc="first", dropna=False)
+    # rows are unique per (index, method): a plain unstack (pivot_table is ~10x slower here)
+    wide = rows.set_index([*index, method_col])[value].astype(float).unstack(method_col)
     wide = wide.reindex(columns=methods).dropna()
     return wide.groupby(level=task).mean()
 

@@ -18,6 +18,7 @@ from forecast.backtest.runner import DEFAULT_METHODS
 from forecast.backtest.runner import backtest as run_backtest
 from forecast.backtest.store import lock_output
 from forecast.data.readers import check_writable_folder
+from forecast.cli import compute_option
 from forecast.errors import InputError
 
 EXIT_FAILED_JOBS = 1
@@ -36,7 +37,11 @@ cut-off from every task's models at or below it, never from a held-out model.
 \b
 --cutoffs SPEC: comma-separated items, raw compute (FLOPs or parameters, as the task's
 models are measured), each one of:
-  rolling        (default) every model size leaving >= 4 fitted sizes and a larger model
+  default        (default) the data set's own rule, else rolling; obsscaling:
+                 grid:20.5:24.5:0.5:10
+  rolling        every model size leaving >= 4 fitted sizes and a larger model
+  grid:LO:HI:STEP[:N]  cut-offs 10^LO, 10^(LO+STEP), ..., 10^HI, each where a task
+                 keeps >= N (10) fitted models, >= 4 fitted sizes and a larger model
   paper          the Slice-and-Sandwich paper's cut-offs (chosen knowing the jumps)
   3.16e22        a raw cut-off
   largest:K      hold out the K largest models
@@ -95,10 +100,13 @@ def _split_list(text: str | None, option: str) -> list[str] | None:
 @click.option("--level", type=float, default=0.9, show_default=True,
               help="Level of the observed-score intervals.")
 @click.option("--tau", type=float, default=0.25, show_default=True,
-              help="Normalised accuracy that defines the emergence threshold.")
+              help="Emergence level: share of the way from chance to perfect accuracy.")
 @click.option("--paper-exclusions", is_flag=True,
               help="Drop the six models the Slice-and-Sandwich paper leaves out (kept by default).")
-@click.option("--wide", is_flag=True, help="Print every summary column and window.")
+@compute_option
+@click.option("--wide", is_flag=True, help="Print every summary column and window (wider than 100 columns).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary and emergence summary as one strict-JSON object.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True, help="Where the jobs run.")
 @click.option("--scheduler", help="Dask scheduler address (with --backend dask; default: a local cluster).")
 @click.option("--n-jobs", type=int, help="Worker processes for processes/dask (default: all CPUs).")
@@ -117,7 +125,7 @@ def backtest(**options) -> None:
 
 
 def _backtest(stack, start, data, models_file, scores_file, task_info_file, steps_file, tasks, cutoffs, methods,
-              level, tau, paper_exclusions, wide, backend, scheduler, n_jobs, seed, out, resume, force,
+              level, tau, paper_exclusions, compute, wide, as_json, backend, scheduler, n_jobs, seed, out, resume, force,
               no_plots, no_progress) -> None:
     try:
         if (resume or force) and out is None:
@@ -132,8 +140,16 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
         if out is not None:  # badinput: refuse an unwritable --out before any work, lock it for the run
             check_writable_folder(out, "--out")
             stack.enter_context(lock_output(out))
+        data = list(data)
+        if compute is not None:  # the axis is chosen at load time (forecast.data.reconcile)
+            from forecast.data import dataset_names, load_data
+
+            items = [name for item in data for name in (dataset_names() if item == "all" else [item])]
+            data = [load_data(item, models=models_file, scores=scores_file, task_info=task_info_file,
+                              steps=steps_file, compute=compute) for item in items]
+            models_file = scores_file = task_info_file = steps_file = None
         bt = run_backtest(
-            list(data),
+            data,
             methods=method_list,
             tasks=task_list,
             cutoffs=cutoffs,
@@ -166,12 +182,20 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
     if out is not None:
         written = bt.save(out)
         if not no_plots:
-            written += bt.plot(out)
-    click.echo(bt.format_summary(wide=wide))
+            from forecast.backtest.plots import plot_all
+
+            written += plot_all(bt, out)
     failed = bt.failed
     seconds = time.perf_counter() - start
-    click.echo(f"{len(bt.jobs)} jobs ({len(failed)} failed) in {seconds:.1f} s on backend {backend}")
-    if written:
+    if as_json:
+        click.echo(summary_json(bt, seconds))
+    else:
+        click.echo(bt.format_summary(wide=wide))
+        click.echo(f"{len(bt.jobs)} jobs ({len(failed)} failed, {len(bt.skipped)} skipped) in {seconds:.1f} s "
+                   f"on backend {backend}")
+    for line in skipped_notes(bt.skipped):
+        click.echo(line, err=True)
+    if written and not as_json:
         click.echo(f"wrote {len(written)} files to {out}")
     for row in failed.head(5).itertuples(index=False):
         click.echo(f"failed: {row.key}: {row.error}", err=True)
@@ -179,6 +203,31 @@ def _backtest(stack, start, data, models_file, scores_file, task_info_file, step
         click.echo(f"... and {len(failed) - 5} more failed jobs (see jobs.csv)", err=True)
     if len(failed):
         sys.exit(EXIT_FAILED_JOBS)
+
+
+def skipped_notes(skipped) -> list[str]:
+    """One stderr line per method with skipped jobs: how many, and the first reason."""
+    lines = []
+    for method, rows in skipped.groupby("method", sort=True):
+        lines.append(f"forecast: note: skipped {method} at {len(rows)} split(s), e.g. {rows['error'].iloc[0]}")
+    return lines
+
+
+def summary_json(bt, seconds: float) -> str:
+    """The run's summary tables and job counts as one strict-JSON object (NaN as null)."""
+    import json
+
+    def records(frame):
+        if frame is None:
+            return []
+        return json.loads(frame.to_json(orient="records"))
+
+    return json.dumps({
+        "summary": records(bt.summary()),
+        "emergence_summary": records(bt.emergence_summary()),
+        "jobs": {"total": len(bt.jobs), "failed": len(bt.failed), "skipped": len(bt.skipped)},
+        "seconds": round(seconds, 1),
+    }, allow_nan=False)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from forecast.backtest.emergence import (
     MIN_QUESTIONS,
+    reached,
     emergence_budgets,
     event_probability,
     observed_event,
@@ -109,12 +110,16 @@ def data_fingerprint(data: EvalData) -> str:
             continue
         h.update(",".join(map(str, table.columns)).encode())
         h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    if data.multi_family:  # changes what a job reports (emergence rows, score columns)
+        h.update(b"multi_family")
     return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True, eq=False)
 class Job:
-    """Everything one job needs; ``data`` holds only the job's task."""
+    """Everything one job needs; ``data`` holds only the job's task, or every task of a
+    data set of many families (``EvalData.multi_family``: held-out models' own scores on
+    the other tasks go to the method as ``score:<task>`` columns)."""
 
     dataset: str
     task: str
@@ -298,6 +303,64 @@ def _emergence_rows(fc, full: pd.DataFrame, held: pd.DataFrame, held_draws: np.n
     return rows
 
 
+#: prefix of the columns that hand a method a held-out model's own scores on other tasks
+SCORE_PREFIX = "score:"
+
+
+def own_scores(data: EvalData, models: pd.DataFrame, task: str) -> pd.DataFrame:
+    """``models`` with one column ``score:<t>`` per other task ``t`` of ``data``: each
+    model's own ``accuracy`` on ``t`` (NaN where it has none).
+
+    Never the forecast ``task`` nor a task of its ``task_group`` (its variants), and only
+    the row's own model's scores: a row reads nothing of any other model.
+    """
+    if data.scores is None:
+        return models
+    groups = data.task_groups()
+    own_group = groups.get(task, task)
+    others = [t for t in data.task_names if t != task and groups.get(t, t) != own_group]
+    if not others:
+        return models
+    acc = data.scores[(data.scores["metric"] == "accuracy") & data.scores["task"].isin(others)
+                      & data.scores["model"].isin(set(models["model"]))]
+    acc = acc.sort_values("prob_renormalized", ascending=False).drop_duplicates(["task", "model"])
+    wide = acc.pivot(index="model", columns="task", values="value")
+    wide = wide.reindex(columns=others)
+    wide.columns = [f"{SCORE_PREFIX}{t}" for t in others]
+    return models.merge(wide, left_on="model", right_index=True, how="left")
+
+
+def _family_emergence_rows(fit: pd.DataFrame, held: pd.DataFrame, held_draws: np.ndarray,
+                           chance: float, cutoff: float) -> list[dict]:
+    """Emergence per held-out model, for data of many families (a pooled crossing of many
+    families is ill-defined).
+
+    At each tau of :data:`EMERGENCE_TAUS`: one row per held-out model whose family has no
+    fitted model (of this task, at or below the cut-off) with normalised score ``>= tau``;
+    ``observed`` = 1 iff the model's own normalised score is ``>= tau``; ``p_emerged`` = the
+    share of its observed-score draws whose normalised score is ``>= tau``.  ``budget`` is
+    the model's compute.
+    """
+    fit_norm = normalised(fit["accuracy"].to_numpy(float), chance)
+    fit_family = fit["family"].astype(str).to_numpy()
+    held_norm = normalised(held["accuracy"].to_numpy(float), chance)
+    draw_norm = normalised(held_draws, chance)
+    cut = float(np.log10(cutoff))
+    rows = []
+    for tau in EMERGENCE_TAUS:
+        emerged = set(fit_family[reached(fit_norm, tau)])
+        for i, (model, family, log_c) in enumerate(zip(held["model"], held["family"].astype(str),
+                                                       held["log10_compute"].to_numpy(float))):
+            if family in emerged:
+                continue  # its family already reached tau at the cut-off: nothing to forecast
+            rows.append({"tau": float(tau), "budget": float(10.0**log_c), "distance_dec": float(log_c - cut),
+                         "beyond": False, "model": str(model), "family": family,
+                         "family_seen": bool(family in set(fit_family)),
+                         "p_emerged": float(np.mean(reached(draw_norm[:, i], tau))),
+                         "observed": float(reached(held_norm[i], tau))})
+    return rows
+
+
 def _evaluate(job: Job) -> dict[str, Any]:
     from forecast.methods import make_method
 
@@ -317,6 +380,8 @@ def _evaluate(job: Job) -> dict[str, Any]:
     # what is known of a held-out model before it is evaluated: its name, family, size
     known = data.models[[c for c in ("model", "family", "params", "tokens") if c in data.models.columns]]
     held_models = held[["model", "compute"]].merge(known, on="model", how="left")
+    if data.multi_family:  # form (b) of observational scaling reads the model's other scores
+        held_models = own_scores(data, held_models, job.task)
     pred = fc.predict_models(held_models, level=job.level, kind="observed")
     draws = fc.sample_models(held_models, kind="observed")
     crps = crps_sample(draws, y)
@@ -327,6 +392,16 @@ def _evaluate(job: Job) -> dict[str, Any]:
     horizon = np.log10(compute) - np.log10(job.cutoff)
     n_q = held["n_questions"].to_numpy(dtype=float) if "n_questions" in held.columns else np.full(len(held), np.nan)
     thresholds = [_threshold_row(fc, job.tau, job.level, full, held, chance)]
+    families = data.models.set_index("model")["family"].astype(str)
+    fit = fc.fit_table_.assign(family=lambda t: t["model"].map(families).fillna(t["model"]))
+    held_family = held["model"].map(families).fillna(held["model"]).astype(str)
+    # seen family: a model of its family is among the task's fitted models
+    family_seen = held_family.isin(set(fit["family"])).to_numpy()
+    if data.multi_family:
+        emergence = ([] if not data.emergence_scored(job.task) else _family_emergence_rows(
+            fit, held.assign(family=held_family.to_numpy()), draws, chance, job.cutoff))
+    else:
+        emergence = _emergence_rows(fc, full, held, draws, chance, job.cutoff, fc.n_questions_)
     lo = float(full["log10_compute"].min())
     hi = max(float(full["log10_compute"].max()), np.log10(job.cutoff) + 0.5)
     grid = 10.0 ** np.linspace(lo, hi, CURVE_POINTS)
@@ -348,13 +423,15 @@ def _evaluate(job: Job) -> dict[str, Any]:
             "upper": _floats(pred["upper"]),
             "crps": _floats(crps),
             "pit": _floats(pit),
+            "family": [str(f) for f in held_family],
+            "family_seen": [bool(f) for f in family_seen],
         },
         "calibration": {
             "levels": list(CALIBRATION_LEVELS),
             "covered": [_floats(row) for row in covered],
         },
         "thresholds": thresholds,
-        "emergence": _emergence_rows(fc, full, held, draws, chance, job.cutoff, fc.n_questions_),
+        "emergence": emergence,
         "curve": {
             "compute": _floats(grid),
             "mean": _floats(curve["mean"]),

@@ -22,6 +22,13 @@
   over tasks (:mod:`forecast.backtest.bootstrap`);
 * ``calibration()``, ``pit()``, ``curves``, ``jobs``.
 
+Data of many model families (``EvalData.multi_family``, e.g. ``obsscaling``): every
+prediction says whether its model's ``family`` was seen (``family_seen``: a model of its
+family is among the task's fitted models); ``metrics()`` and ``summary()`` report ``all``,
+``seen`` and ``new`` family models (column ``families``); emergence rows are per held-out
+model (``model``; see :func:`forecast.backtest.jobs._family_emergence_rows`).  Per-task
+means and task bootstraps use the task's ``task_group`` (variants of one task count once).
+
 Like for like: a split counts in the summary only when no method failed on it and every
 baseline present in the data set succeeded there; a method skipped on a split (too few
 models for it) is left out there, and its ratios use only the splits it shares with the
@@ -65,6 +72,8 @@ N_BOOT = 1000
 RATIO_LEVEL = 0.9
 
 SPLIT_KEYS = ["dataset", "task", "cutoff"]
+#: held-out models by whether their family had a fitted model: all, seen, new
+FAMILY_SETS = ("all", "seen", "new")
 PRED_SCORES = ("mae", "mse", "crps", "interval_score", "cover", "cover_strict", "cover_inclusive",
                "width", "noise_mae", "noise_crps")
 
@@ -166,7 +175,8 @@ class BacktestResult:
     def predictions(self) -> pd.DataFrame:
         """Held-out models only, with their scores (see the module docstring)."""
         cols = ["dataset", "task", "method", "cutoff", "model", "compute", "log10_compute",
-                "horizon_dec", "distance_bin", "n_questions", "y_true", "mean", "lower", "upper",
+                "horizon_dec", "distance_bin", "family", "family_seen", "n_questions", "y_true", "mean",
+                "lower", "upper",
                 "level", "crps", "pit", "cover", "cover_strict", "cover_inclusive", "interval_score",
                 "noise_mae", "noise_crps"]
         frames = []
@@ -184,6 +194,10 @@ class BacktestResult:
             out["n_questions"] = np.nan
         if "pit" not in out.columns:
             out["pit"] = np.nan
+        if "family" not in out.columns:  # results of older code
+            out["family"] = None
+        if "family_seen" not in out.columns:
+            out["family_seen"] = np.nan
         y, lo, hi = (out[c].to_numpy(dtype=float) for c in ("y_true", "lower", "upper"))
         out["cover"], out["cover_strict"], out["cover_inclusive"] = cover_scores(y, lo, hi)
         out["interval_score"] = interval_score(y, lo, hi, self.level)
@@ -233,8 +247,8 @@ class BacktestResult:
         """``emergence.csv``: dataset, task, method, cutoff, tau, budget, distance_dec,
         distance_bin, beyond, p_emerged, observed (empty: not scored -- budget past the largest
         model, or a task of fewer than 50 questions)."""
-        cols = ["dataset", "task", "method", "cutoff", "tau", "budget", "distance_dec", "distance_bin",
-                "beyond", "p_emerged", "observed"]
+        cols = ["dataset", "task", "method", "cutoff", "tau", "budget", "model", "family", "family_seen",
+                "distance_dec", "distance_bin", "beyond", "p_emerged", "observed"]
         rows = []
         for r in self.ok:
             for e in r.get("emergence", []):
@@ -245,7 +259,11 @@ class BacktestResult:
         out = pd.DataFrame(rows)
         out["observed"] = out["observed"].astype(float)
         out["distance_bin"] = distance_bin(out["distance_dec"].to_numpy(dtype=float))
-        return out[cols].sort_values(["dataset", "task", "method", "cutoff", "tau", "budget"],
+        # a budget row (a task's crossing) names no model; a per-model row (many families) does
+        out["model"] = out["model"].fillna("") if "model" in out.columns else ""
+        out["family"] = out["family"] if "family" in out.columns else None
+        out["family_seen"] = out["family_seen"] if "family_seen" in out.columns else np.nan
+        return out[cols].sort_values(["dataset", "task", "method", "cutoff", "tau", "budget", "model"],
                                      kind="mergesort").reset_index(drop=True)
 
     @cached_property
@@ -282,6 +300,25 @@ class BacktestResult:
             return _empty(["dataset", "method", "cutoff", "status"])
         return pd.DataFrame(rows).sort_values(["dataset", "method", "cutoff"]).reset_index(drop=True)
 
+    def _units(self) -> dict[tuple[str, str], str]:
+        """The resampling / averaging unit of every (dataset, task): its ``task_group``."""
+        ti = self.task_info
+        groups = ti["task_group"] if "task_group" in ti.columns else ti["task"]
+        groups = groups.where(groups.notna(), ti["task"]).astype(str)
+        return {(d, t): g for d, t, g in zip(ti["dataset"], ti["task"], groups)}
+
+    def with_unit(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with a ``unit`` column (the task's group; the task itself by default)."""
+        units = self._units()
+        return frame.assign(unit=[units.get((d, t), t) for d, t in zip(frame["dataset"], frame["task"])])
+
+    def multi_family_datasets(self) -> set[str]:
+        """Data sets of many families: results split by seen / new family."""
+        ti = self.task_info
+        if "multi_family" not in ti.columns:
+            return set()
+        return set(ti.loc[ti["multi_family"].fillna(False).astype(bool), "dataset"])
+
     def _info(self) -> dict[tuple[str, str], dict[str, Any]]:
         return {(row.dataset, row.task): row._asdict() for row in self.task_info.itertuples(index=False)}
 
@@ -290,7 +327,7 @@ class BacktestResult:
         """Per dataset x task x method x cut-off x window: ``n`` and the means of
         :data:`PRED_SCORES` (``mae``/``mse`` of the predictive mean), and the split's threshold
         scores (``thr_eligible``, ``thr_crps``, ``thr_inside``, ``false_emergence``)."""
-        cols = ["dataset", "task", "format", "method", "cutoff", "window", "n", *PRED_SCORES,
+        cols = ["dataset", "task", "format", "method", "cutoff", "window", "families", "n", *PRED_SCORES,
                 "thr_eligible", "thr_crps", "thr_inside", "false_emergence"]
         pred = self.predictions
         if pred.empty:
@@ -299,14 +336,24 @@ class BacktestResult:
         pred = pred.assign(mae=pred["err"].abs(), mse=pred["err"] ** 2, width=pred["upper"] - pred["lower"])
         scores = [c for c in PRED_SCORES]
         frames = []
-        for window in WINDOWS:
-            sub = pred if window == "all" else pred[pred["distance_bin"] == window]
-            g = sub.groupby(SPLIT_KEYS[:2] + ["method", "cutoff"], sort=True)
-            agg = g[scores].mean()
-            agg["n"] = g.size()
-            agg = agg.reset_index()
-            agg["window"] = window
-            frames.append(agg)
+        multi = self.multi_family_datasets()
+        seen = pred["family_seen"].astype(object)
+        for families in FAMILY_SETS:
+            if families == "all":
+                fam = pred
+            else:  # only data of many families are split by family
+                fam = pred[pred["dataset"].isin(multi) & (seen == (families == "seen")).to_numpy()]
+            for window in WINDOWS:
+                sub = fam if window == "all" else fam[fam["distance_bin"] == window]
+                if sub.empty:
+                    continue
+                g = sub.groupby(SPLIT_KEYS[:2] + ["method", "cutoff"], sort=True)
+                agg = g[scores].mean()
+                agg["n"] = g.size()
+                agg = agg.reset_index()
+                agg["window"] = window
+                agg["families"] = families
+                frames.append(agg)
         out = pd.concat(frames, ignore_index=True)
         th = self.thresholds[["dataset", "task", "method", "cutoff", "eligible", "thr_crps",
                               "inside_bracket", "false_emergence"]].rename(
@@ -315,8 +362,10 @@ class BacktestResult:
         info = self.task_info.set_index(["dataset", "task"])["format"]
         out["format"] = [info.get((d, t)) for d, t in zip(out["dataset"], out["task"])]
         out["window"] = pd.Categorical(out["window"], WINDOWS, ordered=True)
-        out = out.sort_values(["dataset", "task", "method", "cutoff", "window"], kind="mergesort")
+        out["families"] = pd.Categorical(out["families"], FAMILY_SETS, ordered=True)
+        out = out.sort_values(["dataset", "task", "method", "cutoff", "families", "window"], kind="mergesort")
         out["window"] = out["window"].astype(str)
+        out["families"] = out["families"].astype(str)
         return out[cols].reset_index(drop=True)
 
     def calibration(self, common: bool = True) -> pd.DataFrame:
@@ -441,7 +490,7 @@ class BacktestResult:
     # ------------------------------------------------------------------ summary
     @staticmethod
     def summary_columns() -> list[str]:
-        cols = ["dataset", "subset", "window", "method", "n_tasks", "n_splits", "n"]
+        cols = ["dataset", "subset", "window", "families", "method", "n_tasks", "n_splits", "n"]
         cols += [f"{s}" for s in PRED_SCORES]
         cols += ["thr_n", "thr_crps", "thr_inside", "fe_n", "false_emergence"]
         for r in ("mae", "crps", "is", "thr"):
@@ -459,32 +508,34 @@ class BacktestResult:
         m = self.metrics()
         if m.empty:
             return _empty(cols)
-        m = m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
+        m = self.with_unit(m.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
         rows = []
         for dataset in sorted(self.task_info["dataset"].unique()):
             for subset, mask in self._subsets(dataset):
                 md = m[m["dataset"] == dataset]
                 md = md[mask(md)]
-                for window in WINDOWS:
-                    mw = md[(md["window"] == window) & (md["n"] > 0)]
+                # seen / new family: over all held-out models only (distance bins would be thin)
+                for families, window in [("all", w) for w in WINDOWS] + [(f, "all") for f in FAMILY_SETS[1:]]:
+                    mw = md[(md["window"] == window) & (md["families"] == families) & (md["n"] > 0)]
                     if mw.empty:
                         continue
-                    per_task = mw.groupby(["task", "method"])[list(PRED_SCORES)].mean().reset_index()
+                    # tasks are the units: a task (group of variants) is first averaged over its splits
+                    per_task = mw.groupby(["unit", "method"])[list(PRED_SCORES)].mean().reset_index()
                     base = [b for b in self.baselines() if b in set(mw["method"])]
-                    thr = md[(md["window"] == "all") & md["thr_eligible"].astype(bool)]
+                    thr = md[(md["window"] == "all") & (md["families"] == "all") & md["thr_eligible"].astype(bool)]
                     for method in self.methods:
                         mm = mw[mw["method"] == method]
                         if mm.empty:
                             continue
                         row: dict[str, Any] = {"dataset": dataset, "subset": subset, "window": window,
-                                               "method": method, "n_splits": int(len(mm)),
-                                               "n": int(mm["n"].sum())}
+                                               "families": families, "method": method,
+                                               "n_splits": int(len(mm)), "n": int(mm["n"].sum())}
                         pt = per_task[per_task["method"] == method]
                         row["n_tasks"] = int(len(pt))
                         for s in PRED_SCORES:
                             row[s] = float(pt[s].mean())
                         tm = thr[thr["method"] == method]
-                        tm_task = tm.groupby("task")[["thr_crps"]].mean()
+                        tm_task = tm.groupby("unit")[["thr_crps"]].mean()
                         row["thr_n"] = int(len(tm))
                         row["thr_crps"] = float(tm_task["thr_crps"].mean()) if len(tm_task) else math.nan
                         row["thr_inside"] = (float(tm["thr_inside"].astype(float).mean()) if len(tm) else math.nan)
@@ -493,7 +544,7 @@ class BacktestResult:
                         row["false_emergence"] = float(fe.astype(float).mean()) if len(fe) else math.nan
                         self._ratios(row, mw, thr, method, base, n_boot)
                         if "persistence" in set(mw["method"]) and method != "persistence":
-                            wl = win_loss(mw, method, "persistence", "mae", keys=("cutoff",))
+                            wl = win_loss(mw, method, "persistence", "mae", task="unit", keys=("task", "cutoff"))
                             row.update(wins=wl["wins"], losses=wl["losses"], ties=wl["ties"])
                         rows.append(row)
         if not rows:
@@ -516,7 +567,8 @@ class BacktestResult:
                 others = [b for b in others if b in set(f["method"])]
                 try:
                     out = paired_ratio_interval(f, method, others, value=value, n_boot=n_boot,
-                                                level=RATIO_LEVEL, seed=0, keys=("cutoff",))
+                                                level=RATIO_LEVEL, seed=0, task="unit",
+                                                keys=("task", "cutoff"))
                 except Exception:  # a table without a shared split: no ratio
                     pass
             row[f"ratio_{short}"] = out["ratio"]
@@ -524,21 +576,18 @@ class BacktestResult:
             row[f"ratio_{short}_hi"] = out["upper"]
             row[f"best_{short}"] = out["best_baseline"]
 
-    def emergence_summary(self, n_boot: int = N_BOOT) -> pd.DataFrame:
-        """Scores of ``p_emerged`` per dataset x tau (and ``all`` levels pooled) x method, on the
-        scored rows every compared method has: Brier score, log score, AUC; the number of
-        rows, events and tasks with an event; and the Brier skill against the best of the
-        baselines and climatology (the share of events among the same data set's rows of the
-        same tau and distance bin) with a paired bootstrap interval over tasks."""
-        cols = ["dataset", "tau", "method", "n_rows", "n_events", "n_tasks_event", "brier", "log_score",
-                "auc", "skill", "skill_lo", "skill_hi", "reference"]
+    def emergence_units(self) -> dict[tuple[str, Any], tuple[pd.DataFrame, pd.DataFrame]]:
+        """Per (dataset, tau or ``"all"``): the scored emergence rows every method has on the
+        like-for-like splits (with ``unit``), and the per-unit mean Brier score of every method
+        and of climatology (the share of events among the rows of the same tau and distance
+        bin), tasks (groups of variants) weighted equally."""
         e = self.emergence
+        out: dict[tuple[str, Any], tuple[pd.DataFrame, pd.DataFrame]] = {}
         if e.empty:
-            return _empty(cols)
+            return out
         e = e[e["observed"].notna()]
-        e = e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner")
-        rows = []
-        keys = ["dataset", "task", "cutoff", "tau", "budget"]
+        e = self.with_unit(e.merge(self.common_splits(), on=SPLIT_KEYS, how="inner"))
+        keys = ["dataset", "task", "cutoff", "tau", "budget", "model"]
         for dataset in sorted(e["dataset"].unique()):
             ed = e[e["dataset"] == dataset]
             for tau in [*sorted(ed["tau"].unique()), "all"]:
@@ -554,21 +603,33 @@ class BacktestResult:
                 clim["method"] = "climatology"
                 both = pd.concat([et, clim], ignore_index=True)
                 both["brier"] = (both["p_emerged"] - both["observed"]) ** 2
-                # tasks weighted equally: per task mean Brier (rows of a task weighted equally)
-                per_task = both.groupby(["task", "method"])["brier"].mean().reset_index()
-                base = [b for b in self.baselines() if b in methods] + ["climatology"]
-                for method in methods:
-                    em = et[et["method"] == method]
-                    sc = score_events(em.assign(dataset=dataset))
-                    row = {"dataset": dataset, "tau": tau, "method": method, "n_rows": sc["n_rows"],
-                           "n_events": sc["n_events"], "n_tasks_event": sc["n_tasks_with_event"],
-                           "brier": sc["brier"], "log_score": sc["log_score"], "auc": sc["auc"]}
-                    others = [b for b in base if b != method]
-                    r = paired_ratio_interval(per_task, method, others, value="brier", n_boot=n_boot,
-                                              level=RATIO_LEVEL, seed=0)
-                    row.update(skill=1.0 - r["ratio"], skill_lo=1.0 - r["upper"], skill_hi=1.0 - r["lower"],
-                               reference=r["best_baseline"])
-                    rows.append(row)
+                out[(dataset, tau)] = (et, both.groupby(["unit", "method"])["brier"].mean().reset_index())
+        return out
+
+    def emergence_summary(self, n_boot: int = N_BOOT) -> pd.DataFrame:
+        """Scores of ``p_emerged`` per dataset x tau (and ``all`` levels pooled) x method, on the
+        scored rows every compared method has: Brier score, log score, AUC; the number of
+        rows, events and tasks with an event; and the Brier skill against the best of the
+        baselines and climatology (the share of events among the same data set's rows of the
+        same tau and distance bin) with a paired bootstrap interval over tasks."""
+        cols = ["dataset", "tau", "method", "n_rows", "n_events", "n_tasks_event", "brier", "log_score",
+                "auc", "skill", "skill_lo", "skill_hi", "reference"]
+        rows = []
+        for (dataset, tau), (et, per_task) in self.emergence_units().items():
+            methods = [mm for mm in self.methods if mm in set(et["method"])]
+            base = [b for b in self.baselines() if b in methods] + ["climatology"]
+            for method in methods:
+                em = et[et["method"] == method]
+                sc = score_events(em.assign(dataset=dataset), group=("dataset", "unit"))
+                row = {"dataset": dataset, "tau": tau, "method": method, "n_rows": sc["n_rows"],
+                       "n_events": sc["n_events"], "n_tasks_event": sc["n_tasks_with_event"],
+                       "brier": sc["brier"], "log_score": sc["log_score"], "auc": sc["auc"]}
+                others = [b for b in base if b != method]
+                r = paired_ratio_interval(per_task, method, others, value="brier", n_boot=n_boot,
+                                          level=RATIO_LEVEL, seed=0, task="unit")
+                row.update(skill=1.0 - r["ratio"], skill_lo=1.0 - r["upper"], skill_hi=1.0 - r["lower"],
+                           reference=r["best_baseline"])
+                rows.append(row)
         if not rows:
             return _empty(cols)
         out = pd.DataFrame(rows)[cols]
@@ -595,12 +656,6 @@ class BacktestResult:
             "jobs.csv": self.jobs,
         }
         return [write_table(df, out / name, force=True) for name, df in tables.items()]
-
-    def plot(self, out: str | Path) -> list[Path]:
-        """Write the backtest plots (PNG) into ``out``; see :mod:`forecast.backtest.plots`."""
-        from forecast.backtest.plots import plot_all
-
-        return plot_all(self, out)
 
     def format_summary(self, wide: bool = False) -> str:
         """The summary as text tables that fit 100 columns (``wide``: every column)."""
@@ -638,23 +693,30 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
     """Text tables of the summary (window ``all``; every window with ``wide``) and of the
     emergence scores, with a short legend."""
     s = summary if wide else summary[summary["window"] == "all"]
-    head = ["dataset", "subset", "window", "method", "tasks", "MAE", "CRPS", "cover", "MAE/base",
-            "CRPS/base", "thrCRPS"]
+    # one block per dataset (its name as a title line), so the default table fits 100 columns
+    head = ["subset", "method", "n", "MAE", "CRPS", "cover", "MAE/base", "CRPS/base", "thrCRPS"]
     if wide:
-        head += ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
+        head = ["subset", "window"] + head[1:] + ["IS/base", "thr/base", "thr_in", "false_em", "noiseMAE", "W/L"]
+    lines: list[str] = []
     cells = [head]
-    for row in s.to_dict("records"):
-        line = [str(row["dataset"])[:14], str(row["subset"])[:15], row["window"], str(row["method"])[:17],
-                _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]), _fmt(row["cover"], 2),
-                _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
-        if wide:
-            wl = "-" if pd.isna(row.get("wins")) else f"{int(row['wins'])}/{int(row['losses'])}"
-            line += [_ratio_cell(row, "is"), _ratio_cell(row, "thr"), _fmt(row["thr_inside"], 2),
-                     _fmt(row["false_emergence"], 2), _fmt(row["noise_mae"]), wl]
-        cells.append(line)
-    lines = _table(cells, 4)
+    for dataset, block in s.groupby("dataset", sort=False):
+        rows = [head]
+        for row in block.to_dict("records"):
+            fam = row.get("families", "all")
+            window = row["window"] if fam in ("all", None) or pd.isna(fam) else f"{fam} family"
+            subset = str(row["subset"]) if window == "all" or wide else f"{row['subset']} ({window})"
+            line = [subset[:22]] + ([window] if wide else []) + [
+                str(row["method"])[:17], _fmt(row["n_tasks"]), _fmt(row["mae"]), _fmt(row["crps"]),
+                _fmt(row["cover"], 2), _ratio_cell(row, "mae"), _ratio_cell(row, "crps"), _fmt(row["thr_crps"])]
+            if wide:
+                wl = "-" if pd.isna(row.get("wins")) else f"{int(row['wins'])}/{int(row['losses'])}"
+                line += [_ratio_cell(row, "is"), _ratio_cell(row, "thr"), _fmt(row["thr_inside"], 2),
+                         _fmt(row["false_emergence"], 2), _fmt(row["noise_mae"]), wl]
+            rows.append(line)
+        cells += rows[1:]
+        lines += [f"== {dataset}"] + _table(rows, 3 if wide else 2)
     lines += [
-        f"means over tasks; cover: share in the {level:g} interval, a value on a bound counts half",
+        f"n: tasks; means over tasks; cover: share in the {level:g} interval, a bound counts half",
         "X/base: ratio to the best baseline [90% paired bootstrap over tasks]; thrCRPS: CRPS of",
         f"log10 threshold at tau={tau:g} (capped at the largest held-out model), eligible splits",
     ]
@@ -666,8 +728,10 @@ def format_summary(summary: pd.DataFrame, emergence: pd.DataFrame | None, level:
             e_cells.append([str(row["dataset"])[:14], str(row["tau"]), str(row["method"])[:17],
                             _fmt(row["n_rows"]), _fmt(row["n_events"]), _fmt(row["brier"]),
                             _fmt(row["auc"], 2), skill, str(row["reference"])[:17]])
-        lines += ["", "will it emerge by budget B? p_emerged scored (tau = normalised accuracy level)"]
+        lines += ["", "will it emerge by budget B? p_emerged scored (tau: share of the way from chance to perfect)"]
         lines += _table(e_cells, 3)
+    if any(c == "-" or c.startswith("- ") for r in cells[1:] for c in r[2:]):
+        lines.append("-: not defined there (no eligible split, or nothing to compare with)")
     if n_skipped:
         lines.append(f"{n_skipped} job(s) skipped (method not applicable there; see jobs.csv)")
     if n_failed:

@@ -50,14 +50,24 @@ DEFAULT_METHODS = ("slice_sandwich", "sigmoid", "persistence", "persistence_drif
 PAPER_METHODS = ("published", "paper_sigmoid")
 #: added to the defaults when a data set is a model ladder (task-level, with checkpoints)
 LADDER_METHODS = ("two_step", "two_step_slp")
+#: added to the defaults on data of many families (``EvalData.multi_family``), when registered:
+#: observational scaling from compute and family (a) and given the model's other scores (b)
+MULTI_FAMILY_METHODS = ("obsscaling", "obsscaling_given_scores")
+#: the package's default forecasting method (recorded in run.json)
+DEFAULT_METHOD = "slice_sandwich"
 
 
 def default_methods(datasets: Sequence[EvalData]) -> list[str]:
-    """The methods a backtest runs when none are named: :data:`DEFAULT_METHODS`, and
-    ``two_step`` and ``two_step_slp`` when a data set carries a ladder's checkpoints."""
+    """The methods a backtest runs when none are named: :data:`DEFAULT_METHODS`,
+    ``two_step`` and ``two_step_slp`` when a data set carries a ladder's checkpoints, and the registered
+    :data:`MULTI_FAMILY_METHODS` when a data set is of many families."""
+    from forecast.methods import METHODS
+
     methods = list(DEFAULT_METHODS)
     if any(getattr(d, "steps", None) is not None for d in datasets):
         methods += list(LADDER_METHODS)
+    if any(d.multi_family for d in datasets):
+        methods += [m for m in MULTI_FAMILY_METHODS if m in METHODS]
     return methods
 #: ``data="all"`` means every shipped dataset
 ALL = "all"
@@ -203,11 +213,24 @@ def plan_jobs(
     for s in splits:
         if (s.dataset, s.task) in per_task:
             continue
-        sub = by_name[s.dataset].for_task(s.task)
-        per_task[(s.dataset, s.task)] = (sub, data_fingerprint(sub))
+        whole = by_name[s.dataset]
+        sub = whole.for_task(s.task)
+        # data of many families: the job sees every task (the held-out models' own scores on
+        # the other tasks, every task's fitted models as pool_); the fit still sees only
+        # models at or below the cut-off (Forecaster.fit applies it)
+        job_data = whole if whole.multi_family else sub
+        if whole.multi_family and (s.dataset, None) in per_task:
+            per_task[(s.dataset, s.task)] = per_task[(s.dataset, None)]
+        else:
+            per_task[(s.dataset, s.task)] = (job_data, data_fingerprint(job_data))
+            if whole.multi_family:
+                per_task[(s.dataset, None)] = per_task[(s.dataset, s.task)]
         row = sub.tasks.iloc[0]
         info_rows.append({"dataset": s.dataset, "task": s.task, "format": str(row["format"]),
-                          "chance": float(row["chance"])})
+                          "chance": float(row["chance"]), "scale": sub.scale(s.task),
+                          "task_group": str(whole.task_groups().get(s.task, s.task)),
+                          "emergence_scored": whole.emergence_scored(s.task),
+                          "multi_family": bool(whole.multi_family)})
         a = tables[(s.dataset, s.task)][["model", "compute", "log10_compute", "accuracy"]].copy()
         a.insert(0, "dataset", s.dataset)
         a.insert(1, "task", s.task)
@@ -384,6 +407,7 @@ def backtest(
         "methods": [label for label, _, _ in parse_methods(methods)],
         "level": jobs[0].level, "tau": jobs[0].tau,
         "seed": seed, "paper_exclusions": bool(paper_exclusions),
+        "default_method": DEFAULT_METHOD,
         "n_jobs": len(jobs),
     }
     store = None

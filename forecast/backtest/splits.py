@@ -15,11 +15,21 @@ items, each one of
     an expanding series of ``N`` cut-offs per task, evenly spaced in log10 compute from the
     median model to the second-largest one, each snapped down to a model's compute (so
     every cut-off fits at least half the models and holds out at least one);
-``rolling`` (= ``default``)
-    rolling origin, the same rule on every data set and for every method: a cut-off at every
+``rolling``
+    rolling origin, the same rule for every method: a cut-off at every
     model size that leaves at least :data:`~forecast.tuning.MIN_FITTED_SIZES` distinct
     fitted sizes and at least one larger model (no cut-off placed where one knows a task
     jumps); a method that cannot fit at one of them is skipped there;
+``grid:LO:HI:STEP[:MIN_MODELS]``
+    a fixed grid of cut-offs ``10**LO, 10**(LO+STEP), ..., 10**HI`` (raw compute), each
+    used for a task only where it leaves at least ``MIN_MODELS`` (default
+    :data:`GRID_MIN_MODELS`) fitted models with scores, at least
+    :data:`~forecast.tuning.MIN_FITTED_SIZES` distinct fitted compute values and at least
+    one held-out model (for data of many families, where every distinct size would give
+    hundreds of near-duplicate splits);
+``default``
+    the data set's own rule where it declares one (``EvalData.default_cutoffs``; the
+    ``obsscaling`` data: ``grid:20.5:24.5:0.5:10``), else ``rolling``;
 ``paper``
     the Slice-and-Sandwich paper's cut-offs and two earlier ones per task
     (:data:`PAPER_CUTOFFS`; the paper chose them knowing where each task jumps, so they
@@ -76,22 +86,27 @@ PAPER_CUTOFFS: dict[str, dict[str, tuple[float, ...]]] = {
 #: kept for older code: the default is now the rolling origin
 DEFAULT_CUTOFFS = PAPER_CUTOFFS
 _RULE = re.compile(r"^(largest|expanding):(\d+)$")
+_GRID = re.compile(r"^grid:([^:]+):([^:]+):([^:]+)(?::(\d+))?$")
+#: fewest fitted models (with scores on the task) a grid cut-off needs
+GRID_MIN_MODELS = 10
 
 
 @dataclass(frozen=True)
 class CutoffItem:
     """One parsed item of a cut-off specification."""
 
-    kind: str  # "raw", "largest", "expanding", "rolling" or "paper"
-    value: float | int | None = None
+    kind: str  # "raw", "largest", "expanding", "rolling", "grid", "default" or "paper"
+    value: float | int | tuple[float, float, float, int] | None = None
     scope: str | None = None
 
     @property
     def label(self) -> str:
         if self.kind == "raw":
             return "raw"
-        if self.kind in ("rolling", "paper"):
+        if self.kind in ("rolling", "paper", "default"):
             return self.kind
+        if self.kind == "grid":
+            return "grid"
         return f"{self.kind}:{self.value}"
 
 
@@ -117,8 +132,20 @@ def _parse_item(text: str) -> CutoffItem:
         if not scope:
             raise InputError(f"cut-off item {text!r}: empty scope before '='")
     low = text.lower()
-    if low in ("default", "rolling"):
+    if low == "default":
+        return CutoffItem("default", None, scope)
+    if low == "rolling":
         return CutoffItem("rolling", None, scope)
+    grid = _GRID.match(low)
+    if grid:
+        try:
+            lo, hi, step = (float(grid.group(i)) for i in (1, 2, 3))
+        except ValueError:
+            raise InputError(f"cut-off rule {text!r}: use grid:LO:HI:STEP[:MIN_MODELS] with log10 compute") from None
+        if not (np.isfinite([lo, hi, step]).all() and step > 0 and hi >= lo):
+            raise InputError(f"cut-off rule {text!r}: needs LO <= HI and STEP > 0 (log10 compute)")
+        n_min = int(grid.group(4)) if grid.group(4) else GRID_MIN_MODELS
+        return CutoffItem("grid", (lo, hi, step, n_min), scope)
     if low == "paper":
         return CutoffItem("paper", None, scope)
     match = _RULE.match(low)
@@ -131,7 +158,8 @@ def _parse_item(text: str) -> CutoffItem:
         value = float(text)
     except ValueError:
         raise InputError(
-            f"cut-off {text!r} is not raw compute (e.g. 3.16e22), largest:K, expanding:N, rolling or paper"
+            f"cut-off {text!r} is not raw compute (e.g. 3.16e22), largest:K, expanding:N, "
+            "grid:LO:HI:STEP, rolling, default or paper"
         ) from None
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"cut-off {text!r} must be a positive raw compute value")
@@ -145,7 +173,7 @@ def parse_cutoffs(spec: str | float | Sequence | Mapping | None) -> list[CutoffI
     mapping ``{task_or_dataset: spec}``.
     """
     if spec is None:
-        return [CutoffItem("rolling")]
+        return [CutoffItem("default")]
     if isinstance(spec, Mapping):
         items: list[CutoffItem] = []
         for scope, sub in spec.items():
@@ -186,6 +214,8 @@ def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame,
     comp = _distinct_compute(table)
     if item.kind == "raw":
         return [(float(item.value), "raw")]
+    if item.kind == "grid":
+        return _grid(item, table if fittable is None else fittable, comp)
     if item.kind == "paper":
         known = PAPER_CUTOFFS.get(dataset, {})
         values = known.get(task, known.get("*"))
@@ -220,6 +250,33 @@ def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame,
     return [(c, f"{item.label}#{i + 1}") for i, c in enumerate(picked)]
 
 
+def _grid(item: CutoffItem, fittable: pd.DataFrame, comp: np.ndarray) -> list[tuple[float, str]]:
+    """The grid cut-offs of one task that leave enough fitted models and one held out."""
+    lo, hi, step, n_min = item.value
+    n = int(np.floor((hi - lo) / step + 1e-9)) + 1
+    fitted_compute = fittable["compute"].to_numpy(dtype=float)
+    out = []
+    for log_c in lo + step * np.arange(n):
+        cutoff = float(10.0 ** round(float(log_c), 9))
+        fitted = fitted_compute[fitted_compute <= cutoff * (1 + 1e-12)]
+        if (fitted.size >= n_min and np.unique(fitted).size >= MIN_FITTED_SIZES
+                and comp[-1] > cutoff * (1 + 1e-12)):
+            out.append((cutoff, f"grid:{float(log_c):g}"))
+    return out
+
+
+def resolve_default(items: list[CutoffItem], data: EvalData) -> list[CutoffItem]:
+    """``default`` items replaced by ``data``'s declared rule (else rolling)."""
+    out = []
+    for item in items:
+        if item.kind != "default":
+            out.append(item)
+            continue
+        declared = parse_cutoffs(data.default_cutoffs) if data.default_cutoffs else [CutoffItem("rolling")]
+        out.extend(CutoffItem(d.kind, d.value, item.scope) for d in declared)
+    return out
+
+
 def group_floor(data: EvalData, task: str, n_groups: Sequence[int] | int | None = (3,)) -> float | None:
     """Smallest legal cut-off of ``task`` on group data (raw FLOPs), or None.
 
@@ -243,7 +300,7 @@ def _items_for(items: list[CutoffItem], dataset: str, task: str) -> list[CutoffI
         if scoped:
             return scoped
     plain = [i for i in items if i.scope is None]
-    return plain or [CutoffItem("rolling")]
+    return plain or [CutoffItem("default")]
 
 
 def plan_splits(
@@ -291,9 +348,12 @@ def plan_splits(
             fittable = table[~table["model"].isin(unfitted)] if unfitted else table
             floor = group_floor(data, task, n_groups)
             seen: list[float] = []
-            for item in _items_for(items, data.name, task):
+            for item in resolve_default(_items_for(items, data.name, task), data):
                 for cutoff, rule in _expand(item, data.name, task, table, fittable):
-                    if floor is not None and rule != "rolling" and cutoff < floor * (1 - 1e-9):
+                    below_floor = floor is not None and cutoff < floor * (1 - 1e-9)
+                    if below_floor and rule.startswith("grid"):
+                        continue  # a grid point the difficulty groups cannot serve: not used
+                    if below_floor and rule != "rolling":
                         if rule == "raw":
                             raise InputError(
                                 f"cut-off {cutoff:.4g} of task {task!r} of {data.name} lies below its "
@@ -325,7 +385,11 @@ def plan_splits(
         if any(i.kind == "paper" for i in items):
             raise InputError("no task of the data has paper cut-offs (--cutoffs paper is for the "
                              "slice_sandwich data set); use rolling or raw cut-offs")
-        if any(i.kind == "rolling" for i in items):
+        if any(i.kind == "grid" for i in items) or any(d.default_cutoffs for d in datasets):
+            raise InputError(
+                "no task has a grid cut-off with enough fitted models (each needs at least "
+                f"{GRID_MIN_MODELS} fitted models, 4 distinct fitted sizes and one larger model)")
+        if any(i.kind in ("rolling", "default") for i in items):
             raise InputError(
                 "no task has enough model sizes for a rolling cut-off (each needs at least "
                 "4 distinct fitted sizes and one larger model)")

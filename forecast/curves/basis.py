@@ -39,9 +39,20 @@ def to_link(score: np.ndarray, metric: str, n_questions: np.ndarray | float | No
     return logit(np.clip(u, EPS, 1.0 - EPS))
 
 
-def from_link(z: np.ndarray, metric: str) -> np.ndarray:
-    """Inverse link: a score inside its metric's range."""
-    return from_unit(expit(z), metric)
+def from_link(z: np.ndarray, metric: str, n_questions: np.ndarray | float | None = None) -> np.ndarray:
+    """Inverse link: a score inside its metric's range.
+
+    With the question count ``n`` that :func:`to_link` was given, the half-question
+    continuity correction is undone (``u -> (u (n + 1) - 0.5) / n``, kept in [0, 1]), so a
+    slice at 0 on every fitted model is forecast at 0, not at ``0.5 / (n + 1)``.
+    ``n_questions`` broadcasts against ``z``'s slice axis (second to last).
+    """
+    u = expit(z)
+    if n_questions is not None:
+        n = np.asarray(n_questions, dtype=float)
+        n = n.reshape(n.shape + (1,)) if n.ndim and u.ndim >= 2 else n
+        u = np.where(np.isfinite(n) & (n > 0), np.clip((u * (n + 1.0) - 0.5) / n, 0.0, 1.0), u)
+    return from_unit(u, metric)
 
 
 def classify_shape(x: np.ndarray, y: np.ndarray, tol: float = 0.05) -> str:

@@ -23,12 +23,17 @@ class CurveDraws:
         Slice metric (``"tc_brier"`` or ``"accuracy"``): fixes the inverse link.
     extra : dict
         Other draws a curve model keeps (e.g. the PyMC path's accuracy map).
+    n_questions : ndarray, shape (n_slices,), optional
+        Question count of each slice when the link was fitted to counts with the
+        half-question continuity correction (:func:`~forecast.curves.basis.to_link`);
+        :meth:`scores` undoes the correction.
     """
 
     coef: np.ndarray
     center: float
     metric: str
     extra: dict = field(default_factory=dict)
+    n_questions: np.ndarray | None = None
 
     @property
     def degree(self) -> int:
@@ -45,4 +50,4 @@ class CurveDraws:
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Slice scores inside their metric's range, shape (n_draws, n_slices, len(x))."""
-        return from_link(self.link(x), self.metric)
+        return from_link(self.link(x), self.metric, self.n_questions)

@@ -65,6 +65,17 @@ class EvalData:
         A model's final checkpoint is its row in ``scores``; ``steps`` may leave models out.
     unfitted_roles : tuple of str
         Values of ``models.role`` never fitted at any cut-off (:data:`UNFITTED_ROLES`).
+    axis : {"flops", "params"} or None
+        The compute axis of every fit; ``None``: FLOPs when every model has them,
+        parameters when none has (a mixture is refused).
+    default_cutoffs : str, optional
+        The data set's own backtest cut-off rule (a ``--cutoffs`` item such as
+        ``grid:20.5:24.5:0.5``), used where no cut-offs are given; None: rolling origin.
+    multi_family : bool
+        Data of many model families (public models): a backtest job sees every task (a
+        held-out model's own scores on the other tasks, ``pool_``), and emergence is scored
+        per held-out model whose family has no fitted model at or above the threshold, not
+        by a pooled crossing of all families.
     """
 
     models: pd.DataFrame
@@ -76,6 +87,9 @@ class EvalData:
     notes: tuple[str, ...] = field(default_factory=tuple)
     steps: pd.DataFrame | None = None
     unfitted_roles: tuple[str, ...] = UNFITTED_ROLES
+    axis: str | None = None
+    default_cutoffs: str | None = None
+    multi_family: bool = False
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -89,6 +103,7 @@ class EvalData:
         name: str = "data",
         notes: tuple[str, ...] = (),
         steps: pd.DataFrame | None = None,
+        axis: str | None = None,
     ) -> EvalData:
         """Validate every table and check that they refer to each other consistently."""
         models = validate_models(models, f"{name}: models")
@@ -121,7 +136,14 @@ class EvalData:
                     f"{name}: {label} name task {missing[0]!r} that is not in the task info "
                     "(pass --task-info FILE with columns task, format, n_choices, chance)"
                 )
-        return cls(models, tasks, results, groups, scores, name, tuple(notes), steps)
+        return cls(models, tasks, results, groups, scores, name, tuple(notes), steps, axis=axis)
+
+    def __repr__(self) -> str:
+        """One line of counts (the tables are attributes: ``.results``, ``.models``...)."""
+        s = self.summary()
+        axis = f", axis={self.axis!r}" if self.axis else ""
+        return (f"EvalData(name={s['name']!r}, kind={s['kind']!r}, tasks={s['tasks']}, "
+                f"models={s['models']}, rows={s['rows']}{axis})")
 
     # ------------------------------------------------------------------ views
     @functools.cached_property
@@ -194,15 +216,42 @@ class EvalData:
             raise InputError(f"{self.name}: unknown task {task!r}")
         return float(row["chance"].iloc[0])
 
+    def task_groups(self) -> pd.Series:
+        """The unit of per-task averages and task bootstraps for every task (index: task).
+
+        Variants of one task (the optional ``task_group`` column of the task table) share a
+        group; a task without one is its own group.
+        """
+        groups = pd.Series(self.tasks["task"].to_numpy(), index=self.tasks["task"].to_numpy(), dtype=object)
+        if "task_group" in self.tasks.columns:
+            groups[:] = self.tasks["task_group"].astype(str).to_numpy()
+        return groups
+
+    def emergence_scored(self, task: str) -> bool:
+        """False for a task marked ``emergence_scored = False`` (no meaningful chance)."""
+        if "emergence_scored" not in self.tasks.columns:
+            return True
+        row = self.tasks[self.tasks["task"] == task]
+        return bool(row["emergence_scored"].iloc[0]) if not row.empty else True
+
+    def n_questions(self, task: str) -> float:
+        """Question count of ``task`` from the task table (NaN where unknown)."""
+        if "n_questions" not in self.tasks.columns:
+            return float("nan")
+        row = self.tasks[self.tasks["task"] == task]
+        return float(row["n_questions"].iloc[0]) if not row.empty else float("nan")
+
     def compute_table(self, task: str | None = None) -> pd.DataFrame:
         """``model, compute, log10_compute`` for the models with data, on one scale.
 
-        The scale is training FLOPs when every model has them, parameters when none has;
-        a mixture is refused (the two scales cannot share one fit).
+        The scale is :attr:`axis` if set, else training FLOPs when every model has them,
+        parameters when none has; a mixture is refused (the two scales cannot share one fit).
         """
         names = self.models_of(task)
         m = self.models.set_index("model").loc[names]
         has_flops = m["flops"].notna()
+        if self.axis == PARAMS:
+            has_flops[:] = False
         where = f" on task {task!r}" if task else ""
         if has_flops.all():
             compute, scale = m["flops"], FLOPS

@@ -7,6 +7,7 @@ file (per-question results, slice-level groups or whole-task scores), a DataFram
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,12 @@ import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.data.readers import classify_table, read_table
+from forecast.data.reconcile import (
+    choose_compute_axis,
+    default_task_info,
+    derived_task_note,
+    resolve_model_names,
+)
 from forecast.data.schema import (
     validate_groups,
     validate_models,
@@ -66,12 +73,20 @@ def _merge_task_info(*tables: pd.DataFrame | None) -> pd.DataFrame:
     return merged.drop_duplicates("task", keep="last").reset_index(drop=True)
 
 
+def _on_axis(data: EvalData, compute: str) -> EvalData:
+    """``data`` with every fit on the ``compute`` axis; models without a value on it left out."""
+    used = data.models[data.models["model"].isin(data.models_of())]
+    _, axis, dropped, notes = choose_compute_axis(used, compute, data.name)
+    return dataclasses.replace(data.drop_models(dropped), axis=axis, notes=tuple(data.notes) + tuple(notes))
+
+
 def load_data(
     data: str | Path | pd.DataFrame | EvalData,
     models: TableLike = None,
     scores: TableLike = None,
     task_info: TableLike = None,
     steps: TableLike = None,
+    compute: str | None = None,
 ) -> EvalData:
     """Load evaluation results into a validated :class:`EvalData`.
 
@@ -93,6 +108,19 @@ def load_data(
     steps
         Intermediate checkpoints of a model-ladder file (task-level data with a ``run``
         column, see :mod:`forecast.data.ladder`); only with such a file.
+    compute
+        The compute axis of every fit: ``"flops"`` (training FLOPs, ``6·N·D`` where only
+        parameters and tokens are known), ``"params"``, or ``None``: FLOPs when any model
+        has them, else parameters. Models without a value on the axis are left out with a
+        note (:mod:`forecast.data.reconcile`).
+
+    Notes
+    -----
+    What the loader assumes is said once as a :class:`~forecast.errors.DataNote` warning
+    and kept in ``EvalData.notes``: model names matched loosely to the models table (case,
+    missing organisation, ``-hf``), chance 0 for a task no task table knows, models left out
+    for lacking a value on the compute axis. A model that matches no entry is refused with
+    the closest known names.
 
     Returns
     -------
@@ -101,9 +129,9 @@ def load_data(
     if models is None and scores is None and task_info is None and steps is None:
         # nothing to add: the data as they are (keeping every table, a ladder's steps too)
         if isinstance(data, EvalData):
-            return data
+            return data if compute is None else _on_axis(data, compute)
         if isinstance(data, str) and data in dataset_names():
-            return load_dataset(data)
+            return load_dataset(data) if compute is None else _on_axis(load_dataset(data), compute)
     notes: tuple[str, ...] = ()
     if isinstance(data, EvalData):
         base = data
@@ -180,6 +208,10 @@ def load_data(
     if user_tasks is not None:
         user_tasks = validate_tasks(user_tasks, _label(task_info, "task info"), require_chance=True)
     tasks = _merge_task_info(shipped, derived, user_tasks)
+    said: list[str] = []
+    if derived is not None and len(derived):
+        told = set(shipped["task"].astype(str)) | (set(user_tasks["task"]) if user_tasks is not None else set())
+        said += derived_task_note(derived[~derived["task"].isin(told)], name)
     # keep only the models and tasks the data refer to (smaller, clearer errors)
     used_models: set[str] = set()
     used_tasks: set[str] = set()
@@ -187,10 +219,30 @@ def load_data(
         if table is not None and "model" in table.columns:
             used_models |= set(table["model"].astype(str))
             used_tasks |= set(table["task"].astype(str))
+    renames, new_notes = resolve_model_names(used_models, models_df["model"], name, models is not None)
+    said += new_notes
+    if renames:
+        results, groups, base_scores = (
+            None if t is None else t.assign(model=t["model"].astype(str).replace(renames))
+            for t in (results, groups, base_scores)
+        )
+        used_models = {renames.get(m, m) for m in used_models}
     if "model" in models_df.columns and used_models:
         models_df = models_df[models_df["model"].astype(str).isin(used_models)]
+    unknown_tasks = sorted(used_tasks - set(tasks["task"].astype(str)))
+    defaults, new_notes = default_task_info(unknown_tasks, name)
+    said += new_notes
+    tasks = _merge_task_info(tasks, defaults)
     if "task" in tasks.columns and used_tasks:
         tasks = tasks[tasks["task"].astype(str).isin(used_tasks)]
+    models_df, axis, dropped, new_notes = choose_compute_axis(validate_models(models_df, name), compute, name)
+    said += new_notes
+    if dropped:
+        results, groups, base_scores = (
+            None if t is None else t[~t["model"].astype(str).isin(dropped)].reset_index(drop=True)
+            for t in (results, groups, base_scores)
+        )
     return EvalData.from_frames(
-        models_df, tasks, results=results, groups=groups, scores=base_scores, name=name, notes=notes
+        models_df, tasks, results=results, groups=groups, scores=base_scores, name=name,
+        notes=tuple(notes) + tuple(said), axis=axis,
     )

@@ -11,7 +11,11 @@ Four tables carry everything a forecast needs:
     ``model, family, params, tokens, flops`` (raw counts; ``flops`` defaults to
     ``6·params·tokens`` when both are known).
 ``tasks``
-    ``task, format, n_choices, chance``.
+    ``task, format, n_choices, chance`` with optional ``n_questions`` (question count, used
+    by the binomial noise models of task-level data), ``task_group`` (the unit of per-task
+    averages and task bootstraps: variants of one task share a group; default the task)
+    and ``emergence_scored`` (False for a task without a meaningful chance, left out of
+    emergence scoring but still forecast; default True).
 ``groups`` / ``scores`` (slice-level aggregates)
     ``task, model, prob_renormalized, n_groups, group_index, n_questions,
     difficulty_flops_max_1e21, metric, value`` and the whole-task
@@ -35,6 +39,8 @@ MODELS_REQUIRED = ("model",)
 MODELS_COLUMNS = ("model", "family", "params", "tokens", "flops")
 TASKS_REQUIRED = ("task", "format", "chance")
 TASKS_COLUMNS = ("task", "format", "n_choices", "chance")
+#: optional task columns kept when given (fixed a priori, never computed from scores)
+TASKS_OPTIONAL = ("n_questions", "task_group", "emergence_scored")
 TASK_FORMATS = ("multiple_choice", "generative", "both")
 GROUPS_REQUIRED = (
     "task",
@@ -336,7 +342,8 @@ def validate_tasks(df: pd.DataFrame, source: str = "tasks", require_chance: bool
     out = df.copy()
     if "n_choices" not in out.columns:
         out["n_choices"] = np.nan
-    out = out[list(TASKS_COLUMNS)].copy()
+    optional = [c for c in TASKS_OPTIONAL if c in out.columns]
+    out = out[list(TASKS_COLUMNS) + optional].copy()
     out["task"] = out["task"].astype(str)
     given_chance = out["chance"].notna() & (out["chance"].astype(str).str.strip() != "")
     raw = out.copy()
@@ -384,7 +391,38 @@ def validate_tasks(df: pd.DataFrame, source: str = "tasks", require_chance: bool
     if empty.any():
         raise InputError(f"{source}: column 'task' is blank at row {_first(empty) + 1}")
     require_unique(out, ["task"], source)
-    return out.reset_index(drop=True)
+    return _optional_task_columns(out, raw=df, source=source).reset_index(drop=True)
+
+
+def _optional_task_columns(out: pd.DataFrame, raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check and normalise ``n_questions``, ``task_group`` and ``emergence_scored``."""
+    if "n_questions" in out.columns:
+        n = to_float(out["n_questions"])
+        given = raw["n_questions"].notna() & (raw["n_questions"].astype(str).str.strip() != "")
+        i = _first(given.to_numpy() & ~(np.isfinite(n) & (n >= 1) & (n == np.round(n))))
+        if i is not None:
+            raise InputError(
+                f"{source}: column 'n_questions' must be a whole number of at least 1, found "
+                f"{_plain(raw['n_questions'].iloc[i])!r} for task {out['task'].iloc[i]!r}"
+            )
+        out["n_questions"] = n
+    if "task_group" in out.columns:
+        group = out["task_group"]
+        blank = group.isna() | (group.astype(str).str.strip() == "")
+        out["task_group"] = group.astype(object).where(~blank, out["task"]).astype(str)
+    if "emergence_scored" in out.columns:
+        text = out["emergence_scored"].astype(str).str.strip().str.lower()
+        truth = {"true": True, "1": True, "1.0": True, "yes": True, "nan": True, "": True,
+                 "none": True, "false": False, "0": False, "0.0": False, "no": False}
+        bad = ~text.isin(list(truth))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{source}: column 'emergence_scored' must be true or false, found "
+                f"{_plain(raw['emergence_scored'].iloc[i])!r} for task {out['task'].iloc[i]!r}"
+            )
+        out["emergence_scored"] = text.map(truth).astype(bool)
+    return out
 
 
 def orient(df: pd.DataFrame, source: str) -> pd.DataFrame:

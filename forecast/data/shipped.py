@@ -20,6 +20,10 @@ name               what it holds
                    targets; accuracy, bpb, soft_prob. Scale: AI2's training FLOPs.
 ``olmo_ladder_paper``  The same, with only the ladder paper's 16 runs (190M-1B at
                    1-10x Chinchilla) and the targets.
+``obsscaling``     Observational scaling (Ruan et al. 2024, task level): 123 public base
+                   models of many families with training FLOPs; 8 standard benchmarks,
+                   BIG-bench "emergent" tasks (2-shot), Open LLM Leaderboard v2 tasks.
+                   Scale: training FLOPs (:mod:`forecast.data.obsscaling`).
 =================  ==============================================================
 """
 
@@ -44,6 +48,7 @@ SLICE_SANDWICH = "slice_sandwich"
 DIGITS = "digits"
 OLMO_LADDER = "olmo_ladder"
 OLMO_LADDER_PAPER = "olmo_ladder_paper"
+OBSSCALING = "obsscaling"
 
 #: models the Slice-and-Sandwich code leaves out of fit and test (xglm-564M is kept)
 PUBLISHED_EXCLUDED = (
@@ -61,6 +66,7 @@ DESCRIPTIONS = {
     DIGITS: "sklearn digits, 10 MLPs trained here, per-image class probabilities (FLOPs = 6ND scale)",
     OLMO_LADDER: "AI2 OLMo-2 model ladder, task level: 25 runs 190M-3B + 7B/13B targets, checkpoints (FLOPs scale)",
     OLMO_LADDER_PAPER: "olmo_ladder with the ladder paper's 16 runs (190M-1B x 1-10xC) + targets (FLOPs scale)",
+    OBSSCALING: "Observational scaling (Ruan et al. 2024): 123 public base models, 39 families, 22 benchmarks (FLOPs scale)",
 }
 
 
@@ -85,7 +91,8 @@ def shipped_file(name: str) -> Traversable:
     return path
 
 
-def _read_csv(name: str) -> pd.DataFrame:
+def read_shipped_csv(name: str) -> pd.DataFrame:
+    """A shipped CSV file (plain or gzipped) by name."""
     with importlib.resources.as_file(shipped_file(name)) as path:
         return pd.read_csv(path)
 
@@ -93,7 +100,7 @@ def _read_csv(name: str) -> pd.DataFrame:
 @functools.cache
 def shipped_models() -> pd.DataFrame:
     """The shipped models table in canonical form (raw FLOPs)."""
-    raw = _read_csv("models.csv")
+    raw = read_shipped_csv("models.csv")
     out = raw.rename(columns={"flops_1e21": "flops"})
     out["flops"] = out["flops"] * 1e21
     keep = ["model", "family", "params", "tokens", "flops", "company", "release_yyyymm"]
@@ -103,11 +110,11 @@ def shipped_models() -> pd.DataFrame:
 @functools.cache
 def shipped_tasks() -> pd.DataFrame:
     """The shipped task info (only the leak-free columns)."""
-    return _read_csv("tasks.csv")[["task", "format", "n_choices", "chance"]]
+    return read_shipped_csv("tasks.csv")[["task", "format", "n_choices", "chance"]]
 
 
 def _load_bigg() -> EvalData:
-    raw = _read_csv("bigbench_bigg_per_item.csv.gz")
+    raw = read_shipped_csv("bigbench_bigg_per_item.csv.gz")
     results = pd.DataFrame(
         {
             "task": raw["task"],
@@ -124,9 +131,9 @@ def _load_bigg() -> EvalData:
 
 
 def _load_slice_sandwich() -> EvalData:
-    groups = _read_csv("expemergence_group_scores.csv.gz")
+    groups = read_shipped_csv("expemergence_group_scores.csv.gz")
     groups = groups.drop(columns=["source_file", "q_start", "q_end"])
-    scores = _read_csv("expemergence_overall_scores.csv")
+    scores = read_shipped_csv("expemergence_overall_scores.csv")
     models = shipped_models()
     used = set(groups["model"]) | set(scores["model"])
     models = models[models["model"].isin(used)]
@@ -158,8 +165,8 @@ def with_paper_exclusions(data: EvalData) -> EvalData:
 
 
 def _load_digits() -> EvalData:
-    probs = _read_csv("digits_probs.csv.gz")
-    models = _read_csv("digits_models.csv")
+    probs = read_shipped_csv("digits_probs.csv.gz")
+    models = read_shipped_csv("digits_models.csv")
     p = probs[[f"p_{k}" for k in range(10)]].to_numpy(dtype=float)
     label = probs["label"].to_numpy(dtype=int)
     with np.errstate(divide="ignore"):
@@ -195,12 +202,19 @@ def _load_olmo_ladder(config: str = "all") -> EvalData:
     return replace(ladder_config(data, config), name=OLMO_LADDER_PAPER)
 
 
+def _load_obsscaling() -> EvalData:
+    from forecast.data.obsscaling import load_obsscaling
+
+    return load_obsscaling()
+
+
 _LOADERS = {
     BIGG: _load_bigg,
     SLICE_SANDWICH: _load_slice_sandwich,
     OLMO_LADDER: _load_olmo_ladder,
     OLMO_LADDER_PAPER: lambda: _load_olmo_ladder("paper"),
     DIGITS: _load_digits,
+    OBSSCALING: _load_obsscaling,
 }
 
 

@@ -93,6 +93,8 @@ def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.
                 if "group_metric_file" in g.columns:
                     keys.append("group_metric_file")
                 n = float(g.groupby(keys).n_questions.sum().max())
+        if not np.isfinite(n):
+            n = data.n_questions(task)  # the task table's count, where the data declare one
         per_model["n_questions"] = n
     out = compute.merge(per_model, on="model", how="inner")
     out = out.sort_values(["log10_compute", "model"]).reset_index(drop=True)

@@ -14,6 +14,7 @@ from forecast.methods.baselines import (
     PersistenceDrift,
     Sigmoid,
 )
+from forecast.methods.obsscaling import ObsScaling, ObsScalingGivenScores
 from forecast.methods.published import Published
 from forecast.methods.slice_sandwich import SliceSandwich
 from forecast.methods.two_step import TwoStep
@@ -28,6 +29,8 @@ METHODS: dict[str, type[Forecaster]] = {
     "linear": Linear,
     "family": FamilySigmoid,
     "two_step": TwoStep,
+    "obsscaling": ObsScaling,
+    "obsscaling_given_scores": ObsScalingGivenScores,
 }
 
 #: shorthand names for configured variants
@@ -60,5 +63,5 @@ def make_method(name: str, **params: Any) -> Forecaster:
 
 
 __all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "PaperSigmoid", "Persistence",
-           "PersistenceDrift", "Linear", "FamilySigmoid", "TwoStep",
+           "PersistenceDrift", "Linear", "FamilySigmoid", "TwoStep", "ObsScaling", "ObsScalingGivenScores",
            "METHODS", "make_method", "method_names"]

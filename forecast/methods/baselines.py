@@ -33,6 +33,7 @@ from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.errors import FitError, InputError, NotApplicable
 from forecast.methods.base import Forecaster, _model_compute
+from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, heldout_report
 from forecast.tuning import pseudo_splits
 
 LOGIT_EPS = 1e-6
@@ -590,7 +591,7 @@ def _family_codes(models: pd.DataFrame, names: list[str], fallback: pd.Series) -
     return pd.Series([fam.get(m, fallback.get(m)) for m in names], index=names)
 
 
-class FamilySigmoid(Forecaster):
+class FamilySigmoid(FamilySpread, Forecaster):
     """Chance-floored sigmoid with a per-family efficiency offset in log compute.
 
     ``acc = chance + (1 - chance) * sigmoid(a + b * (log10 C - xbar + delta_family))``, the
@@ -675,33 +676,25 @@ class FamilySigmoid(Forecaster):
         self.offsets_ = pd.Series(params[2:], index=self.families_)
         self.diagnostics_.update({"tau": tau, "dispersion": phi, "n_families": n_fam})
 
+    def family_offsets(self) -> FamilyOffsets:
+        """Draws of every fitted family's offset (decades of compute) and of a new family's."""
+        self._check_fitted()
+        return FamilyOffsets(list(self.families_), self.coef_draws_[:, 2:], self.new_delta_[:, 0])
+
     # per-model offsets: a fitted family's delta, or a new family's draw
     def _delta_draws(self, families: np.ndarray) -> np.ndarray:
-        code = {f: i for i, f in enumerate(self.families_)}
-        idx = np.array([code.get(f, -1) for f in families])
-        fitted = self.coef_draws_[:, 2:]
-        out = np.repeat(self.new_delta_, len(families), axis=1)
-        seen = idx >= 0
-        out[:, seen] = fitted[:, idx[seen]]
-        return out
+        return self.family_offsets().draws(families)
 
     def _curve(self, x: np.ndarray, delta: np.ndarray, coef: np.ndarray) -> np.ndarray:
         xc = np.atleast_1d(np.asarray(x, dtype=float))[None, :] - self.center_
         return expit_floor(coef[:, :1] + coef[:, 1:2] * (xc + delta), self.chance_)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        if getattr(self, "_own_family_center", False):
+        if self._own_family_center:
             # the between-model spread (base class) is measured around each fitted model's
             # own family curve, not around the new-family curve
             return self._point_families(x, np.array(self.families_)[self.fitted_codes_])[None, :]
         return self._curve(x, self.new_delta_, self.coef_draws_)
-
-    def _estimate_spread(self) -> None:
-        self._own_family_center = True
-        try:
-            super()._estimate_spread()
-        finally:
-            self._own_family_center = False
 
     def _point(self, x: np.ndarray) -> np.ndarray:
         """The estimate's curve for a typical family (offset 0)."""
@@ -713,17 +706,8 @@ class FamilySigmoid(Forecaster):
         return expit_floor(self.params_[0] + self.params_[1] * (xc + delta), self.chance_)
 
     def _held_out_families(self, models: pd.DataFrame) -> np.ndarray:
-        if "family" in models.columns:
-            fam = models["family"]
-        else:
-            fam = pd.Series([None] * len(models))
-        names = models["model"].astype(str) if "model" in models.columns else pd.Series(
-            [f"unnamed model {i}" for i in range(len(models))])
-        fam = fam.where(fam.notna(), names.to_numpy()).astype(str).to_numpy()
-        new = sorted(set(fam) - set(self.families_))
-        self.diagnostics_["heldout_families"] = len(set(fam))
-        self.diagnostics_["new_heldout_families"] = len(new)
-        self.diagnostics_["new_heldout_models"] = int(np.isin(fam, new).sum())
+        fam = family_labels(models)
+        self.diagnostics_.update(heldout_report(self.families_, fam))
         return fam
 
     def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
@@ -731,12 +715,7 @@ class FamilySigmoid(Forecaster):
         self._check_fitted()
         x = np.log10(_model_compute(models))
         fam = self._held_out_families(models)
-        mean = self._curve(x, self._delta_draws(fam), self.coef_draws_)
-        if kind == "mean":
-            return mean
-        if kind != "observed":
-            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))
+        return self._kind_draws(self._curve(x, self._delta_draws(fam), self.coef_draws_), kind)
 
     def _point_models(self, models: pd.DataFrame) -> np.ndarray:
         return self._point_families(np.log10(_model_compute(models)), self._held_out_families(models))

@@ -11,6 +11,14 @@ Pipeline for one task, on the fitted models only:
 3. sandwich: question-weighted mean of all slices;
 4. map to accuracy with the map's uncertainty (identity when the slices score accuracy);
 5. thresholds per curve draw, and the easy slice's turn from falling to rising.
+
+On task-level data (one score per model and task: one slice of the whole task) whose
+fitted models come from at least two families, every family gets an efficiency offset in
+log compute, learned by the ``family`` baseline (:class:`~forecast.methods.baselines.FamilySigmoid`:
+a normal random effect, its spread by empirical Bayes): the curve is fitted to the models
+at their family-adjusted compute; a held-out model of a fitted family gets its family's
+offset, a model of a new family (and any forecast from compute alone) an offset drawn from
+the learned spread, so its interval is wider.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from forecast.curves.draws import CurveDraws
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
-from forecast.methods.base import Forecaster, as_compute, check_level
+from forecast.methods.base import Forecaster, _model_compute, as_compute, check_level
+from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
 from forecast.slicing import (
     MIN_PER_SLICE,
@@ -72,7 +81,7 @@ class SliceReport:
         return f"SliceReport(source={self.source!r}, cross_fitted={self.cross_fitted})\n{self.summary}"
 
 
-class SliceSandwich(Forecaster):
+class SliceSandwich(FamilySpread, Forecaster):
     """Slice-and-Sandwich forecaster with bounded curves and calibrated uncertainty.
 
     Parameters
@@ -102,6 +111,11 @@ class SliceSandwich(Forecaster):
 
     Fixed by principle, not tuned: ``n_slices = 3`` and ``degree = 2`` (the paper's three
     difficulty groups; the lowest degree that can be U-shaped or inverted-U).
+    family : bool
+        On task-level data whose fitted models come from at least two families, give every
+        family an offset on the curve's logit scale (default True; see the module doc).
+        Data with one family (BIG-G, digits, a model ladder), per-question and group data
+        are fitted exactly as without it.
     n_draws : int
         Curve draws (closed-form and OLS engines).
     draws, tune, chains : int
@@ -122,6 +136,7 @@ class SliceSandwich(Forecaster):
         cross_fit: bool = True,
         prior_sd: tuple[float, ...] | None = None,
         extrapolation_sd: float | None = None,
+        family: bool = True,
         n_draws: int = 1000,
         draws: int = 500,
         tune: int = 500,
@@ -135,6 +150,7 @@ class SliceSandwich(Forecaster):
         self.cross_fit = cross_fit
         self.prior_sd = prior_sd
         self.extrapolation_sd = extrapolation_sd
+        self.family = family
         self.n_draws = n_draws
         self.draws = draws
         self.tune = tune
@@ -164,6 +180,10 @@ class SliceSandwich(Forecaster):
            :data:`~forecast.tuning.EXTRAPOLATION_GRID` whose observed-score draws of the larger
            fitted models have the smallest CRPS (each task weighted once); 0.5 (a slope change
            of half a logit per decade) when no pseudo-cut-off exists.
+
+        Both are learned with the closed-form engine and quantile slices; the extrapolation
+        spread without family offsets (a family baseline at every pseudo-cut-off of every task
+        would take minutes).
         """
         from forecast.priors import curve_coefficients, population_prior_sd
         from forecast.tuning import EXTRAPOLATION_GRID, choose_by_pseudo_crps, pseudo_forecasts, pseudo_splits
@@ -190,7 +210,7 @@ class SliceSandwich(Forecaster):
             fits = pseudo_forecasts(
                 pool,
                 lambda d, c, t: self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
-                                           extrapolation_sd=0.0).fit(d, c, t, context=fixed),
+                                           extrapolation_sd=0.0, family=False).fit(d, c, t, context=fixed),
                 list(pseudo_splits(pool)),
             )
             z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
@@ -236,6 +256,33 @@ class SliceSandwich(Forecaster):
                                 f"{self.cutoff_:.4g} and no whole-task scores")
         return whole_task_slice(fitted.scores, self.task_)
 
+    def _family_labels(self, fitted: EvalData, slices: Slices, models: list[str]) -> np.ndarray | None:
+        """Families of the fitted models when family offsets apply (task-level data, one
+        slice of the whole task, at least two fitted families), else None."""
+        if not isinstance(self.family, (bool, np.bool_)):
+            raise InputError(f"family must be True or False, got {self.family!r}")
+        if not self.family or fitted.kind != "task_level" or slices.source != "whole_task":
+            return None
+        labels = fitted_family_labels(fitted.models, models)
+        if labels is None or len(set(labels)) < 2:
+            return None
+        return labels
+
+    def _family_shift(self, fitted: EvalData) -> FamilyOffsets | None:
+        """Each fitted family's efficiency offset in log10 compute, and a new family's, as
+        draws: the ``family`` baseline fitted to the same models (None, with a warning, when
+        it cannot be fitted)."""
+        from forecast.methods.baselines import FamilySigmoid
+
+        try:
+            fam = FamilySigmoid(n_draws=self.n_draws, seed=self.seed).fit(fitted, self.cutoff_, self.task_, context={})
+        except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+            self.diagnostics_["warnings"].append(f"no family offsets: {exc}")
+            return None
+        self.family_fit_ = fam
+        self.diagnostics_.update({"n_families": len(fam.families_), "family_tau": fam.tau_})
+        return fam.family_offsets()
+
     def _fit(self, fitted: EvalData) -> None:
         if self.engine not in ENGINES:
             raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
@@ -267,6 +314,16 @@ class SliceSandwich(Forecaster):
         z = to_link(matrix, slices.metric, counts)
         z[~np.isfinite(matrix)] = np.nan
         center = float(np.mean(x))
+        labels = self._family_labels(fitted, slices, models)
+        self.family_offsets_: FamilyOffsets | None = None
+        x_raw = x
+        if labels is not None:
+            self.family_offsets_ = self._family_shift(fitted)
+        if self.family_offsets_ is not None:
+            # the curve of a typical family: every fitted model at its family-adjusted compute
+            self._family_point = self.family_fit_.offsets_.reindex(labels).fillna(0.0).to_numpy(dtype=float)
+            x = x + self._family_point
+            center = float(np.mean(x))
         self.ols_results_ = None
         self.posterior_ = None
         if self.engine == "conjugate":
@@ -291,6 +348,8 @@ class SliceSandwich(Forecaster):
             self.diagnostics_.update(diag)
             for message in diag["warnings"]:
                 warnings.warn(f"{self.task_}: MCMC {message}", SamplerWarning, stacklevel=3)
+        if counts is not None:  # the link was fitted with the half-question correction: undo it
+            curves.n_questions = np.nanmedian(np.where(np.isfinite(counts), counts, np.nan), axis=1)
         self.curves_: CurveDraws = curves
         if self.engine == "pymc" and "map_coef" in curves.extra:
             self.map_ = AccuracyMap(slices.metric, curves.extra["map_coef"], curves.extra["map_center"])
@@ -311,14 +370,51 @@ class SliceSandwich(Forecaster):
         if not np.isfinite(self.extrapolation_sd_) or self.extrapolation_sd_ < 0:
             raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd_!r}")
         self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd_, curves.n_draws)
+        if self.family_offsets_ is not None and self.family_offsets_.new.shape[0] != curves.n_draws:
+            pick = np.arange(curves.n_draws) % self.family_offsets_.new.shape[0]
+            self.family_offsets_ = FamilyOffsets(self.family_offsets_.families, self.family_offsets_.fitted[pick],
+                                                 self.family_offsets_.new[pick])
         self._link_points = (x, z)
-        self._report_args = (slices, models, x, matrix, z)
+        self._report_args = (slices, models, x_raw, matrix, z)
         self._slice_report = None
         self._easy = (x, z[:1].copy(), slices.metric)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
+        offset = None
+        if getattr(self, "family_offsets_", None) is not None:
+            n = np.atleast_1d(x).size
+            if self._own_family_center:
+                # the between-model spread is measured around each fitted model's own
+                # family curve, not around a new family's
+                offset = np.broadcast_to(self._family_point, (self.curves_.n_draws, n))
+            else:  # a forecast from compute alone: a model of a new family
+                offset = np.repeat(self.family_offsets_.new[:, None], n, axis=1)
+        return self._task_curve(x, offset)
+
+    def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
+        """Draws per named model; with family offsets (see the module doc) each model gets its
+        family's offset, a model of a new family one drawn from the families' spread."""
+        self._check_fitted()
+        if self.family_offsets_ is None:
+            return super().sample_models(models, kind)
+        x = np.log10(_model_compute(models))
+        labels = family_labels(models)
+        self.diagnostics_.update(heldout_report(self.family_offsets_.families, labels))
+        return self._kind_draws(self._task_curve(x, self.family_offsets_.draws(labels)), kind)
+
+    def _task_curve(self, x: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
+        """Accuracy draws of the task curve at ``x``, each draw read at ``x + offset`` (an
+        efficiency offset in log10 compute, shape (n_draws, len(x)); None: no offset).  The
+        slope change past the cut-off applies to the model's own compute."""
         x = np.atleast_1d(np.asarray(x, dtype=float))
-        task_score = combine(self.curves_.scores(x), self.slice_set_.weights)
+        if offset is None:
+            scores = self.curves_.scores(x)
+        else:
+            c = self.curves_
+            shifted = (x[None, :] + offset).ravel()
+            X = design(shifted, c.center, c.degree).reshape(offset.shape + (c.degree + 1,))
+            scores = from_link(np.einsum("sgp,snp->sgn", c.coef, X), c.metric)
+        task_score = combine(scores, self.slice_set_.weights)
         acc = self.map_(task_score)
         past = np.maximum(x - np.log10(self.cutoff_), 0.0)
         if not past.any():

@@ -1,0 +1,79 @@
+"""The package's plotting style: one place for colours, fonts and the words on every axis.
+
+Every figure of :mod:`forecast.plots` and :mod:`forecast.backtest.plots` takes its colours,
+font sizes, axis labels and the legend text of tau, the cut-off and chance from here, so
+that the plots name the same things the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: method colours, in the order methods are listed (colour-blind-safe qualitative palette)
+COLORS = ("#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#2e4057", "#c27c0e", "#00798c")
+#: colours of the reference lines
+CUTOFF_COLOR = "0.35"
+CHANCE_COLOR = "0.55"
+TAU_COLOR = "#c27c0e"
+HELD_OUT_COLOR = "#d1495b"
+#: font sizes: panel titles, axis labels, ticks, legends
+TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 10, 9, 8, 8
+#: what each slice / task metric is, as an axis label
+METRIC_LABELS = {
+    "accuracy": "accuracy (share of questions correct)",
+    "tc_brier": "TC Brier score (higher is better; 0 = sure and right)",
+    "p_correct": "probability on the correct answer (mean)",
+    "loglik": "log-likelihood of the target (nats, mean over questions)",
+    "edit_distance": "token edit distance to the target (mean; lower is better)",
+    "exact_match": "exact match (share of answers equal to the target)",
+}
+
+
+def method_colors(methods: list[str]) -> dict[str, str]:
+    """One colour per method, stable in the order given."""
+    return {m: COLORS[i % len(COLORS)] for i, m in enumerate(methods)}
+
+
+def compute_label(scale: str) -> str:
+    """The x-axis label of a compute axis (log scale, raw values)."""
+    return "training compute (FLOPs, log scale)" if scale == "flops" else "parameters (log scale)"
+
+
+def metric_label(metric: str) -> str:
+    """The y-axis label of a metric, with what it measures."""
+    if metric.startswith("pass@"):
+        return f"{metric} (chance that one of {metric[5:]} samples is right)"
+    return METRIC_LABELS.get(metric, metric)
+
+
+def format_compute(value: float, scale: str) -> str:
+    """A raw compute value as people write it: ``8e+09 parameters``, ``3.2e+22 FLOPs``."""
+    unit = "FLOPs" if scale == "flops" else "parameters"
+    return f"{value:.2g} {unit}" if math.isfinite(value) else f"- {unit}"
+
+
+def tau_label(tau: float, chance: float) -> str:
+    """The legend entry of the emergence level, explained in one line."""
+    level = chance + tau * (1.0 - chance)
+    return f"τ = {tau:g} of the way from chance to perfect (accuracy {level:.2f})"
+
+
+def cutoff_label(cutoff: float, scale: str) -> str:
+    """The legend entry of the cut-off line."""
+    return f"cut-off {format_compute(cutoff, scale)}: fitted at or below"
+
+
+def chance_label(chance: float) -> str:
+    """The legend entry of the chance line."""
+    return f"chance accuracy ({chance:.2g})"
+
+
+def style_axes(ax, title: str | None = None) -> None:
+    """Fonts and a light grid on one panel."""
+    if title is not None:
+        ax.set_title(title, fontsize=TITLE_SIZE)
+    ax.xaxis.label.set_size(LABEL_SIZE)
+    ax.yaxis.label.set_size(LABEL_SIZE)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.grid(True, color="0.9", lw=0.6)
+    ax.set_axisbelow(True)
