@@ -103,6 +103,17 @@ def to_float(values: pd.Series) -> pd.Series:
     return pd.Series([one(v) for v in values], index=values.index, dtype=float)
 
 
+def require_names(df: pd.DataFrame, columns: tuple[str, ...], source: str) -> None:
+    """Refuse a missing or blank name (``task``, ``model``) with the row it sits in."""
+    for col in columns:
+        if col not in df.columns:
+            continue
+        values = df[col]
+        blank = values.isna() | (values.astype(str).str.strip().isin(["", "nan", "None"]))
+        if blank.any():
+            raise InputError(f"{source}: column {col!r} is blank at row {_first(blank.reset_index(drop=True)) + 1}")
+
+
 def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str) -> None:
     """Raise :class:`InputError` naming the first missing column of ``source``.
 
@@ -248,6 +259,7 @@ def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
         needed.append("correct")
     require_columns(df, needed, source)
     out = df.copy()
+    require_names(out, ("task", "model"), source)
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
     out["question_id"] = out["question_id"].astype(str)
@@ -478,6 +490,7 @@ def validate_groups(df: pd.DataFrame, source: str = "groups") -> pd.DataFrame:
     """
     require_columns(df, GROUPS_REQUIRED, source)
     out = df.copy().reset_index(drop=True)
+    require_names(out, ("task", "model"), source)
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
     key = ["task", "model", "n_groups", "group_index", "metric"]
@@ -512,6 +525,7 @@ def validate_scores(df: pd.DataFrame, source: str = "scores") -> pd.DataFrame:
     """Check a whole-task score table (known metrics in range, ``prob_renormalized`` true or false)."""
     require_columns(df, SCORES_REQUIRED, source)
     out = df.copy().reset_index(drop=True)
+    require_names(out, ("task", "model"), source)
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
     key = ["task", "model", "metric"]
@@ -534,6 +548,7 @@ def validate_steps(df: pd.DataFrame, source: str = "steps") -> pd.DataFrame:
     (task, model, step)."""
     require_columns(df, STEPS_REQUIRED, source)
     out = df.copy()
+    require_names(out, ("task", "model"), source)
     out["task"] = out["task"].astype(str)
     out["model"] = out["model"].astype(str)
     key = ["task", "model", "step"]
