@@ -17,10 +17,11 @@ from test_forecaster import _held_out, _perturb
 
 pytestmark = pytest.mark.slow
 ARITH_CUT = 10**1.8 * 1e21
-#: two chains (R-hat needs more than one) of 100 draws: what these tests check (diagnostics
-#: reported, forecasts bounded, same seed same draws, nothing above the cut-off used) does
-#: not depend on the chains having mixed
-PYMC_SMALL = {"draws": 100, "tune": 100, "chains": 2}
+#: two chains (R-hat needs more than one) of 100 draws after the usual 300 tuning steps
+#: (shorter tuning leaves a small step size and deep trees, which costs more than it saves):
+#: what these tests check (diagnostics reported, forecasts bounded, same seed same draws,
+#: nothing above the cut-off used) does not depend on the chains having mixed
+PYMC_SMALL = {"draws": 100, "tune": 300, "chains": 2}
 
 
 @pytest.fixture(scope="module")
