@@ -27,10 +27,12 @@ Settings fixed a priori (not tuned on any result):
   curves (weights by distance would splice curves);
 * a draw is given to component ``k`` in proportion to its weight (largest remainders of
   ``w n``), the draws shuffled with a fixed seed (:func:`draw_components`);
-* calibration: one scale of the mixture's spread around its median, the value of
-  :data:`SPREAD_GRID` chosen by :func:`~forecast.tuning.choose_by_pseudo_crps` on the same
-  pseudo-cut-offs (one-standard-error rule, 1.0 first: a scale is used only when it helps
-  there beyond the noise).
+* calibration (optional, off in ``slice_sandwich`` by default): one scale of the mixture's
+  spread around its median, the value of :data:`SPREAD_GRID` chosen by
+  :func:`~forecast.tuning.choose_by_pseudo_crps` on the same pseudo-cut-offs
+  (one-standard-error rule, 1.0 first: a scale is used only when it helps there beyond the
+  noise).  On the tuning data it narrowed the mixture and lost farther out
+  (``benchmarks/STACKING_TUNING.md``).
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ def learn_stack(
     names: Sequence[str],
     draws: Sequence[tuple[PseudoSplit, Sequence[np.ndarray]]],
     seed: int,
-    calibrate: bool = True,
+    calibrate: bool = False,
 ) -> StackResult:
     """Mixture weights and spread scale from the components' pseudo-forecasts.
 

@@ -127,7 +127,9 @@ class SliceSandwich(FamilySpread, Forecaster):
     calibrate : bool
         With ``combine``: scale the mixture's spread around its median by the factor learned on
         the same pseudo-cut-offs (:data:`~forecast.stacking.SPREAD_GRID`, one-standard-error
-        rule, so 1 unless another scale helps there); False: no scale.
+        rule, so 1 unless another scale helps there).  Default False: on the tuning data the
+        learned scales narrowed the mixture and made it worse farther out
+        (``benchmarks/STACKING_TUNING.md``).
     n_draws : int
         Curve draws (closed-form and OLS engines).
     draws, tune, chains : int
@@ -150,7 +152,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         extrapolation_sd: float | None = None,
         family: bool = True,
         combine: tuple[str, ...] | None = DEFAULT_COMPONENTS,
-        calibrate: bool = True,
+        calibrate: bool = False,
         n_draws: int = 1000,
         draws: int = 500,
         tune: int = 500,
