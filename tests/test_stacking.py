@@ -186,3 +186,19 @@ def test_bad_combine_settings_are_refused(linear_data, linear_context):
     with pytest.raises(InputError, match="lacks the learned combine weights"):
         SliceSandwich().fit(linear_data, CUT, "task0", context=bare)
     assert make_method("slice_sandwich_alone").combine is None
+
+
+def test_calibrate_scales_the_mixture_around_its_median(linear_data, linear_context):
+    """``calibrate=True`` learns a scale of the fixed grid on the same pseudo-cut-offs and
+    applies it to the mixture's draws; the default (False) keeps scale 1."""
+    from forecast.stacking import SPREAD_GRID
+
+    assert linear_context["spread_scale"] == 1.0 and linear_context["spread_crps"] == {}
+    ctx = SliceSandwich(n_draws=N_DRAWS, calibrate=True).learn_context(linear_data.restrict(CUT), CUT)
+    assert ctx["combine_weights"] == linear_context["combine_weights"]
+    assert ctx["spread_scale"] in SPREAD_GRID and len(ctx["spread_crps"]) == len(SPREAD_GRID)
+    at = [10**23.5, 10**24]
+    cal = SliceSandwich(n_draws=N_DRAWS, calibrate=True, seed=2).fit(linear_data, CUT, "task3", context=ctx)
+    raw = SliceSandwich(n_draws=N_DRAWS, seed=2).fit(linear_data, CUT, "task3", context=ctx)
+    assert raw.spread_scale_ == 1.0  # the scale of a context is used only with calibrate=True
+    np.testing.assert_allclose(cal.sample(at), scale_spread(raw.sample(at), ctx["spread_scale"]))

@@ -369,7 +369,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                 self.diagnostics_["warnings"].append(f"combine: {name} not mixed in ({exc})")
         total = sum(weights.values())
         self.weights_ = {n: w / total for n, w in weights.items()}
-        self.spread_scale_ = float(self.context_.get("spread_scale", 1.0))
+        self.spread_scale_ = float(self.context_.get("spread_scale", 1.0)) if self.calibrate else 1.0
         self._draw_component = draw_components(np.array(list(self.weights_.values())), self.n_draws, self.seed)
         self.diagnostics_["combine_weights"] = dict(self.weights_)
 
