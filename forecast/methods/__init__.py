@@ -38,6 +38,7 @@ ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
     "slice_sandwich_pymc": ("slice_sandwich", {"engine": "pymc"}),
     "slice_sandwich_ols": ("slice_sandwich", {"engine": "ols"}),
     "slice_sandwich_irt": ("slice_sandwich", {"slicing": "irt"}),
+    "slice_sandwich_alone": ("slice_sandwich", {"combine": None}),
     "two_step_slp": ("two_step", {"loss": "soft_log_prob"}),
 }
 

@@ -40,6 +40,7 @@ from forecast.errors import InputError, NotApplicable, SamplerWarning
 from forecast.methods.base import Forecaster, _model_compute, as_compute, check_level
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
+from forecast.stacking import DEFAULT_COMPONENTS, draw_components, learn_stack, mix, scale_spread
 from forecast.slicing import (
     MIN_PER_SLICE,
     Slices,
@@ -116,6 +117,19 @@ class SliceSandwich(FamilySpread, Forecaster):
         family an offset on the curve's logit scale (default True; see the module doc).
         Data with one family (BIG-G, digits, a model ladder), per-question and group data
         are fitted exactly as without it.
+    combine : tuple of str or None
+        Baselines mixed with the slice-and-sandwich curve (default: ``sigmoid``,
+        ``persistence_drift``, ``linear``; :mod:`forecast.stacking`).  Their weights and one
+        scale of the mixture's spread are learned at fit time on the pseudo-cut-offs inside
+        the fitted range of every task (the same ones as the extrapolation spread); every draw
+        is one whole curve of one component, its observed scores that component's.  None:
+        the slice-and-sandwich curve alone.
+    calibrate : bool
+        With ``combine``: scale the mixture's spread around its median by the factor learned on
+        the same pseudo-cut-offs (:data:`~forecast.stacking.SPREAD_GRID`, one-standard-error
+        rule, so 1 unless another scale helps there).  Default False: on the tuning data the
+        learned scales narrowed the mixture and made it worse farther out
+        (``benchmarks/STACKING_TUNING.md``).
     n_draws : int
         Curve draws (closed-form and OLS engines).
     draws, tune, chains : int
@@ -137,6 +151,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         prior_sd: tuple[float, ...] | None = None,
         extrapolation_sd: float | None = None,
         family: bool = True,
+        combine: tuple[str, ...] | None = DEFAULT_COMPONENTS,
+        calibrate: bool = False,
         n_draws: int = 1000,
         draws: int = 500,
         tune: int = 500,
@@ -151,6 +167,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         self.prior_sd = prior_sd
         self.extrapolation_sd = extrapolation_sd
         self.family = family
+        self.combine = combine
+        self.calibrate = calibrate
         self.n_draws = n_draws
         self.draws = draws
         self.tune = tune
@@ -163,7 +181,24 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     @property
     def learns_context(self) -> bool:  # type: ignore[override]
-        return self.prior_sd is None or self.extrapolation_sd is None
+        return self.prior_sd is None or self.extrapolation_sd is None or bool(self._components())
+
+    def _components(self) -> list[str]:
+        """The baselines mixed with the curve (validated; empty for ``combine=None``)."""
+        from forecast.methods import METHODS
+
+        if self.combine is None:
+            return []
+        names = [self.combine] if isinstance(self.combine, str) else self.combine
+        if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+            raise InputError(f"combine must be a tuple of method names or None, got {self.combine!r}")
+        for n in names:
+            if n not in METHODS or METHODS[n] is type(self):
+                raise InputError(f"combine: {n!r} is not a baseline to combine with (known: "
+                                 f"{', '.join(m for m in METHODS if METHODS[m] is not type(self))})")
+        if len(set(names)) != len(names):
+            raise InputError(f"combine names a method twice: {self.combine!r}")
+        return list(names)
 
     # ------------------------------------------------------------------ fit-time tuning
     def _with(self, **params) -> SliceSandwich:
@@ -195,7 +230,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             # settings are learned with the closed-form engine and quantile slices (an IRT or
             # PyMC fit of every task at every pseudo-cut-off would take minutes)
             probe = self._with(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.0, engine="conjugate",
-                               slicing="quantile")
+                               slicing="quantile", combine=None)
             for task in pool.task_names:
                 try:
                     fc = probe.fit(pool.for_task(task), cutoff, task, context={})
@@ -205,15 +240,18 @@ class SliceSandwich(FamilySpread, Forecaster):
             prior, report = population_prior_sd(coefs, self.degree)
             context["prior_sd"] = [float(v) for v in prior]
             context["prior_report"] = report
-        if self.extrapolation_sd is None:
+        fits = None
+        z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
+        if self.extrapolation_sd is None or self._components():
             fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
             fits = pseudo_forecasts(
                 pool,
                 lambda d, c, t: self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
-                                           extrapolation_sd=0.0, family=False).fit(d, c, t, context=fixed),
+                                           extrapolation_sd=0.0, family=False, combine=None).fit(
+                    d, c, t, context=fixed),
                 list(pseudo_splits(pool)),
             )
-            z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
+        if self.extrapolation_sd is None:
 
             def apply(fc, value):
                 fc.slope_change_ = z * value
@@ -222,9 +260,119 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["extrapolation_sd"] = EXTRAPOLATION_SD if best is None else best
             context["extrapolation_pseudo_splits"] = len(fits)
             context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
+        if self._components():
+            extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
+            for _, fc in fits:
+                fc.slope_change_ = z * extrap
+            context.update(self._learn_combination(pool, cutoff, fits))
         return context
 
+    def _learn_combination(self, pool: EvalData, cutoff: float, fits: list) -> dict:
+        """Weights of the curve and the :meth:`_components` and the mixture's spread scale,
+        learned on the pseudo-splits of ``fits`` (the curve's pseudo-forecasts,
+        :func:`forecast.stacking.learn_stack`).
+
+        A component that learns settings of its own (``persistence_drift``'s drift and error
+        growth) learns them at each pseudo-cut-off from every task's models at or below it,
+        and at the real cut-off for the forecast itself.
+        """
+        from forecast.methods import make_method
+
+        names = self._components()
+        contexts: dict[tuple[str, float, str | None], dict] = {}
+
+        def context_at(name: str, c: float, task: str) -> dict:
+            """The component's own settings learned from every task at or below ``c``."""
+            if not make_method(name).learns_context:
+                return {}
+            for key in ((name, float(c), None), (name, float(c), task)):
+                if key in contexts:
+                    return contexts[key]
+            try:
+                data, key = pool.restrict(c), (name, float(c), None)
+            except InputError:  # tasks on different compute scales: the task's own data
+                data, key = pool.for_task(task).restrict(c, task), (name, float(c), task)
+            contexts[key] = make_method(name, n_draws=self.n_draws, seed=self.seed).learn_context(data, c)
+            return contexts[key]
+
+        per_task: dict[str, EvalData] = {}
+        draws = []
+        for split, fc in fits:
+            targets = split.targets
+            if targets.empty:
+                continue
+            compute = targets["compute"].to_numpy(dtype=float)
+            data = per_task.setdefault(split.task, pool.for_task(split.task))
+            comp = [fc.sample(compute, "observed")]
+            try:
+                for name in names:
+                    ctx = context_at(name, split.cutoff, split.task)
+                    other = make_method(name, n_draws=self.n_draws, seed=self.seed).fit(
+                        data, split.cutoff, split.task, context=ctx)
+                    comp.append(other.sample(compute, "observed"))
+            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
+                continue  # every component or none: the comparison stays paired
+            draws.append((split, comp))
+        result = learn_stack(["slice_sandwich", *names], draws, self.seed, calibrate=self.calibrate)
+        out: dict = {f"w_{n}": float(w) for n, w in zip(result.names, result.weights)}
+        out.update({
+            "combine_weights": {n: float(w) for n, w in zip(result.names, result.weights)},
+            "combine_learned": result.learned,
+            "combine_tasks": result.n_tasks,
+            "combine_targets": result.n_targets,
+            "combine_report": {r["component"]: {k: r[k] for k in ("weight", "fitted_weight", "crps")}
+                               for r in result.table.to_dict(orient="records")},
+            "spread_scale": result.scale,
+            "spread_crps": result.scale_crps,
+            "component_contexts": {n: make_method(n, n_draws=self.n_draws, seed=self.seed).learn_context(pool, cutoff)
+                                   for n in names if make_method(n).learns_context},
+        })
+        return out
+
     # ------------------------------------------------------------------ fit
+    def fit(self, data, cutoff, task=None, context=None) -> SliceSandwich:
+        """:meth:`Forecaster.fit`; with ``combine``, the curve is then mixed with the
+        components (each fitted on the same models) by the learned weights."""
+        self._mixing = False
+        super().fit(data, cutoff, task, context)
+        self._mixing = bool(self.components_)
+        return self
+
+    def _fit_components(self, fitted: EvalData) -> None:
+        """Fit the :meth:`_components` with a learned weight on the fitted models; a component
+        that cannot be fitted gives its weight to the others (a warning says so)."""
+        from forecast.methods import make_method
+
+        self.components_: dict[str, Forecaster] = {}
+        names = self._components()
+        if not isinstance(self.calibrate, (bool, np.bool_)):
+            raise InputError(f"calibrate must be True or False, got {self.calibrate!r}")
+        self.weights_ = {"slice_sandwich": 1.0}
+        self.spread_scale_ = 1.0
+        if not names:
+            return
+        learned = self.context_.get("combine_weights")
+        if not isinstance(learned, dict) or "slice_sandwich" not in learned:
+            raise InputError("slice_sandwich: the context passed to fit lacks the learned combine "
+                             "weights (learn it with learn_context, or use combine=None)")
+        weights = {"slice_sandwich": float(learned["slice_sandwich"])}
+        contexts = self.context_.get("component_contexts") or {}
+        for name in names:
+            w = float(learned.get(name, 0.0))
+            if w <= 0:
+                continue
+            try:
+                self.components_[name] = make_method(name, n_draws=self.n_draws, seed=self.seed).fit(
+                    fitted, self.cutoff_, self.task_, context=dict(contexts.get(name) or {}))
+                weights[name] = w
+            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+                self.diagnostics_["warnings"].append(f"combine: {name} not mixed in ({exc})")
+        total = sum(weights.values())
+        self.weights_ = {n: w / total for n, w in weights.items()}
+        self.spread_scale_ = float(self.context_.get("spread_scale", 1.0)) if self.calibrate else 1.0
+        self._draw_component = draw_components(np.array(list(self.weights_.values())), self.n_draws, self.seed)
+        self.diagnostics_["combine_weights"] = dict(self.weights_)
+
     def _slices(self, fitted: EvalData) -> Slices:
         if fitted.results is not None:
             n_q = fitted.results["question_id"].nunique()
@@ -378,8 +526,34 @@ class SliceSandwich(FamilySpread, Forecaster):
         self._report_args = (slices, models, x_raw, matrix, z)
         self._slice_report = None
         self._easy = (x, z[:1].copy(), slices.metric)
+        self._fit_components(fitted)
+
+    # ------------------------------------------------------------------ the mixture
+    def _alone(self, fun, *args):
+        """``fun(*args)`` with the curve alone (no mixing)."""
+        mixing, self._mixing = getattr(self, "_mixing", False), False
+        try:
+            return fun(*args)
+        finally:
+            self._mixing = mixing
+
+    def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+        return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
+        if not getattr(self, "_mixing", False):
+            return self._curve_draws(x)
+        return self._mixed(self._curve_draws(x), [c._mean_draws(x) for c in self.components_.values()])
+
+    def sample(self, compute, kind: str = "observed") -> np.ndarray:
+        """Draws of the accuracy at ``compute`` (see :meth:`Forecaster.sample`); with
+        ``combine``, draw ``i`` is the ``i``-th draw of the component it is assigned to."""
+        if not getattr(self, "_mixing", False):
+            return super().sample(compute, kind)
+        own = self._alone(super().sample, compute, kind)
+        return self._mixed(own, [c.sample(compute, kind) for c in self.components_.values()])
+
+    def _curve_draws(self, x: np.ndarray) -> np.ndarray:
         offset = None
         if getattr(self, "family_offsets_", None) is not None:
             n = np.atleast_1d(x).size
@@ -395,6 +569,9 @@ class SliceSandwich(FamilySpread, Forecaster):
         """Draws per named model; with family offsets (see the module doc) each model gets its
         family's offset, a model of a new family one drawn from the families' spread."""
         self._check_fitted()
+        if getattr(self, "_mixing", False):
+            own = self._alone(self.sample_models, models, kind)
+            return self._mixed(own, [c.sample_models(models, kind) for c in self.components_.values()])
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
         x = np.log10(_model_compute(models))
