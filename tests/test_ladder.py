@@ -323,7 +323,56 @@ def test_extrapolation_law_recovers_a_linear_growth():
     law = extrapolation_law(err, h)
     # E|N(0, sd)| = sd * sqrt(2 / pi): the slope of the mean absolute error is 0.03 * sqrt(2/pi)
     assert law["extrapolation_sd"] == pytest.approx(0.03, rel=0.25)
-    assert extrapolation_law(np.full(5, 0.02), np.full(5, 0.3))["extrapolation_sd"] == 0.0
+    assert law["extrapolation_source"] == "learned" and law["extrapolation_sd_logit"] == 0.0
+    assert law["extrapolation_floor"] == pytest.approx(0.01 * np.sqrt(2 / np.pi), abs=0.004)
+
+
+def test_extrapolation_law_through_the_origin_at_one_horizon():
+    """Every pseudo error at one horizon: no slope can be told from a floor, so the error
+    is taken to grow from 0 (RMS of error / decades, a normal sd)."""
+    from forecast.methods.two_step import extrapolation_law
+
+    rng = np.random.default_rng(1)
+    err = np.abs(rng.normal(0.0, 0.04 * 0.6, 300))  # sd 0.04 per decade at 0.6 decades
+    law = extrapolation_law(err, np.full(300, 0.6))
+    assert law["extrapolation_source"] == "through_origin"
+    assert law["extrapolation_sd"] == pytest.approx(0.04, rel=0.1)
+    # two errors at two horizons: too few for a slope and a floor
+    two = extrapolation_law(np.array([0.01, 0.04]), np.array([0.5, 1.0]))
+    assert two["extrapolation_source"] == "through_origin"
+    assert two["extrapolation_sd"] == pytest.approx(np.sqrt((0.02**2 + 0.04**2) / 2))
+
+
+def test_extrapolation_law_falls_back_a_priori_without_pseudo_errors():
+    from forecast.methods.two_step import extrapolation_law
+    from forecast.tuning import FALLBACK_EXTRAPOLATION_SD
+
+    law = extrapolation_law(np.array([]), np.array([]))
+    assert law["extrapolation_source"] == "fallback" and law["n_pseudo"] == 0
+    assert law["extrapolation_sd"] == 0.0 and law["extrapolation_sd_logit"] == FALLBACK_EXTRAPOLATION_SD == 0.5
+
+
+def test_smallest_cutoff_gets_an_extrapolation_error(paper):
+    """At the smallest cut-off two_step can fit (6 runs) there is no pseudo-cut-off inside
+    the ladder: the a-priori half logit per decade, turned into accuracy at the forecast by
+    the delta method, widens the interval with the distance (it used to add nothing)."""
+    sizes = np.unique(paper.models.loc[paper.models["role"] == "ladder", "flops"])
+    cut = float(sizes[5])
+    pool = paper.restrict(cut)
+    ctx = TwoStep(n_draws=10).learn_context(pool, cut)
+    assert ctx["extrapolation_source"] == "fallback" and ctx["n_pseudo"] == 0
+    fc = TwoStep(n_draws=10).fit(paper, cut, TASK, context=ctx)
+    assert fc.diagnostics_["extrapolation_source"] == "fallback"
+    held = _held(paper, ["1B-10xC", "7B-4T-anneal", "13B-5T"])
+    wide = fc.predict_models(held)
+    bare = TwoStep(calibrate=False, n_draws=10).fit(paper, cut, TASK).predict_models(held)
+    assert np.allclose(wide["mean"], bare["mean"])
+    w, b = (wide["upper"] - wide["lower"]).to_numpy(), (bare["upper"] - bare["lower"]).to_numpy()
+    assert np.all(w > b + 0.05)
+    assert w[2] > w[0]  # further from the cut-off: wider
+    # the delta method's sd per decade at the point forecast m: 0.5 (m - f)(1 - m)/(1 - f) > 0
+    m, f = float(fc._point_models(held.iloc[[1]])[0]), fc.map_floor()
+    assert 0.0 <= f < m < 1.0
 
 
 @pytest.mark.slow

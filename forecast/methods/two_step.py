@@ -151,18 +151,45 @@ LOSSES = {"bpb": 1.0, "soft_log_prob": -1.0}
 def extrapolation_law(errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
     """The extrapolation error per decade from absolute forecast errors at horizons ``h``.
 
-    An extrapolated trend's error grows linearly with the distance (an error of slope),
-    above a floor (noise, absorbed by the intercept): OLS (statsmodels) of ``|error|`` on
-    ``h`` with an intercept; the slope ``b`` (at least 0), turned from a mean absolute error
-    into a normal sd (``* sqrt(pi / 2)``), is ``extrapolation_sd``: the sd added per decade.
+    Three branches, by what the pseudo-cut-offs allow (``extrapolation_source``):
+
+    ``learned`` (at least 3 errors at 2 or more horizons)
+        an extrapolated trend's error grows linearly with the distance (an error of slope),
+        above a floor (noise, absorbed by the intercept): OLS (statsmodels) of ``|error|``
+        on ``h`` with an intercept; the slope ``b`` (at least 0), turned from a mean
+        absolute error into a normal sd (``* sqrt(pi / 2)``), is ``extrapolation_sd``: the
+        sd added per decade.  The intercept (``extrapolation_floor``, the error at no
+        distance) is reported, not used: the fitted runs' residual spread stands for it.
+    ``through_origin`` (1-2 errors, or every error at one horizon: no slope can be told
+        from a floor)
+        the root mean square of ``error / h``: the sd per decade of an error that grows
+        from 0 (a normal sd already, no conversion).
+    ``fallback`` (no error: no pseudo-cut-off inside the fitted ladder)
+        ``extrapolation_sd`` 0 in accuracy units and ``extrapolation_sd_logit`` =
+        :data:`forecast.tuning.FALLBACK_EXTRAPOLATION_SD` (half a logit per decade, the
+        package-wide a-priori value ``slice_sandwich`` falls back on, fixed before the
+        ladder data existed), turned into accuracy units at each forecast by
+        :meth:`TwoStep._observed`.  The *need* for this branch was seen on the rolling
+        backtest of ``olmo_ladder_paper`` (the three smallest cut-offs had no pseudo-cut-off
+        and intervals without any extrapolation error, covering 0.58-0.70); its value was not.
     """
+    from forecast.tuning import FALLBACK_EXTRAPOLATION_SD
+
+    errors = np.asarray(errors, dtype=float)
+    decades = np.asarray(decades, dtype=float)
+    out: dict[str, Any] = {"n_pseudo": int(errors.size), "extrapolation_sd_logit": 0.0}
+    if errors.size == 0:
+        return {**out, "extrapolation_sd": 0.0, "extrapolation_sd_logit": FALLBACK_EXTRAPOLATION_SD,
+                "extrapolation_source": "fallback"}
     if errors.size < 3 or np.ptp(decades) <= 0:
-        return {"extrapolation_sd": 0.0, "n_pseudo": int(errors.size)}
+        return {**out, "extrapolation_sd": float(np.sqrt(np.mean((errors / decades) ** 2))),
+                "extrapolation_source": "through_origin"}
     import statsmodels.api as sm
 
     fit = sm.OLS(errors, sm.add_constant(decades)).fit()
     slope = max(float(fit.params[1]), 0.0)
-    return {"extrapolation_sd": slope * float(np.sqrt(np.pi / 2)), "n_pseudo": int(errors.size)}
+    return {**out, "extrapolation_sd": slope * float(np.sqrt(np.pi / 2)), "extrapolation_source": "learned",
+            "extrapolation_floor": float(fit.params[0])}
 
 
 class TwoStep(Forecaster):
@@ -284,6 +311,10 @@ class TwoStep(Forecaster):
         largest = runs.loc[runs["flops"].idxmax()]
         self.flops_per_nd_ = float(largest["flops"] / (largest["params"] * largest["tokens"]))
         self.extrapolation_sd_ = float(self.context_.get("extrapolation_sd", 0.0)) if self.calibrate else 0.0
+        self.extrapolation_sd_logit_ = (float(self.context_.get("extrapolation_sd_logit", 0.0))
+                                        if self.calibrate else 0.0)
+        if self.calibrate and "extrapolation_source" in self.context_:
+            self.diagnostics_["extrapolation_source"] = self.context_["extrapolation_source"]
         self.diagnostics_["engine"] = "scipy least squares, bootstrap over runs"
 
     def _check_own_params(self) -> None:
@@ -354,11 +385,30 @@ class TwoStep(Forecaster):
         return self._observed(draws, np.log10(as_compute(compute)))
 
     def _observed(self, mean: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Residual spread plus the learned extrapolation error (grows with decades past the cut-off)."""
+        """Residual spread plus the learned extrapolation error (grows with decades past the cut-off).
+
+        An extrapolation sd in logit units (the a-priori fallback, :func:`extrapolation_law`)
+        is turned into accuracy units by the delta method at each forecast's mean ``m``
+        between the step-2 map's floor ``f`` (at infinite loss) and 1:
+        ``d acc / d logit = (m - f) (1 - m) / (1 - f)``.
+        """
         rng = np.random.default_rng([self.seed, 1])
         decades = np.maximum(np.asarray(x, dtype=float) - np.log10(self.cutoff_), 0.0)
-        sd = np.sqrt(self.spread_**2 + (self.extrapolation_sd_ * decades) ** 2)
+        per_decade = np.full(decades.shape, self.extrapolation_sd_)
+        if self.extrapolation_sd_logit_ > 0:
+            floor = self.map_floor()
+            m = np.clip(mean.mean(axis=0), floor, 1.0)
+            per_decade = np.hypot(per_decade, self.extrapolation_sd_logit_ * (m - floor) * (1 - m) / (1 - floor))
+        sd = np.sqrt(self.spread_**2 + (per_decade * decades) ** 2)
         return np.clip(mean + rng.normal(0.0, 1.0, mean.shape) * sd[None, :], 0.0, 1.0)
+
+    def map_floor(self) -> float:
+        """The step-2 map's accuracy at infinite loss (``a + b`` of AI2's form; chance for
+        ``chance_floor``), within ``[0, 1)``."""
+        if self.step2 == "free":
+            a, _, _, b = self.map_params_
+            return float(np.clip(a + b, 0.0, 1.0 - 1e-6))
+        return float(np.clip(self.chance_, 0.0, 1.0 - 1e-6))
 
     def _estimate_spread(self) -> None:
         """Residual spread of the fitted runs' final accuracies around the chained point fit,
@@ -378,9 +428,11 @@ class TwoStep(Forecaster):
         For every task of ``pool`` (all at or below the cut-off) and its pseudo-cut-offs
         nearest the real one (:func:`forecast.tuning.pseudo_splits`, at least
         :data:`MIN_RUNS` distinct fitted sizes), the chain is point-fitted on the runs at or
-        below the pseudo-cut-off and the larger fitted runs are forecast.  The root mean
-        square of ``(error - residual spread) / decades`` over all of them is the learned sd
-        per decade.  Never reads a model above ``cutoff``.
+        below the pseudo-cut-off and the larger fitted runs are forecast; the absolute
+        errors and their horizons (decades past the pseudo-cut-off) give the sd per decade
+        by :func:`extrapolation_law` (learned; through the origin when no slope can be
+        told; the package's a-priori fallback when there is no pseudo-cut-off at all).
+        Never reads a model above ``cutoff``.
         """
         if not self.calibrate:
             return {}
