@@ -77,18 +77,23 @@ def main() -> None:
     if args.out:
         table.to_csv(args.out, index=False)
     rows = []
+    table = table.assign(interval_score=bench.interval_score(table))
     for (split, method), g in table.groupby(["config", "method"]):
         for label, tasks in (("main8", bench.MAIN8), ("all10", bench.ALL10)):
             sub = g[g["task"].isin(tasks)]
             rows.append({"split": split, "method": method, "tasks": label, "MAE": sub["error"].abs().mean(),
-                         "coverage90": sub["covered"].mean(), "n": len(sub)})
+                         "coverage90": sub["covered"].mean(), "interval_score": sub["interval_score"].mean(),
+                         "big_misses": len(bench.big_misses(sub)), "n": len(sub)})
     per = pd.DataFrame(rows)
     print("\n## Pseudo-targets inside the ladder: MAE (points) and 90% coverage per split")
     print(bench.markdown(per.round(3)))
     mean = per.groupby(["method", "tasks"]).agg(MAE=("MAE", "mean"), coverage90=("coverage90", "mean"),
-                                                n=("n", "sum")).reset_index()
-    print("\n## Mean over the splits (the selection score: main8 MAE)")
+                                                interval_score=("interval_score", "mean"),
+                                                big_misses=("big_misses", "sum"), n=("n", "sum")).reset_index()
+    print("\n## Mean over the splits (the selection score: main8 MAE; for interval changes: all10 interval score)")
     print(bench.markdown(mean.round(3)))
+    print(f"\n## Misses over {bench.BIG_MISS:g} points outside the 90% interval")
+    print(bench.markdown(bench.big_misses(table)[["config", "method", "task", "target", "error", "width"]].round(2)))
 
 
 if __name__ == "__main__":

@@ -217,6 +217,14 @@ class TwoStep(Forecaster):
         (:meth:`learn_context`) and add it to the observed-score draws.
     n_draws : int
         Bootstrap resamples of the fitted runs (one chain refit, one draw each).
+    loss_disagreement : bool
+        Widen the observed-score interval by the disagreement between this chain and the
+        same chain on the other task loss (``bpb`` <-> ``soft_log_prob``), both fitted on
+        the runs at or below the cut-off: two defensible task losses that forecast
+        different accuracies say the forecast depends on a choice the data cannot settle.
+        The added sd is ``|acc_this - acc_other| / sqrt(2)`` at each forecast (the sd of
+        either choice's error if the two errors are independent with equal sd, fixed a
+        priori).  Nothing is added when the data lack the other loss.
     seed : int
     """
 
@@ -228,7 +236,7 @@ class TwoStep(Forecaster):
 
     def __init__(self, loss: str = "bpb", step2: str = "free", skip_fraction: float = 0.1,
                  moving_average: int = 5, tokens_per_param: float = 20.0, calibrate: bool = True,
-                 n_draws: int = 40, seed: int = 0) -> None:
+                 n_draws: int = 40, loss_disagreement: bool = False, seed: int = 0) -> None:
         self.loss = loss
         self.step2 = step2
         self.skip_fraction = skip_fraction
@@ -236,6 +244,7 @@ class TwoStep(Forecaster):
         self.tokens_per_param = tokens_per_param
         self.calibrate = calibrate
         self.n_draws = n_draws
+        self.loss_disagreement = loss_disagreement
         self.seed = seed
 
     # ------------------------------------------------------------------ data
@@ -315,7 +324,21 @@ class TwoStep(Forecaster):
                                         if self.calibrate else 0.0)
         if self.calibrate and "extrapolation_source" in self.context_:
             self.diagnostics_["extrapolation_source"] = self.context_["extrapolation_source"]
+        self.other_chain_ = self._other_chain(fitted) if self.loss_disagreement else None
         self.diagnostics_["engine"] = "scipy least squares, bootstrap over runs"
+
+    def _other_chain(self, fitted: EvalData) -> tuple[np.ndarray, np.ndarray] | None:
+        """The point chain on the other task loss, fitted on the same runs (None when the
+        data lack that loss or the fit fails)."""
+        other = next(name for name in LOSSES if name != self.loss)
+        fc = TwoStep(**{**self.get_params(), "loss": other, "calibrate": False, "loss_disagreement": False})
+        fc._point_only = True
+        try:
+            fc.fit(fitted, self.cutoff_, self.task_, context={})
+        except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+            self.diagnostics_["warnings"].append(f"no widening by the other task loss {other!r}: {exc}")
+            return None
+        return fc.loss_params_, fc.map_params_
 
     def _check_own_params(self) -> None:
         from forecast.errors import InputError
@@ -374,7 +397,7 @@ class TwoStep(Forecaster):
         mean = self._draws_nd(*self._nd(models))
         if kind == "mean":
             return mean
-        return self._observed(mean, np.log10(_model_compute(models)))
+        return self._observed(mean, np.log10(_model_compute(models)), self._nd(models))
 
     def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
         draws = super().sample(compute, "mean")
@@ -382,10 +405,13 @@ class TwoStep(Forecaster):
             return draws
         from forecast.methods.base import as_compute
 
-        return self._observed(draws, np.log10(as_compute(compute)))
+        x = np.log10(as_compute(compute))
+        return self._observed(draws, x, self._split(x))
 
-    def _observed(self, mean: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Residual spread plus the learned extrapolation error (grows with decades past the cut-off).
+    def _observed(self, mean: np.ndarray, x: np.ndarray, nd: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Residual spread plus the learned extrapolation error (grows with decades past the
+        cut-off), plus the disagreement with the other task loss's chain at ``nd = (N, D)``
+        (``loss_disagreement``).
 
         An extrapolation sd in logit units (the a-priori fallback, :func:`extrapolation_law`)
         is turned into accuracy units by the delta method at each forecast's mean ``m``
@@ -399,7 +425,11 @@ class TwoStep(Forecaster):
             floor = self.map_floor()
             m = np.clip(mean.mean(axis=0), floor, 1.0)
             per_decade = np.hypot(per_decade, self.extrapolation_sd_logit_ * (m - floor) * (1 - m) / (1 - floor))
-        sd = np.sqrt(self.spread_**2 + (per_decade * decades) ** 2)
+        var = self.spread_**2 + (per_decade * decades) ** 2
+        if self.other_chain_ is not None:
+            gap = self._chain(self.loss_params_, self.map_params_, *nd) - self._chain(*self.other_chain_, *nd)
+            var = var + gap**2 / 2.0
+        sd = np.sqrt(var)
         return np.clip(mean + rng.normal(0.0, 1.0, mean.shape) * sd[None, :], 0.0, 1.0)
 
     def map_floor(self) -> float:
@@ -443,7 +473,8 @@ class TwoStep(Forecaster):
         for split in pseudo_splits(pool, min_sizes=MIN_RUNS):
             try:
                 sub = pool.for_task(split.task)
-                fc = TwoStep(**{**self.get_params(), "calibrate": False, "n_draws": 10})
+                fc = TwoStep(**{**self.get_params(), "calibrate": False, "n_draws": 10,
+                                "loss_disagreement": False})
                 fc._point_only = True
                 fc.fit(sub, split.cutoff, split.task, context={})
             except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
