@@ -197,10 +197,36 @@ def test_replacing_the_targets_never_changes_a_forecast(ladder, loss):
     held = _held(ladder, TARGETS + ["3B-10xC"])
     out = []
     for data in (ladder, changed):
-        fc = TwoStep(loss=loss, calibrate=False, n_draws=10).fit(data, cut, TASK)
+        # the widening by the other task loss's chain reads the same fitted runs only
+        fc = TwoStep(loss=loss, calibrate=False, n_draws=10, loss_disagreement=True).fit(data, cut, TASK)
+        assert fc.other_chain_ is not None
         out.append((fc.predict_models(held), fc.sample_models(held)))
     pd.testing.assert_frame_equal(out[0][0], out[1][0])
     assert np.array_equal(out[0][1], out[1][1])
+
+
+def test_loss_disagreement_widens_by_the_other_chains_gap(paper):
+    """loss_disagreement adds |acc_this - acc_other| / sqrt(2) to the observed sd; the point
+    forecast is unchanged, and a data set without the other loss gets no widening."""
+    cut = flops_of(paper, "1B-10xC")
+    held = _held(paper, TARGETS)
+    task = "boolq:val:rc:5"  # the two losses disagree by several points here
+    plain = TwoStep(loss="soft_log_prob", calibrate=False, n_draws=10).fit(paper, cut, task)
+    wide = TwoStep(loss="soft_log_prob", calibrate=False, n_draws=10, loss_disagreement=True).fit(paper, cut, task)
+    bpb = TwoStep(loss="bpb", calibrate=False, n_draws=10).fit(paper, cut, task)
+    gap = wide._point_models(held) - bpb._point_models(held)
+    assert np.allclose(wide._point_models(held), plain._point_models(held))
+    assert np.all(np.abs(gap) > 0.02)
+    a, b = plain.sample_models(held), wide.sample_models(held)
+    # same normal draws: the observed deviations scale by the sd ratio (no draw clipped here)
+    mean = plain.sample_models(held, kind="mean")
+    ratio = np.std(b - mean, axis=0) / np.std(a - mean, axis=0)
+    expected = np.sqrt(1 + gap**2 / 2 / plain.spread_**2)
+    assert np.allclose(ratio, expected, rtol=1e-6)
+    no_bpb = dataclasses.replace(paper, scores=paper.scores[paper.scores["metric"] != "bpb"],
+                                 steps=paper.steps.drop(columns=["bpb"]))
+    fc = TwoStep(loss="soft_log_prob", calibrate=False, n_draws=10, loss_disagreement=True).fit(no_bpb, cut, task)
+    assert fc.other_chain_ is None and any("bpb" in w for w in fc.diagnostics_["warnings"])
 
 
 def test_two_step_uses_params_and_tokens_of_held_out_runs(paper):
@@ -398,6 +424,25 @@ def test_reference_figures_of_the_two_step_method(paper):
     # the best method (chosen on pseudo-targets inside the ladder) meets the issue's must targets
     assert main8[("two_step_slp", "7B-4T-anneal")] <= 2.7
     assert main8[("two_step_slp", "13B-5T")] <= 2.9
+
+
+def test_ladder_default_cutoffs_and_methods(paper, raw):
+    """A ladder's default cut-offs: every quarter decade where a task keeps 6 fitted runs,
+    plus the largest ladder run (only targets held out); ``family`` is not run on one family."""
+    from forecast.backtest.runner import default_methods
+    from forecast.backtest.splits import plan_splits
+
+    largest = flops_of(paper, "1B-10xC")
+    assert paper.default_cutoffs == f"grid:19:21.25:0.25:6,{largest!r}"
+    cuts = sorted({s.cutoff for s in plan_splits([paper], [TASK])})
+    assert cuts[-1] == largest and len(cuts) == 7
+    assert np.allclose(np.log10(cuts[:-1]), np.arange(20.0, 21.3, 0.25))
+    fitted_runs = [paper.restrict(c).models["model"].nunique() for c in cuts]
+    assert min(fitted_runs) >= 6
+    assert "family" not in default_methods([paper]) and "two_step_slp" in default_methods([paper])
+    # a user's ladder without targets: the grid alone (the largest run would hold nothing out)
+    mine = read_ladder(raw[0][raw[0]["role"].fillna("ladder") == "ladder"])
+    assert mine.default_cutoffs.startswith("grid:") and "," not in mine.default_cutoffs
 
 
 def test_tuning_split_never_fits_its_pseudo_targets():
