@@ -185,6 +185,51 @@ def rolling_coverage(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def per_cutoff(predictions: pd.DataFrame, learned: pd.DataFrame | None) -> pd.DataFrame:
+    """Per dataset, method and cut-off: the targets' 90% coverage, MAE (points) and misses
+    over :data:`BIG_MISS` points outside the interval, with the extrapolation law's source
+    and sd learned there (two_step methods)."""
+    tg = predictions[predictions["model"].isin(TARGETS)].copy()
+    tg["err"] = 100 * (tg["mean"] - tg["y_true"])
+    tg["big_uncovered"] = (tg["err"].abs() > BIG_MISS) & (tg["cover"] < 1)
+    out = tg.groupby(["dataset", "method", "cutoff"]).agg(
+        n=("err", "size"), coverage90=("cover", "mean"), MAE=("err", lambda e: e.abs().mean()),
+        big_misses=("big_uncovered", "sum")).reset_index()
+    if learned is not None and "extrapolation_source" in learned.columns:
+        cols = ["dataset", "method", "cutoff", "extrapolation_source", "extrapolation_sd"]
+        out = out.merge(learned[[c for c in cols if c in learned.columns]], on=["dataset", "method", "cutoff"],
+                        how="left")
+    out.insert(2, "log10_cutoff", np.log10(out.pop("cutoff")).round(2))
+    return out
+
+
+def backtest_report(folder: str) -> str:
+    """Markdown tables of one ``forecast backtest`` output folder on a ladder: coverage pooled
+    over the cut-offs (targets and every held-out run) and per cut-off for the two_step methods."""
+    import json
+    from pathlib import Path
+
+    root = Path(folder)
+    pred = pd.read_csv(root / "predictions.csv")
+    learned = pd.read_csv(root / "learned.csv") if (root / "learned.csv").exists() else None
+    run = json.loads((root / "run.json").read_text()) if (root / "run.json").exists() else {}
+    names = ", ".join(sorted(pred["dataset"].unique()))
+    lines = [f"## `forecast backtest {names}` (default cut-offs and methods): coverage pooled over the cut-offs",
+             f"# {run.get('n_jobs', '?')} jobs, methods {', '.join(run.get('methods', []))}; cut-offs (log10 FLOPs): "
+             + ", ".join(f"{c:.2f}" for c in np.log10(np.sort(pred["cutoff"].unique())))]
+    pooled = rolling_coverage(pred)
+    tg = pred[pred["model"].isin(TARGETS)]
+    big = ((100 * (tg["mean"] - tg["y_true"])).abs() > BIG_MISS) & (tg["cover"] < 1)
+    counts = big.groupby([tg["dataset"], tg["method"]]).sum()
+    pooled["target misses > 6 outside"] = [int(counts.get((d, m), 0)) if s == "targets" else ""
+                                           for d, m, s in zip(pooled["dataset"], pooled["method"], pooled["scored"])]
+    lines += [markdown(pooled.round(3)), "",
+              f"## `forecast backtest {names}`: the targets per cut-off (two_step methods)"]
+    two = per_cutoff(pred[pred["method"].str.startswith("two_step")], learned)
+    lines.append(markdown(two.round(4)))
+    return "\n".join(lines)
+
+
 def markdown(df: pd.DataFrame) -> str:
     """A plain markdown table (no optional dependency)."""
     head = "| " + " | ".join(map(str, df.columns)) + " |"
@@ -200,10 +245,11 @@ def main() -> None:
     ap.add_argument("--out", help="CSV file for the per task x target x method rows")
     ap.add_argument("--backtest", help="a `forecast backtest` output folder on a ladder: print the coverage "
                                        "pooled over its rolling cut-offs (and nothing else)")
+    ap.add_argument("--backtests", help="comma-separated `forecast backtest` output folders on ladders: their "
+                                        "tables printed after the targets' tables")
     args = ap.parse_args()
     if args.backtest:
-        print("## 90% coverage pooled over the rolling cut-offs (task x cut-off x held-out run)")
-        print(markdown(rolling_coverage(pd.read_csv(f"{args.backtest}/predictions.csv")).round(3)))
+        print(backtest_report(args.backtest))
         return
     methods = [m for m in args.methods.split(",") if m]
     table = pd.concat([run(c, methods) for c in args.configs.split(",") if c], ignore_index=True)
@@ -225,6 +271,11 @@ def main() -> None:
                                   for c, t, k in zip(summary["config"], summary["target"], summary["tasks"])]
     print(markdown(summary.round(3)))
     print(f"\n{PUBLISHED}.")
+    print("\n## Misses over 6 points outside the 90% interval (the issue allows none)")
+    print(markdown(big_misses(table)[["config", "method", "task", "target", "error", "width"]].round(2)))
+    for folder in [f for f in (args.backtests or "").split(",") if f]:
+        print()
+        print(backtest_report(folder))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--skip speed,mirage,ladder,obsscaling]
       python benchmarks/make_results.py --only obsscaling [--obsscaling-out DIR]   (one part: its
       section of RESULTS.md is replaced, the rest kept)
+      python benchmarks/make_results.py --only ladder [--ladder-backtests DIR,DIR]   (the model
+      ladder's section: its targets run again, and the tables of `forecast backtest olmo_ladder*`
+      output folders added)
 
 1. the honest backtest (rolling cut-offs, nothing chosen on the test) of every default method
    on every shipped forecasting data set: point, interval and threshold scores with ratios to
@@ -227,6 +230,15 @@ def run_script(name: str, *args: str) -> str:
 #: the parts of RESULTS.md after the main backtest, each under its own "## " heading
 PARTS = ("speed", "ladder", "mirage", "obsscaling")
 OBSSCALING_HEADING = "## Observational scaling data, many families (`python benchmarks/obsscaling.py`)"
+LADDER_HEADING = "## The model ladder (`python benchmarks/ladder.py`)"
+
+
+def ladder_section(backtests: str | None = None) -> list[str]:
+    """The model-ladder part: its heading and the tables ``ladder.py`` prints (with
+    ``backtests``: comma-separated ``forecast backtest`` output folders on the ladder, their
+    pooled and per-cut-off tables too)."""
+    args = ["--backtests", backtests] if backtests else []
+    return [LADDER_HEADING, nest_headings(run_script("ladder.py", *args))]
 
 
 def nest_headings(text: str) -> str:
@@ -271,8 +283,10 @@ def main() -> None:
     parser.add_argument("--backend", default="processes", choices=["local", "processes", "dask"])
     parser.add_argument("--out", help="keep the main backtest's folder here (resumed if it exists)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: speed, mirage, ladder, obsscaling")
-    parser.add_argument("--only", default="", help="run only these parts (obsscaling) and replace their "
-                        "sections of the existing RESULTS.md")
+    parser.add_argument("--only", default="", help="run only these parts (obsscaling, ladder) and replace "
+                        "their sections of the existing RESULTS.md")
+    parser.add_argument("--ladder-backtests", help="comma-separated `forecast backtest` output folders on the "
+                        "ladder (olmo_ladder_paper, olmo_ladder) whose tables go into the ladder section")
     parser.add_argument("--obsscaling-out", help="keep the obsscaling backtest's folder here (resumed if it exists)")
     parser.add_argument("--obsscaling-seconds", type=float,
                         help="with --reuse: the wall time of the obsscaling run that made the job files")
@@ -287,11 +301,16 @@ def main() -> None:
         parser.error(f"unknown part {unknown[0]!r} (parts: {', '.join(PARTS)})")
     warnings.filterwarnings("ignore")
     if only:
-        if set(only) != {"obsscaling"}:
-            parser.error("--only runs the obsscaling part alone (the others need the main run)")
+        if not set(only) <= {"obsscaling", "ladder"}:
+            parser.error("--only runs the obsscaling or ladder parts alone (the others need the main run)")
         path = Path(args.results)
         text = path.read_text() if path.exists() else "# Benchmark results\n"
-        path.write_text(replace_section(text, OBSSCALING_HEADING, obsscaling_section(args.obsscaling_out, args.reuse, args.obsscaling_seconds)))
+        if "ladder" in only:
+            text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests))
+        if "obsscaling" in only:
+            text = replace_section(text, OBSSCALING_HEADING, obsscaling_section(args.obsscaling_out, args.reuse,
+                                                                                args.obsscaling_seconds))
+        path.write_text(text)
         print(f"wrote {args.results}")
         return
     t0 = time.perf_counter()
@@ -319,7 +338,7 @@ def main() -> None:
     if "speed" not in skip:
         sections += ["## Speed (`python benchmarks/speed.py`)", "```", run_script("speed.py"), "```"]
     if "ladder" not in skip and (HERE / "ladder.py").exists():
-        sections += ["## The model ladder (`python benchmarks/ladder.py`)", nest_headings(run_script("ladder.py"))]
+        sections += ladder_section(args.ladder_backtests)
     if "mirage" not in skip and (HERE / "mirage.py").exists():
         run_script("mirage.py")
         mirage = HERE / "RESULTS_mirage.md"

@@ -486,3 +486,26 @@ def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
     assert out.at["targets", "MAE"] == pytest.approx(100 * (0.02 + 0.1 + 0.0) / 3)
     assert out.at["every held-out run", "n"] == 5
     assert out.at["every held-out run", "coverage90"] == pytest.approx(0.5)
+
+
+def test_ladder_benchmark_per_cutoff_table():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    pred = pd.DataFrame({
+        "dataset": "d", "method": "two_step", "cutoff": [1e20, 1e20, 1e21, 1e21, 1e21],
+        "model": ["7B-4T-anneal", "13B-5T", "13B-5T", "7B-4T-anneal", "3B-1xC"],
+        "cover": [0.0, 1.0, 0.0, 1.0, 0.0], "mean": [0.5, 0.5, 0.6, 0.7, 0.4],
+        "y_true": [0.58, 0.5, 0.55, 0.6, 0.0]})
+    learned = pd.DataFrame({"dataset": "d", "method": "two_step", "cutoff": [1e20, 1e21],
+                            "extrapolation_source": ["fallback", "learned"], "extrapolation_sd": [0.0, 0.01]})
+    out = bench.per_cutoff(pred, learned).set_index("log10_cutoff")
+    assert list(out.index) == [20.0, 21.0] and (out["n"] == 2).all()  # 3B-1xC is no target
+    assert out.at[20.0, "coverage90"] == 0.5 and out.at[20.0, "big_misses"] == 1  # 8 points, uncovered
+    assert out.at[21.0, "big_misses"] == 0  # 10 points but covered; 5 points uncovered
+    assert out.at[21.0, "MAE"] == pytest.approx(7.5)
+    assert out.at[20.0, "extrapolation_source"] == "fallback"
