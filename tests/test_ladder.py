@@ -43,6 +43,17 @@ def raw():
     return final, steps
 
 
+def _benchmark(name):
+    """A script of benchmarks/ loaded as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def flops_of(data, run):
     return float(data.models.set_index("model").at[run, "flops"])
 
@@ -405,13 +416,7 @@ def test_smallest_cutoff_gets_an_extrapolation_error(paper):
 def test_reference_figures_of_the_two_step_method(paper):
     """The README's two-step re-implementation on the paper's 16 runs: MAE over the paper's
     eight tasks 3.35 (7B) and 3.62 (13B); two_step now uses AI2's step-2 form too."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("ladder")
     # the error is the point forecast's: no calibration, the fewest draws (keeps this under a minute)
     table = bench.summarise(bench.run("paper", ["two_step", "two_step_slp", "persistence"], calibrate=False,
                                       n_draws=10))
@@ -450,13 +455,7 @@ def test_ladder_default_cutoffs_and_methods(paper, raw):
 def test_tuning_split_never_fits_its_pseudo_targets():
     """benchmarks/ladder_tuning.py: the pseudo-targets (a whole ladder size) are held out like
     the real targets, which are not in the data at all."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "ladder_tuning", Path(__file__).parents[1] / "benchmarks" / "ladder_tuning.py")
-    tuning = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tuning)
+    tuning = _benchmark("ladder_tuning")
     data, cutoff, targets = tuning.pseudo_data("paper", ("190M", "370M", "760M"), ("1B",))
     fitted = set(data.restrict(cutoff).models["model"])
     assert fitted == {f"{s}-{m}xC" for s in ("190M", "370M", "760M") for m in (1, 2, 5, 10)}
@@ -468,13 +467,7 @@ def test_tuning_split_never_fits_its_pseudo_targets():
 
 
 def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("ladder")
     pred = pd.DataFrame({
         "dataset": "d", "method": "m", "cutoff": [1.0, 1.0, 2.0, 2.0, 2.0],
         "model": ["7B-4T-anneal", "1B-10xC", "13B-5T", "7B-4T-anneal", "3B-1xC"],
@@ -489,13 +482,7 @@ def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
 
 
 def test_ladder_benchmark_per_cutoff_table():
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("ladder")
     pred = pd.DataFrame({
         "dataset": "d", "method": "two_step", "cutoff": [1e20, 1e20, 1e21, 1e21, 1e21],
         "model": ["7B-4T-anneal", "13B-5T", "13B-5T", "7B-4T-anneal", "3B-1xC"],
