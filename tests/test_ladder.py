@@ -378,6 +378,12 @@ def test_extrapolation_law_through_the_origin_at_one_horizon():
     two = extrapolation_law(np.array([0.01, 0.04]), np.array([0.5, 1.0]))
     assert two["extrapolation_source"] == "through_origin"
     assert two["extrapolation_sd"] == pytest.approx(np.sqrt((0.02**2 + 0.04**2) / 2))
+    # errors that do not grow with the distance (OLS slope <= 0): through the origin
+    h = rng.uniform(0.1, 1.5, 200)
+    flat = np.abs(0.03 - 0.01 * h + rng.normal(0.0, 0.002, 200))  # a falling line
+    law = extrapolation_law(flat, h)
+    assert law["extrapolation_source"] == "through_origin"
+    assert law["extrapolation_sd"] == pytest.approx(np.sqrt(np.mean((flat / h) ** 2)))
 
 
 def test_extrapolation_law_falls_back_a_priori_without_pseudo_errors():
