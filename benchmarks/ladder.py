@@ -245,6 +245,7 @@ def main() -> None:
     ap.add_argument("--out", help="CSV file for the per task x target x method rows")
     ap.add_argument("--backtest", help="a `forecast backtest` output folder on a ladder: print the coverage "
                                        "pooled over its rolling cut-offs (and nothing else)")
+    ap.add_argument("--rows", help="the targets' rows from an earlier --out CSV: print their tables, fit nothing")
     ap.add_argument("--backtests", help="comma-separated `forecast backtest` output folders on ladders: their "
                                         "tables printed after the targets' tables")
     args = ap.parse_args()
@@ -252,7 +253,11 @@ def main() -> None:
         print(backtest_report(args.backtest))
         return
     methods = [m for m in args.methods.split(",") if m]
-    table = pd.concat([run(c, methods) for c in args.configs.split(",") if c], ignore_index=True)
+    if args.rows:
+        table = pd.read_csv(args.rows)
+        print(f"# the targets' rows read from {args.rows} (written by --out)")
+    else:
+        table = pd.concat([run(c, methods) for c in args.configs.split(",") if c], ignore_index=True)
     if args.out:
         table.to_csv(args.out, index=False)
     pd.set_option("display.width", 200)

@@ -3,7 +3,7 @@
 Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--skip speed,mirage,ladder,obsscaling]
       python benchmarks/make_results.py --only obsscaling [--obsscaling-out DIR]   (one part: its
       section of RESULTS.md is replaced, the rest kept)
-      python benchmarks/make_results.py --only ladder [--ladder-backtests DIR,DIR]   (the model
+      python benchmarks/make_results.py --only ladder [--ladder-backtests DIR,DIR] [--ladder-rows CSV]   (the model
       ladder's section: its targets run again, and the tables of `forecast backtest olmo_ladder*`
       output folders added)
 
@@ -233,11 +233,12 @@ OBSSCALING_HEADING = "## Observational scaling data, many families (`python benc
 LADDER_HEADING = "## The model ladder (`python benchmarks/ladder.py`)"
 
 
-def ladder_section(backtests: str | None = None) -> list[str]:
+def ladder_section(backtests: str | None = None, rows: str | None = None) -> list[str]:
     """The model-ladder part: its heading and the tables ``ladder.py`` prints (with
     ``backtests``: comma-separated ``forecast backtest`` output folders on the ladder, their
-    pooled and per-cut-off tables too)."""
-    args = ["--backtests", backtests] if backtests else []
+    pooled and per-cut-off tables too; with ``rows``: the targets' rows of an earlier
+    ``ladder.py --out`` run instead of fitting them again)."""
+    args = (["--backtests", backtests] if backtests else []) + (["--rows", rows] if rows else [])
     return [LADDER_HEADING, nest_headings(run_script("ladder.py", *args))]
 
 
@@ -287,6 +288,8 @@ def main() -> None:
                         "their sections of the existing RESULTS.md")
     parser.add_argument("--ladder-backtests", help="comma-separated `forecast backtest` output folders on the "
                         "ladder (olmo_ladder_paper, olmo_ladder) whose tables go into the ladder section")
+    parser.add_argument("--ladder-rows", help="the targets' rows written by `benchmarks/ladder.py --out CSV`: "
+                        "the ladder section is printed from them instead of fitting the targets again")
     parser.add_argument("--obsscaling-out", help="keep the obsscaling backtest's folder here (resumed if it exists)")
     parser.add_argument("--obsscaling-seconds", type=float,
                         help="with --reuse: the wall time of the obsscaling run that made the job files")
@@ -306,7 +309,7 @@ def main() -> None:
         path = Path(args.results)
         text = path.read_text() if path.exists() else "# Benchmark results\n"
         if "ladder" in only:
-            text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests))
+            text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests, args.ladder_rows))
         if "obsscaling" in only:
             text = replace_section(text, OBSSCALING_HEADING, obsscaling_section(args.obsscaling_out, args.reuse,
                                                                                 args.obsscaling_seconds))
@@ -338,7 +341,7 @@ def main() -> None:
     if "speed" not in skip:
         sections += ["## Speed (`python benchmarks/speed.py`)", "```", run_script("speed.py"), "```"]
     if "ladder" not in skip and (HERE / "ladder.py").exists():
-        sections += ladder_section(args.ladder_backtests)
+        sections += ladder_section(args.ladder_backtests, args.ladder_rows)
     if "mirage" not in skip and (HERE / "mirage.py").exists():
         run_script("mirage.py")
         mirage = HERE / "RESULTS_mirage.md"
