@@ -224,7 +224,13 @@ def backtest_report(folder: str) -> str:
     pooled["target misses > 6 outside"] = [int(counts.get((d, m), 0)) if s == "targets" else ""
                                            for d, m, s in zip(pooled["dataset"], pooled["method"], pooled["scored"])]
     lines += [markdown(pooled.round(3)), "",
-              f"## `forecast backtest {names}`: the targets per cut-off (two_step methods)"]
+              f"## `forecast backtest {names}`: the targets per cut-off (two_step methods)",
+              "# extrapolation_source: `learned` (OLS slope of the pseudo-cut-offs' errors on the decades), "
+              "`through_origin` (no positive slope can be told from a floor: RMS of error / decades) or "
+              "`fallback` (no pseudo-cut-off: the package-wide a-priori half logit per decade, fixed before the "
+              "ladder existed). Disclosure: the need for the last two was seen on an earlier rolling backtest "
+              "of these data (intervals without any extrapolation error at the smallest cut-offs); no value was "
+              "chosen there."]
     two = per_cutoff(pred[pred["method"].str.startswith("two_step")], learned)
     lines.append(markdown(two.round(4)))
     return "\n".join(lines)
