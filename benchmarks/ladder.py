@@ -214,8 +214,9 @@ def backtest_report(folder: str) -> str:
     learned = pd.read_csv(root / "learned.csv") if (root / "learned.csv").exists() else None
     run = json.loads((root / "run.json").read_text()) if (root / "run.json").exists() else {}
     names = ", ".join(sorted(pred["dataset"].unique()))
+    code = run.get("code", {}).get("source_hash", "?")
     lines = [f"## `forecast backtest {names}` (default cut-offs and methods): coverage pooled over the cut-offs",
-             f"# {run.get('n_jobs', '?')} jobs, methods {', '.join(run.get('methods', []))}; cut-offs (log10 FLOPs): "
+             f"# code {code}; {run.get('n_jobs', '?')} jobs, methods {', '.join(run.get('methods', []))}; cut-offs (log10 FLOPs): "
              + ", ".join(f"{c:.2f}" for c in np.log10(np.sort(pred["cutoff"].unique())))]
     pooled = rolling_coverage(pred)
     tg = pred[pred["model"].isin(TARGETS)]
@@ -261,7 +262,7 @@ def main() -> None:
     methods = [m for m in args.methods.split(",") if m]
     if args.rows:
         table = pd.read_csv(args.rows)
-        print(f"# the targets' rows read from {args.rows} (written by --out)")
+        print("# the targets' rows of `python benchmarks/ladder.py --out ROWS.csv`, read back with --rows")
     else:
         table = pd.concat([run(c, methods) for c in args.configs.split(",") if c], ignore_index=True)
     if args.out:
