@@ -1,8 +1,6 @@
-"""Shared fixtures: shipped datasets load once; the PyMC fit runs once per session."""
+"""Shared fixtures: shipped datasets load once per session."""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 
@@ -27,14 +25,3 @@ def sas_paper(sas):
 def bigg():
     """The shipped BIG-G per-question data."""
     return forecast.load_dataset("bigbench_bigg")
-
-
-@pytest.fixture(scope="session")
-def pymc_arithmetic(sas):
-    """One small PyMC fit shared by every slow test that needs it."""
-    logging.getLogger("pymc").setLevel(logging.ERROR)
-    from forecast.methods import SliceSandwich
-
-    return SliceSandwich(engine="pymc", draws=300, tune=300, chains=2, seed=1).fit(
-        sas, 10**1.8 * 1e21, task="arithmetic"
-    )

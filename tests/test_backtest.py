@@ -35,6 +35,7 @@ from forecast.backtest.splits import DEFAULT_CUTOFFS
 from forecast.backtest.store import job_filename
 from forecast.errors import InputError
 from forecast.methods.base import Forecaster
+from task_slices import BIGG_FEW, task_slice, write_task_slice
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_METHODS = ["slice_sandwich", "sigmoid", "persistence", "linear"]
@@ -46,6 +47,12 @@ BIGG_TASKS = ["abstract_narrative_understanding", "qa_wikidata", "bbq_lite_json"
 @pytest.fixture(scope="module")
 def bigg_data():
     return forecast.load_dataset("bigbench_bigg")
+
+
+@pytest.fixture(scope="module")
+def bigg_few(bigg_data):
+    """Two BIG-G tasks: settings learned from every task at a cut-off take seconds, not minutes."""
+    return task_slice(bigg_data, BIGG_FEW)
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +170,9 @@ def test_ties_on_a_bound_count_half():
     assert (p["cover"], p["cover_strict"], p["cover_inclusive"]) == (0.5, 0.0, 1.0)
 
 
-def test_distance_windows_on_real_data(bigg_data):
+def test_distance_windows_on_real_data(bigg_few):
     # BIG-G above 8e9: 27e9 (0.53 decades: 0.5-1) and 128e9 (1.2 decades: 1-2); 0-0.5 is empty
-    bt = backtest(bigg_data, methods=["linear"], tasks=["qa_wikidata"], cutoffs="8e9")
+    bt = backtest(bigg_few, methods=["linear"], tasks=["qa_wikidata"], cutoffs="8e9")
     m = bt.metrics()
     assert set(m["window"]) == {"all", "0.5-1", "1-2"}
     assert m.set_index("window").loc["all", "n"] == 2
@@ -318,10 +325,11 @@ THR_COLS = ["dataset", "task", "method", "cutoff", "estimate", "lower", "upper",
 EMERGE_COLS = ["dataset", "task", "method", "cutoff", "tau", "budget", "p_emerged"]
 
 
-def test_no_leakage_per_question_data(bigg_data):
+def test_no_leakage_per_question_data(bigg_few):
     task, cutoff = "abstract_narrative_understanding", 4e9
-    # persistence_drift and slice_sandwich learn settings from EVERY task at the cut-off: the
-    # perturbation below touches the held-out models of every task
+    # persistence_drift and slice_sandwich learn settings from EVERY task at the cut-off (here
+    # two): the perturbation below touches the held-out models of every task
+    bigg_data = bigg_few
     methods = ["slice_sandwich", "published", "sigmoid", "persistence", "persistence_drift", "linear"]
     base = backtest(bigg_data, methods=methods, tasks=[task], cutoffs=cutoff)
     assert base.failed.empty
@@ -364,7 +372,9 @@ def test_no_leakage_group_data(sas_data):
 
 # ---------------------------------------------------------------------------------- API shape
 def test_api_tables(bigg_data):
-    bt = backtest(bigg_data, methods=["sigmoid", "persistence"], tasks=["qa_wikidata", "bbq_lite_json"],
+    # two tasks of BIG-G: the predictability flags learned from every task stay quick
+    two = task_slice(bigg_data, ["qa_wikidata", "bbq_lite_json"])
+    bt = backtest(two, methods=["sigmoid", "persistence"], tasks=["qa_wikidata", "bbq_lite_json"],
                   cutoffs="1e9,4e9", level=0.8)
     p = bt.predictions
     for col in ("task", "method", "cutoff", "model", "compute", "y_true", "mean", "lower", "upper", "level"):
@@ -502,37 +512,38 @@ def test_cli_bad_input_exit_2_one_line_nothing_written(tmp_path, args, fragment)
 
 
 # ---------------------------------------------------------------------------------- slow
-EQUIV = dict(methods=["slice_sandwich", "sigmoid", "persistence"], tasks=BIGG_TASKS[:3], cutoffs="1e9,8e9")
+# slice_sandwich and the predictability flags learn settings from every task at a cut-off:
+# both phases of a run (settings, then jobs) go through the backend
+EQUIV = dict(methods=["slice_sandwich", "sigmoid", "persistence"], tasks=list(BIGG_FEW), cutoffs="1e9,8e9")
 
 
-def _assert_same(a, b):
-    pd.testing.assert_frame_equal(a.predictions, b.predictions, check_exact=True)
-    pd.testing.assert_frame_equal(a.thresholds, b.thresholds, check_exact=True)
-    pd.testing.assert_frame_equal(a.metrics(), b.metrics(), check_exact=True)
-    pd.testing.assert_frame_equal(a.summary(), b.summary(), check_exact=True)
-    pd.testing.assert_frame_equal(a.curves, b.curves, check_exact=True)
+def _tables(bt):
+    return {"predictions": bt.predictions, "thresholds": bt.thresholds, "metrics": bt.metrics(),
+            "summary": bt.summary(), "curves": bt.curves}
+
+
+def _assert_same(want, b):
+    for name, table in _tables(b).items():
+        pd.testing.assert_frame_equal(want[name], table, check_exact=True, obj=name)
 
 
 @pytest.mark.slow
-def test_backends_give_identical_results(bigg_data, repo_on_path):
-    # three tasks only, so that the settings learned from every task at a cut-off stay quick
-    keep = EQUIV["tasks"]
-    bigg_data = dataclasses.replace(
-        bigg_data, results=bigg_data.results[bigg_data.results["task"].isin(keep)].reset_index(drop=True),
-        tasks=bigg_data.tasks[bigg_data.tasks["task"].isin(keep)].reset_index(drop=True))
+def test_backends_give_identical_results(bigg_few, repo_on_path):
+    bigg_data = bigg_few
     local = backtest(bigg_data, backend="local", **EQUIV)
-    assert len(local.jobs) == 18 and local.failed.empty
+    assert len(local.jobs) == 12 and local.failed.empty
+    want = _tables(local)
     procs = backtest(bigg_data, backend="processes", n_jobs=2, **EQUIV)
-    _assert_same(local, procs)
+    _assert_same(want, procs)
     from dask.distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         threaded = backtest(bigg_data, backend="dask", scheduler=client, **EQUIV)
-    _assert_same(local, threaded)
+    _assert_same(want, threaded)
     # a LocalCluster of two worker processes started for the run
     dask_procs = backtest(bigg_data, backend="dask", n_jobs=2, **EQUIV)
-    _assert_same(local, dask_procs)
+    _assert_same(want, dask_procs)
 
 
 def _cli(*args):
@@ -540,12 +551,14 @@ def _cli(*args):
 
 
 @pytest.mark.slow
-def test_kill_and_resume_loses_nothing(tmp_path, repo_on_path):
-    methods = ["sigmoid", "persistence", "linear"]
-    args = ["bigbench_bigg", "--tasks", ",".join(BIGG_TASKS), "--methods", ",".join(methods),
-            "--cutoffs", "1e9,4e9,8e9", "--no-plots", "--no-progress"]
+def test_kill_and_resume_loses_nothing(tmp_path, repo_on_path, bigg_data):
+    methods, tasks = ["sigmoid", "persistence", "linear"], BIGG_TASKS[:3]
+    # three tasks as a user's files: the predictability flags learned from every task at a
+    # cut-off take seconds, not minutes; 12 of the 20 jobs are left for the kill to interrupt
+    args = [*write_task_slice(bigg_data, tasks, tmp_path / "data"), "--methods", ",".join(methods),
+            "--cutoffs", "1e9,8e9", "--no-plots", "--no-progress"]
     # the jobs, and one predictability-flag job per cut-off (saved the same way)
-    total = len(BIGG_TASKS) * 3 * len(methods) + 3
+    total = len(tasks) * 2 * len(methods) + 2
     out = tmp_path / "killed"
     proc = subprocess.Popen(_cli(*args, "--out", str(out)), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=os.environ.copy())
@@ -553,7 +566,7 @@ def test_kill_and_resume_loses_nothing(tmp_path, repo_on_path):
     deadline = time.time() + 60
     try:
         while time.time() < deadline:
-            if jobs_dir.is_dir() and len(list(jobs_dir.glob("*.json"))) >= 12:
+            if jobs_dir.is_dir() and len(list(jobs_dir.glob("*.json"))) >= 8:
                 break
             assert proc.poll() is None, "the run ended before it could be killed"
             time.sleep(0.02)
@@ -562,7 +575,7 @@ def test_kill_and_resume_loses_nothing(tmp_path, repo_on_path):
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     saved = list(jobs_dir.glob("*.json"))
-    assert 12 <= len(saved) < total
+    assert 8 <= len(saved) < total
     for path in saved:  # every saved job file is whole
         assert json.loads(path.read_text())["status"] == "ok"
     assert not (out / "predictions.csv").exists()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from badinput_helpers import assert_refused, listing, run_main
+from task_slices import BIGG_FEW, write_task_slice
 
 import forecast
 from forecast.backtest.store import LOCK_FILE, lock_output
@@ -85,6 +86,12 @@ def files(tmp_path_factory) -> dict[str, Path]:
     one = res[res["model"] == res["model"].iloc[0]]
     put("results_one_model", one)
     return out
+
+
+@pytest.fixture(scope="module")
+def bigg_few(tmp_path_factory) -> list[str]:
+    """Two BIG-G tasks as a user's files: the command-line words that load them."""
+    return write_task_slice(forecast.load_dataset("bigbench_bigg"), BIGG_FEW, tmp_path_factory.mktemp("few"))
 
 
 def _fit_args(f, data="results", *extra):
@@ -359,35 +366,58 @@ def test_lock_is_reentrant_in_one_process_and_leaves_no_folder(tmp_path):
     assert listing(keep) == {"notes.txt", LOCK_FILE}
 
 
+#: ``forecast ARGS`` in a child process whose jobs wait until the file GO exists (having
+#: written GO.waiting): the run is mid-job, holding its lock, for as long as the test needs,
+#: however fast or loaded the machine is
+_GATED_CLI = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "import forecast.backtest.jobs as jobs\n"
+    "go, evaluate = Path(sys.argv.pop(1)), jobs._evaluate\n"
+    "def gated(job):\n"
+    "    go.with_suffix('.waiting').touch()\n"
+    "    deadline = time.time() + 120\n"
+    "    while not go.exists() and time.time() < deadline:\n"
+    "        time.sleep(0.05)\n"
+    "    return evaluate(job)\n"
+    "jobs._evaluate = gated\n"
+    "from forecast.cli import main\n"
+    "main()\n"
+)
+
+
 @pytest.mark.slow
-def test_two_backtests_at_once_into_one_folder(tmp_path):
-    out = tmp_path / "run"
+def test_two_backtests_at_once_into_one_folder(tmp_path, bigg_few):
+    out, go = tmp_path / "run", tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    base = [sys.executable, "-m", "forecast.cli", "backtest", "bigbench_bigg", "--out", str(out),
-            "--no-progress", "--no-plots", "--resume"]
-    first = subprocess.Popen([*base, "--methods", "slice_sandwich,linear", "--tasks",
-                              "qa_wikidata,bbq_lite_json,timedial,cs_algorithms"],
+    args = ["backtest", *bigg_few, "--out", str(out), "--no-progress", "--no-plots", "--resume",
+            "--cutoffs", "8e9"]
+    first = subprocess.Popen([sys.executable, "-c", _GATED_CLI, str(go), *args, "--methods", "sigmoid,linear"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.time() + 60
-        while not (out / LOCK_FILE).exists() and time.time() < deadline:
+        deadline = time.time() + 120
+        while not go.with_suffix(".waiting").exists() and time.time() < deadline:
+            assert first.poll() is None, first.stderr.read()
             time.sleep(0.05)
-        second = subprocess.run([*base, "--methods", "persistence", "--tasks", "qa_wikidata"],
-                                capture_output=True, text=True, env=env)
+        assert (out / LOCK_FILE).exists(), "the first run reached its jobs without the lock"
+        second = subprocess.run([sys.executable, "-m", "forecast.cli", *args, "--methods", "persistence",
+                                 "--tasks", "qa_wikidata"], capture_output=True, text=True, env=env)
         assert first.poll() is None, "the first run ended before the second started"
         assert second.returncode == 2 and "another backtest is writing" in second.stderr
     finally:
+        go.touch()
         first.wait(timeout=600)
     assert first.returncode == 0, first.stderr.read()
     run = json.loads((out / "run.json").read_text())
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary["method"]) <= {"slice_sandwich", "linear"}
+    assert set(summary["method"]) == {"sigmoid", "linear"}  # the first run's own work, all of it
+    assert len(pd.read_csv(out / "jobs.csv").query("status == 'ok'")) >= 2 * 2
     assert "persistence" not in json.dumps(run)
 
 
 # ------------------------------------------------------------------------------ same seed, same bytes
-def test_fit_json_is_byte_identical_across_runs():
-    args = ("fit", "bigbench_bigg", "--task", BIGG_TASK, "--cutoff", "8e9", "--budget", "1e11",
+def test_fit_json_is_byte_identical_across_runs(bigg_few):
+    args = ("fit", *bigg_few, "--task", BIGG_TASK, "--cutoff", "8e9", "--budget", "1e11",
             "--at", "1e10,1e11", "--json")
     a, b, c = run_main(*args), run_main(*args), run_main(*args, "--seed", "1")
     assert a.code == b.code == c.code == 0
@@ -395,9 +425,9 @@ def test_fit_json_is_byte_identical_across_runs():
     assert a.stdout != c.stdout
 
 
-def test_backtest_files_byte_identical_across_runs(tmp_path):
-    args = ("backtest", "bigbench_bigg", "--tasks", "qa_wikidata,bbq_lite_json", "--methods",
-            "persistence_drift,linear", "--cutoffs", "1e9,8e9", "--no-progress", "--no-plots")
+def test_backtest_files_byte_identical_across_runs(tmp_path, bigg_few):
+    args = ("backtest", *bigg_few, "--methods",
+            "persistence_drift,linear", "--cutoffs", "8e9", "--no-progress", "--no-plots")
     for name in ("a", "b"):
         r = run_main(*args, "--out", tmp_path / name)
         assert r.code == 0, r.stderr

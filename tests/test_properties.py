@@ -301,15 +301,17 @@ def test_corrupted_input_in_a_real_process(case, tmp_path_factory):
     TALLY["corrupted_refused_in_a_real_process"] += 1
 
 
+# the slow runs add fresh random cases each run (not derandomized) to the fixed ones above:
+# 200 and 30 a run, so that CI stays near ten minutes; over many runs they cover more
 @pytest.mark.slow
-@settings(max_examples=400, **{**SETTINGS, "derandomize": False})
+@settings(max_examples=200, **{**SETTINGS, "derandomize": False})
 @given(case=corrupted_cases())
 def test_corrupted_input_is_refused_cleanly_many(case, tmp_path_factory):
     _corrupted(case, tmp_path_factory)
 
 
 @pytest.mark.slow
-@settings(max_examples=60, **{**SETTINGS, "derandomize": False})
+@settings(max_examples=30, **{**SETTINGS, "derandomize": False})
 @given(case=valid_cases())
 def test_valid_input_gives_valid_forecasts_many(case, tmp_path_factory):
     _valid(case, tmp_path_factory)
