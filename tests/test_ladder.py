@@ -472,13 +472,16 @@ def test_tuning_split_never_fits_its_pseudo_targets():
     assert flops_of(data, "1B-1xC") < cutoff
 
 
+def _predictions(method, cutoff, model, cover, mean, y):
+    """A backtest's predictions.csv rows (the columns the ladder benchmark reads)."""
+    return pd.DataFrame({"dataset": "d", "method": method, "cutoff": cutoff, "model": model, "cover": cover,
+                         "mean": mean, "y_true": y})
+
+
 def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
     bench = _benchmark("ladder")
-    pred = pd.DataFrame({
-        "dataset": "d", "method": "m", "cutoff": [1.0, 1.0, 2.0, 2.0, 2.0],
-        "model": ["7B-4T-anneal", "1B-10xC", "13B-5T", "7B-4T-anneal", "3B-1xC"],
-        "cover": [1.0, 0.0, 0.0, 0.5, 1.0], "mean": [0.5, 0.5, 0.6, 0.7, 0.4],
-        "y_true": [0.52, 0.5, 0.5, 0.7, 0.4]})
+    pred = _predictions("m", [1.0, 1.0, 2.0, 2.0, 2.0], ["7B-4T-anneal", "1B-10xC", "13B-5T", "7B-4T-anneal", "3B-1xC"],
+                        cover=[1.0, 0.0, 0.0, 0.5, 1.0], mean=[0.5, 0.5, 0.6, 0.7, 0.4], y=[0.52, 0.5, 0.5, 0.7, 0.4])
     out = bench.rolling_coverage(pred).set_index("scored")
     assert out.at["targets", "n"] == 3 and out.at["targets", "cutoffs"] == 2
     assert out.at["targets", "coverage90"] == pytest.approx(0.5)
@@ -489,11 +492,9 @@ def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
 
 def test_ladder_benchmark_per_cutoff_table():
     bench = _benchmark("ladder")
-    pred = pd.DataFrame({
-        "dataset": "d", "method": "two_step", "cutoff": [1e20, 1e20, 1e21, 1e21, 1e21],
-        "model": ["7B-4T-anneal", "13B-5T", "13B-5T", "7B-4T-anneal", "3B-1xC"],
-        "cover": [0.0, 1.0, 0.0, 1.0, 0.0], "mean": [0.5, 0.5, 0.6, 0.7, 0.4],
-        "y_true": [0.58, 0.5, 0.55, 0.6, 0.0]})
+    pred = _predictions("two_step", [1e20, 1e20, 1e21, 1e21, 1e21], ["7B-4T-anneal", "13B-5T", "13B-5T", "7B-4T-anneal",
+                                                                    "3B-1xC"],
+                        cover=[0.0, 1.0, 0.0, 1.0, 0.0], mean=[0.5, 0.5, 0.6, 0.7, 0.4], y=[0.58, 0.5, 0.55, 0.6, 0.0])
     learned = pd.DataFrame({"dataset": "d", "method": "two_step", "cutoff": [1e20, 1e21],
                             "extrapolation_source": ["fallback", "learned"], "extrapolation_sd": [0.0, 0.01]})
     out = bench.per_cutoff(pred, learned).set_index("log10_cutoff")
