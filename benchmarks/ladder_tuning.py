@@ -67,7 +67,11 @@ def main() -> None:
     ap.add_argument("--methods", default="two_step_chance_floor,two_step,two_step_slp")
     ap.add_argument("--splits", default=",".join(SPLITS))
     ap.add_argument("--out", help="CSV file for the per split x task x target x method rows")
+    ap.add_argument("--rows", help="comma-separated CSV files written by --out: print their tables, run nothing")
     args = ap.parse_args()
+    if args.rows:
+        report(pd.concat([pd.read_csv(f) for f in args.rows.split(",") if f], ignore_index=True))
+        return
     methods = [m for m in args.methods.split(",") if m]
     tables = []
     for name in [s for s in args.splits.split(",") if s]:
@@ -76,19 +80,38 @@ def main() -> None:
     table = pd.concat(tables, ignore_index=True)
     if args.out:
         table.to_csv(args.out, index=False)
+    report(table)
+
+
+def report(table: pd.DataFrame) -> None:
+    """Print the per-split and pooled tables of the rows (split x task x target x method)."""
     rows = []
+    table = table.assign(interval_score=bench.interval_score(table))
     for (split, method), g in table.groupby(["config", "method"]):
         for label, tasks in (("main8", bench.MAIN8), ("all10", bench.ALL10)):
             sub = g[g["task"].isin(tasks)]
             rows.append({"split": split, "method": method, "tasks": label, "MAE": sub["error"].abs().mean(),
-                         "coverage90": sub["covered"].mean(), "n": len(sub)})
+                         "coverage90": sub["covered"].mean(), "interval_score": sub["interval_score"].mean(),
+                         "big_misses": len(bench.big_misses(sub)), "n": len(sub)})
     per = pd.DataFrame(rows)
     print("\n## Pseudo-targets inside the ladder: MAE (points) and 90% coverage per split")
     print(bench.markdown(per.round(3)))
     mean = per.groupby(["method", "tasks"]).agg(MAE=("MAE", "mean"), coverage90=("coverage90", "mean"),
-                                                n=("n", "sum")).reset_index()
-    print("\n## Mean over the splits (the selection score: main8 MAE)")
+                                                interval_score=("interval_score", "mean"),
+                                                big_misses=("big_misses", "sum"), n=("n", "sum")).reset_index()
+    print("\n## Mean over the splits (the selection score: main8 MAE; for interval changes: all10 interval score)")
     print(bench.markdown(mean.round(3)))
+    pooled = []
+    for method, g in table.groupby("method"):
+        for label, tasks in (("main8", bench.MAIN8), ("all10", bench.ALL10)):
+            sub = g[g["task"].isin(tasks)]
+            pooled.append({"method": method, "tasks": label, "coverage90": sub["covered"].mean(),
+                           "interval_score": sub["interval_score"].mean(), "mean_width": sub["width"].mean(),
+                           "big_misses": len(bench.big_misses(sub)), "n": len(sub)})
+    print("\n## Pooled over every split x task x pseudo-target (the rule for interval changes: all10)")
+    print(bench.markdown(pd.DataFrame(pooled).round(3)))
+    print(f"\n## Misses over {bench.BIG_MISS:g} points outside the 90% interval")
+    print(bench.markdown(bench.big_misses(table)[["config", "method", "task", "target", "error", "width"]].round(2)))
 
 
 if __name__ == "__main__":

@@ -117,6 +117,11 @@ def pseudo_forecasts(
     return out
 
 
+#: the package's a-priori extrapolation spread past the cut-off, used where nothing can be
+#: learned (no pseudo-cut-off inside the fitted range): a slope change of half a logit of
+#: accuracy per decade (fixed with ``slice_sandwich``'s extrapolation prior, 2026-11-24,
+#: before any model-ladder data was in the package)
+FALLBACK_EXTRAPOLATION_SD = 0.5
 #: candidate values of a slope-change spread past the cut-off (logit per decade), fixed a priori
 EXTRAPOLATION_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
 

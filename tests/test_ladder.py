@@ -43,6 +43,17 @@ def raw():
     return final, steps
 
 
+def _benchmark(name):
+    """A script of benchmarks/ loaded as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def flops_of(data, run):
     return float(data.models.set_index("model").at[run, "flops"])
 
@@ -197,10 +208,36 @@ def test_replacing_the_targets_never_changes_a_forecast(ladder, loss):
     held = _held(ladder, TARGETS + ["3B-10xC"])
     out = []
     for data in (ladder, changed):
-        fc = TwoStep(loss=loss, calibrate=False, n_draws=10).fit(data, cut, TASK)
+        # the widening by the other task loss's chain reads the same fitted runs only
+        fc = TwoStep(loss=loss, calibrate=False, n_draws=10, loss_disagreement=True).fit(data, cut, TASK)
+        assert fc.other_chain_ is not None
         out.append((fc.predict_models(held), fc.sample_models(held)))
     pd.testing.assert_frame_equal(out[0][0], out[1][0])
     assert np.array_equal(out[0][1], out[1][1])
+
+
+def test_loss_disagreement_widens_by_the_other_chains_gap(paper):
+    """loss_disagreement adds |acc_this - acc_other| / sqrt(2) to the observed sd; the point
+    forecast is unchanged, and a data set without the other loss gets no widening."""
+    cut = flops_of(paper, "1B-10xC")
+    held = _held(paper, TARGETS)
+    task = "boolq:val:rc:5"  # the two losses disagree by several points here
+    plain = TwoStep(loss="soft_log_prob", calibrate=False, n_draws=10).fit(paper, cut, task)
+    wide = TwoStep(loss="soft_log_prob", calibrate=False, n_draws=10, loss_disagreement=True).fit(paper, cut, task)
+    bpb = TwoStep(loss="bpb", calibrate=False, n_draws=10).fit(paper, cut, task)
+    gap = wide._point_models(held) - bpb._point_models(held)
+    assert np.allclose(wide._point_models(held), plain._point_models(held))
+    assert np.all(np.abs(gap) > 0.02)
+    a, b = plain.sample_models(held), wide.sample_models(held)
+    # same normal draws: the observed deviations scale by the sd ratio (no draw clipped here)
+    mean = plain.sample_models(held, kind="mean")
+    ratio = np.std(b - mean, axis=0) / np.std(a - mean, axis=0)
+    expected = np.sqrt(1 + gap**2 / 2 / plain.spread_**2)
+    assert np.allclose(ratio, expected, rtol=1e-6)
+    no_bpb = dataclasses.replace(paper, scores=paper.scores[paper.scores["metric"] != "bpb"],
+                                 steps=paper.steps.drop(columns=["bpb"]))
+    fc = TwoStep(loss="soft_log_prob", calibrate=False, n_draws=10, loss_disagreement=True).fit(no_bpb, cut, task)
+    assert fc.other_chain_ is None and any("bpb" in w for w in fc.diagnostics_["warnings"])
 
 
 def test_two_step_uses_params_and_tokens_of_held_out_runs(paper):
@@ -323,21 +360,72 @@ def test_extrapolation_law_recovers_a_linear_growth():
     law = extrapolation_law(err, h)
     # E|N(0, sd)| = sd * sqrt(2 / pi): the slope of the mean absolute error is 0.03 * sqrt(2/pi)
     assert law["extrapolation_sd"] == pytest.approx(0.03, rel=0.25)
-    assert extrapolation_law(np.full(5, 0.02), np.full(5, 0.3))["extrapolation_sd"] == 0.0
+    assert law["extrapolation_source"] == "learned" and law["extrapolation_sd_logit"] == 0.0
+    assert law["extrapolation_floor"] == pytest.approx(0.01 * np.sqrt(2 / np.pi), abs=0.004)
+
+
+def test_extrapolation_law_through_the_origin_at_one_horizon():
+    """Every pseudo error at one horizon: no slope can be told from a floor, so the error
+    is taken to grow from 0 (RMS of error / decades, a normal sd)."""
+    from forecast.methods.two_step import extrapolation_law
+
+    rng = np.random.default_rng(1)
+    err = np.abs(rng.normal(0.0, 0.04 * 0.6, 300))  # sd 0.04 per decade at 0.6 decades
+    law = extrapolation_law(err, np.full(300, 0.6))
+    assert law["extrapolation_source"] == "through_origin"
+    assert law["extrapolation_sd"] == pytest.approx(0.04, rel=0.1)
+    # two errors at two horizons: too few for a slope and a floor
+    two = extrapolation_law(np.array([0.01, 0.04]), np.array([0.5, 1.0]))
+    assert two["extrapolation_source"] == "through_origin"
+    assert two["extrapolation_sd"] == pytest.approx(np.sqrt((0.02**2 + 0.04**2) / 2))
+    # errors that do not grow with the distance (OLS slope <= 0): through the origin
+    h = rng.uniform(0.1, 1.5, 200)
+    flat = np.abs(0.03 - 0.01 * h + rng.normal(0.0, 0.002, 200))  # a falling line
+    law = extrapolation_law(flat, h)
+    assert law["extrapolation_source"] == "through_origin"
+    assert law["extrapolation_sd"] == pytest.approx(np.sqrt(np.mean((flat / h) ** 2)))
+
+
+def test_extrapolation_law_falls_back_a_priori_without_pseudo_errors():
+    from forecast.methods.two_step import extrapolation_law
+    from forecast.tuning import FALLBACK_EXTRAPOLATION_SD
+
+    law = extrapolation_law(np.array([]), np.array([]))
+    assert law["extrapolation_source"] == "fallback" and law["n_pseudo"] == 0
+    assert law["extrapolation_sd"] == 0.0 and law["extrapolation_sd_logit"] == FALLBACK_EXTRAPOLATION_SD == 0.5
+
+
+def test_smallest_cutoff_gets_an_extrapolation_error(paper):
+    """At the smallest cut-off two_step can fit (6 runs) there is no pseudo-cut-off inside
+    the ladder: the a-priori half logit per decade, turned into accuracy at the forecast by
+    the delta method, widens the interval with the distance (it used to add nothing)."""
+    sizes = np.unique(paper.models.loc[paper.models["role"] == "ladder", "flops"])
+    cut = float(sizes[5])
+    pool = paper.restrict(cut)
+    ctx = TwoStep(n_draws=10).learn_context(pool, cut)
+    assert ctx["extrapolation_source"] == "fallback" and ctx["n_pseudo"] == 0
+    fc = TwoStep(n_draws=10).fit(paper, cut, TASK, context=ctx)
+    assert fc.diagnostics_["extrapolation_source"] == "fallback"
+    held = _held(paper, ["1B-10xC", "7B-4T-anneal", "13B-5T"])
+    wide = fc.predict_models(held)
+    bare = TwoStep(calibrate=False, n_draws=10).fit(paper, cut, TASK).predict_models(held)
+    assert np.allclose(wide["mean"], bare["mean"])
+    w, b = (wide["upper"] - wide["lower"]).to_numpy(), (bare["upper"] - bare["lower"]).to_numpy()
+    assert np.all(w > b + 0.05)
+    assert w[2] > w[0]  # further from the cut-off: wider
+    # the delta method's sd per decade at the point forecast m: 0.5 (m - f)(1 - m)/(1 - f) > 0
+    m, f = float(fc._point_models(held.iloc[[1]])[0]), fc.map_floor()
+    assert 0.0 <= f < m < 1.0
 
 
 @pytest.mark.slow
 def test_reference_figures_of_the_two_step_method(paper):
     """The README's two-step re-implementation on the paper's 16 runs: MAE over the paper's
     eight tasks 3.35 (7B) and 3.62 (13B); two_step now uses AI2's step-2 form too."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    table = bench.summarise(bench.run("paper", ["two_step", "two_step_slp", "persistence"], calibrate=False))
+    bench = _benchmark("ladder")
+    # the error is the point forecast's: no calibration, the fewest draws (keeps this under a minute)
+    table = bench.summarise(bench.run("paper", ["two_step", "two_step_slp", "persistence"], calibrate=False,
+                                      n_draws=10))
     main8 = table[table["tasks"] == "main8"].set_index(["method", "target"])["MAE"]
     # persistence (the largest ladder run) is the README's figure exactly; the package's
     # ``linear`` is a binomial GLM now, not the README's OLS line (7.28 / 8.04)
@@ -351,16 +439,29 @@ def test_reference_figures_of_the_two_step_method(paper):
     assert main8[("two_step_slp", "13B-5T")] <= 2.9
 
 
+def test_ladder_default_cutoffs_and_methods(paper, raw):
+    """A ladder's default cut-offs: every quarter decade where a task keeps 6 fitted runs,
+    plus the largest ladder run (only targets held out); ``family`` is not run on one family."""
+    from forecast.backtest.runner import default_methods
+    from forecast.backtest.splits import plan_splits
+
+    largest = flops_of(paper, "1B-10xC")
+    assert paper.default_cutoffs == f"grid:19:21.25:0.25:6,{largest!r}"
+    cuts = sorted({s.cutoff for s in plan_splits([paper], [TASK])})
+    assert cuts[-1] == largest and len(cuts) == 7
+    assert np.allclose(np.log10(cuts[:-1]), np.arange(20.0, 21.3, 0.25))
+    fitted_runs = [paper.restrict(c).models["model"].nunique() for c in cuts]
+    assert min(fitted_runs) >= 6
+    assert "family" not in default_methods([paper]) and "two_step_slp" in default_methods([paper])
+    # a user's ladder without targets: the grid alone (the largest run would hold nothing out)
+    mine = read_ladder(raw[0][raw[0]["role"].fillna("ladder") == "ladder"])
+    assert mine.default_cutoffs.startswith("grid:") and "," not in mine.default_cutoffs
+
+
 def test_tuning_split_never_fits_its_pseudo_targets():
     """benchmarks/ladder_tuning.py: the pseudo-targets (a whole ladder size) are held out like
     the real targets, which are not in the data at all."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "ladder_tuning", Path(__file__).parents[1] / "benchmarks" / "ladder_tuning.py")
-    tuning = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tuning)
+    tuning = _benchmark("ladder_tuning")
     data, cutoff, targets = tuning.pseudo_data("paper", ("190M", "370M", "760M"), ("1B",))
     fitted = set(data.restrict(cutoff).models["model"])
     assert fitted == {f"{s}-{m}xC" for s in ("190M", "370M", "760M") for m in (1, 2, 5, 10)}
@@ -371,22 +472,34 @@ def test_tuning_split_never_fits_its_pseudo_targets():
     assert flops_of(data, "1B-1xC") < cutoff
 
 
-def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
-    import importlib.util
-    from pathlib import Path
+def _predictions(method, cutoff, model, cover, mean, y):
+    """A backtest's predictions.csv rows (the columns the ladder benchmark reads)."""
+    return pd.DataFrame({"dataset": "d", "method": method, "cutoff": cutoff, "model": model, "cover": cover,
+                         "mean": mean, "y_true": y})
 
-    spec = importlib.util.spec_from_file_location(
-        "ladder_bench", Path(__file__).parents[1] / "benchmarks" / "ladder.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    pred = pd.DataFrame({
-        "dataset": "d", "method": "m", "cutoff": [1.0, 1.0, 2.0, 2.0, 2.0],
-        "model": ["7B-4T-anneal", "1B-10xC", "13B-5T", "7B-4T-anneal", "3B-1xC"],
-        "cover": [1.0, 0.0, 0.0, 0.5, 1.0], "mean": [0.5, 0.5, 0.6, 0.7, 0.4],
-        "y_true": [0.52, 0.5, 0.5, 0.7, 0.4]})
+
+def test_ladder_benchmark_pools_coverage_over_rolling_cutoffs():
+    bench = _benchmark("ladder")
+    pred = _predictions("m", [1.0, 1.0, 2.0, 2.0, 2.0], ["7B-4T-anneal", "1B-10xC", "13B-5T", "7B-4T-anneal", "3B-1xC"],
+                        cover=[1.0, 0.0, 0.0, 0.5, 1.0], mean=[0.5, 0.5, 0.6, 0.7, 0.4], y=[0.52, 0.5, 0.5, 0.7, 0.4])
     out = bench.rolling_coverage(pred).set_index("scored")
     assert out.at["targets", "n"] == 3 and out.at["targets", "cutoffs"] == 2
     assert out.at["targets", "coverage90"] == pytest.approx(0.5)
     assert out.at["targets", "MAE"] == pytest.approx(100 * (0.02 + 0.1 + 0.0) / 3)
     assert out.at["every held-out run", "n"] == 5
     assert out.at["every held-out run", "coverage90"] == pytest.approx(0.5)
+
+
+def test_ladder_benchmark_per_cutoff_table():
+    bench = _benchmark("ladder")
+    pred = _predictions("two_step", [1e20, 1e20, 1e21, 1e21, 1e21], ["7B-4T-anneal", "13B-5T", "13B-5T", "7B-4T-anneal",
+                                                                    "3B-1xC"],
+                        cover=[0.0, 1.0, 0.0, 1.0, 0.0], mean=[0.5, 0.5, 0.6, 0.7, 0.4], y=[0.58, 0.5, 0.55, 0.6, 0.0])
+    learned = pd.DataFrame({"dataset": "d", "method": "two_step", "cutoff": [1e20, 1e21],
+                            "extrapolation_source": ["fallback", "learned"], "extrapolation_sd": [0.0, 0.01]})
+    out = bench.per_cutoff(pred, learned).set_index("log10_cutoff")
+    assert list(out.index) == [20.0, 21.0] and (out["n"] == 2).all()  # 3B-1xC is no target
+    assert out.at[20.0, "coverage90"] == 0.5 and out.at[20.0, "big_misses"] == 1  # 8 points, uncovered
+    assert out.at[21.0, "big_misses"] == 0  # 10 points but covered; 5 points uncovered
+    assert out.at[21.0, "MAE"] == pytest.approx(7.5)
+    assert out.at[20.0, "extrapolation_source"] == "fallback"

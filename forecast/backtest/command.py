@@ -38,7 +38,8 @@ cut-off from every task's models at or below it, never from a held-out model.
 --cutoffs SPEC: comma-separated items, raw compute (FLOPs or parameters, as the task's
 models are measured), each one of:
   default        (default) the data set's own rule, else rolling; obsscaling:
-                 grid:20.5:24.5:0.5:10
+                 grid:20.5:24.5:0.5:10; a model ladder: every 0.25 decade where a
+                 task keeps >= 6 fitted runs, plus its largest ladder run
   rolling        every model size leaving >= 4 fitted sizes and a larger model
   grid:LO:HI:STEP[:N]  cut-offs 10^LO, 10^(LO+STEP), ..., 10^HI, each where a task
                  keeps >= N (10) fitted models, >= 4 fitted sizes and a larger model
@@ -62,7 +63,8 @@ emergence_summary.csv, calibration.csv, pit.csv, learned.csv (settings learned p
 cut-off), curves.csv, jobs.csv (status of every job: ok, skipped or failed), run.json,
 and the plots. A DIR holding results is refused unless --resume or --force.
 
-Default methods: {", ".join(DEFAULT_METHODS)} (and two_step, two_step_slp on a model ladder).
+Default methods: {", ".join(DEFAULT_METHODS)} (on a model ladder: two_step and two_step_slp
+added, family left out when the ladder is one family).
 Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
 """
 

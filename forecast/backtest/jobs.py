@@ -112,6 +112,9 @@ def data_fingerprint(data: EvalData) -> str:
         h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     if data.multi_family:  # changes what a job reports (emergence rows, score columns)
         h.update(b"multi_family")
+    if data.steps is not None:  # a ladder's checkpoints (absent elsewhere: those hashes unchanged)
+        h.update(b"steps" + ",".join(map(str, data.steps.columns)).encode())
+        h.update(pd.util.hash_pandas_object(data.steps, index=False).to_numpy().tobytes())
     return h.hexdigest()[:16]
 
 

@@ -60,12 +60,23 @@ DEFAULT_METHOD = "slice_sandwich"
 def default_methods(datasets: Sequence[EvalData]) -> list[str]:
     """The methods a backtest runs when none are named: :data:`DEFAULT_METHODS`,
     ``two_step`` and ``two_step_slp`` when a data set carries a ladder's checkpoints, and the registered
-    :data:`MULTI_FAMILY_METHODS` when a data set is of many families."""
+    :data:`MULTI_FAMILY_METHODS` when a data set is of many families.  When every data set is
+    a ladder of one model family, ``family`` (which needs two fitted families) is left out:
+    it could not fit a single job."""
     from forecast.methods import METHODS
+    from forecast.methods.families import fitted_family_labels
 
     methods = list(DEFAULT_METHODS)
-    if any(getattr(d, "steps", None) is not None for d in datasets):
+    ladders = [d for d in datasets if getattr(d, "steps", None) is not None]
+    if ladders:
         methods += list(LADDER_METHODS)
+
+    def one_family(d: EvalData) -> bool:
+        labels = fitted_family_labels(d.models, d.models["model"].to_numpy())
+        return labels is None or len(set(labels)) < 2
+
+    if datasets and len(ladders) == len(datasets) and all(one_family(d) for d in datasets):
+        methods.remove("family")
     if any(d.multi_family for d in datasets):
         methods += [m for m in MULTI_FAMILY_METHODS if m in METHODS]
     return methods

@@ -29,7 +29,9 @@ items, each one of
     hundreds of near-duplicate splits);
 ``default``
     the data set's own rule where it declares one (``EvalData.default_cutoffs``; the
-    ``obsscaling`` data: ``grid:20.5:24.5:0.5:10``), else ``rolling``;
+    ``obsscaling`` data: ``grid:20.5:24.5:0.5:10``; a model ladder: a quarter-decade grid
+    plus its largest ladder run, :func:`forecast.data.ladder.ladder_default_cutoffs`),
+    else ``rolling``;
 ``paper``
     the Slice-and-Sandwich paper's cut-offs and two earlier ones per task
     (:data:`PAPER_CUTOFFS`; the paper chose them knowing where each task jumps, so they

@@ -31,6 +31,7 @@ cannot be forecast and are dropped with a note.  Question counts are not known: 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -268,10 +269,11 @@ def read_ladder(
         unknown_tasks = sorted(set(step_table["task"]) - set(final_df["task_name"]))
         if unknown_tasks:
             raise InputError(f"{ssource}: task {unknown_tasks[0]!r} is not in the final file")
-    return EvalData.from_frames(
+    data = EvalData.from_frames(
         model_table, _tasks(final_df, source), scores=_long_scores(final_df), name=name or source,
         notes=tuple(notes), steps=step_table,
     )
+    return dataclasses.replace(data, default_cutoffs=ladder_default_cutoffs(data))
 
 
 def ladder_config(data: EvalData, config: str) -> EvalData:
@@ -287,14 +289,33 @@ def ladder_config(data: EvalData, config: str) -> EvalData:
     keep |= {m for m, t in twins.items() if isinstance(t, str) and t in PAPER_RUNS}
     drop = set(data.models["model"]) - keep
     out = data.drop_models(drop)
-    return out
+    return dataclasses.replace(out, default_cutoffs=ladder_default_cutoffs(out))
 
 
-def ladder_cutoffs(data: EvalData, min_sizes: int = 4) -> list[float]:
-    """Default backtest cut-offs of a ladder: every distinct final compute of its ``ladder``
-    runs that leaves at least ``min_sizes`` distinct fitted sizes, up to and including the
-    largest ladder run (where only never-fitted runs, the targets, are held out)."""
+#: spacing (decades) of a ladder's default grid of cut-offs: four per decade, about the
+#: spacing of the ladder's token multiples (1, 2, 5, 10 x Chinchilla: 0.3 decade), fixed a priori
+LADDER_GRID_STEP = 0.25
+#: fewest fitted runs a default grid cut-off keeps: two_step's minimum (5 law parameters + 1)
+LADDER_GRID_MIN_RUNS = 6
+
+
+def ladder_default_cutoffs(data: EvalData) -> str | None:
+    """A ladder's default cut-off rule (``EvalData.default_cutoffs``), fixed a priori.
+
+    ``grid:LO:HI:0.25:6`` -- every quarter decade of FLOPs inside the ``ladder`` runs' range
+    wherever a task keeps at least 6 fitted runs, 4 fitted sizes and a held-out run -- plus
+    the largest ladder run's FLOPs (the ladder paper's cut-off: every ladder run fitted,
+    only the never-fitted targets held out) when a never-fitted run is larger.  None when
+    the data hold no ladder run (the package's rolling rule then applies).
+    """
     roles = data.roles()
-    ladder = data.models[data.models["model"].isin(roles.index[roles == "ladder"])]
-    sizes = np.unique(ladder["flops"].to_numpy(dtype=float))
-    return [float(c) for c in sizes[min_sizes - 1:]]
+    flops = data.models.set_index("model")["flops"].astype(float)
+    ladder = flops[flops.index.isin(roles.index[roles == "ladder"])]
+    if ladder.empty:
+        return None
+    lo = np.ceil(np.log10(ladder.min()) / LADDER_GRID_STEP) * LADDER_GRID_STEP
+    hi = np.floor(np.log10(ladder.max()) / LADDER_GRID_STEP) * LADDER_GRID_STEP
+    items = [f"grid:{lo:g}:{max(hi, lo):g}:{LADDER_GRID_STEP:g}:{LADDER_GRID_MIN_RUNS}"]
+    if (flops[~flops.index.isin(ladder.index)] > ladder.max() * (1 + 1e-12)).any():
+        items.append(repr(float(ladder.max())))
+    return ",".join(items)

@@ -52,8 +52,6 @@ from forecast.slicing import (
 from forecast.threshold import Threshold, summarise_crossings
 
 ENGINES = ("conjugate", "ols", "pymc")
-#: default prior sd of the slope change past the cut-off (logit per decade); see benchmarks/
-EXTRAPOLATION_SD = 0.5
 #: polynomial degree of the easiest slice's curve when locating its turn
 EASY_TURN_DEGREE = 3
 SLICINGS = ("quantile", "irt")
@@ -214,14 +212,21 @@ class SliceSandwich(FamilySpread, Forecaster):
            (:func:`forecast.tuning.pseudo_splits`), fitted with those priors, the value of
            :data:`~forecast.tuning.EXTRAPOLATION_GRID` whose observed-score draws of the larger
            fitted models have the smallest CRPS (each task weighted once); 0.5 (a slope change
-           of half a logit per decade) when no pseudo-cut-off exists.
+           of half a logit per decade, :data:`~forecast.tuning.FALLBACK_EXTRAPOLATION_SD`) when
+           no pseudo-cut-off exists.
 
         Both are learned with the closed-form engine and quantile slices; the extrapolation
         spread without family offsets (a family baseline at every pseudo-cut-off of every task
         would take minutes).
         """
         from forecast.priors import curve_coefficients, population_prior_sd
-        from forecast.tuning import EXTRAPOLATION_GRID, choose_by_pseudo_crps, pseudo_forecasts, pseudo_splits
+        from forecast.tuning import (
+            EXTRAPOLATION_GRID,
+            FALLBACK_EXTRAPOLATION_SD,
+            choose_by_pseudo_crps,
+            pseudo_forecasts,
+            pseudo_splits,
+        )
 
         context: dict = {}
         prior = self.prior_sd
@@ -257,7 +262,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                 fc.slope_change_ = z * value
 
             best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply)
-            context["extrapolation_sd"] = EXTRAPOLATION_SD if best is None else best
+            context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
             context["extrapolation_pseudo_splits"] = len(fits)
             context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
         if self._components():

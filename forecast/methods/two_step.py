@@ -54,6 +54,9 @@ MIN_DECADES = 0.05
 MAX_NFEV = 100
 #: fewest fitted runs a step-1 fit accepts (5 parameters + 1)
 MIN_RUNS = 6
+#: pseudo-cut-off point fits kept in this process (by settings, task and fitted rows)
+MAX_PSEUDO_FITS = 4096
+_PSEUDO_FITS: dict[tuple, Any] = {}
 
 
 def loss_law(p: np.ndarray, n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -151,18 +154,51 @@ LOSSES = {"bpb": 1.0, "soft_log_prob": -1.0}
 def extrapolation_law(errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
     """The extrapolation error per decade from absolute forecast errors at horizons ``h``.
 
-    An extrapolated trend's error grows linearly with the distance (an error of slope),
-    above a floor (noise, absorbed by the intercept): OLS (statsmodels) of ``|error|`` on
-    ``h`` with an intercept; the slope ``b`` (at least 0), turned from a mean absolute error
-    into a normal sd (``* sqrt(pi / 2)``), is ``extrapolation_sd``: the sd added per decade.
+    Three branches, by what the pseudo-cut-offs allow (``extrapolation_source``):
+
+    ``learned`` (at least 3 errors at 2 or more horizons, and a positive slope)
+        an extrapolated trend's error grows linearly with the distance (an error of slope),
+        above a floor (noise, absorbed by the intercept): OLS (statsmodels) of ``|error|``
+        on ``h`` with an intercept; the slope ``b``, turned from a mean absolute error into
+        a normal sd (``* sqrt(pi / 2)``), is ``extrapolation_sd``: the sd added per decade.
+        The intercept (``extrapolation_floor``, the error at no distance) is reported, not
+        used: the fitted runs' residual spread stands for it.
+    ``through_origin`` (1-2 errors, every error at one horizon, or a slope of 0 or less:
+        no growth can be told from a floor)
+        the root mean square of ``error / h``: the sd per decade of an error that grows
+        from 0 (a normal sd already, no conversion).  Disclosure: that a fitted slope of
+        0 or less goes here (before, it meant no extrapolation error at all, the
+        intercept discarded) was decided after the rolling backtest of
+        ``olmo_ladder_paper`` showed it at its 8-run cut-off (targets covered 0.58).
+    ``fallback`` (no error: no pseudo-cut-off inside the fitted ladder)
+        ``extrapolation_sd`` 0 in accuracy units and ``extrapolation_sd_logit`` =
+        :data:`forecast.tuning.FALLBACK_EXTRAPOLATION_SD` (half a logit per decade, the
+        package-wide a-priori value ``slice_sandwich`` falls back on, fixed before the
+        ladder data existed), turned into accuracy units at each forecast by
+        :meth:`TwoStep._observed`.  The *need* for this branch was seen on the rolling
+        backtest of ``olmo_ladder_paper`` (the three smallest cut-offs had no pseudo-cut-off
+        and intervals without any extrapolation error, covering 0.58-0.70); its value was not.
     """
+    from forecast.tuning import FALLBACK_EXTRAPOLATION_SD
+
+    errors = np.asarray(errors, dtype=float)
+    decades = np.asarray(decades, dtype=float)
+    out: dict[str, Any] = {"n_pseudo": int(errors.size), "extrapolation_sd_logit": 0.0}
+    if errors.size == 0:
+        return {**out, "extrapolation_sd": 0.0, "extrapolation_sd_logit": FALLBACK_EXTRAPOLATION_SD,
+                "extrapolation_source": "fallback"}
     if errors.size < 3 or np.ptp(decades) <= 0:
-        return {"extrapolation_sd": 0.0, "n_pseudo": int(errors.size)}
+        return {**out, "extrapolation_sd": float(np.sqrt(np.mean((errors / decades) ** 2))),
+                "extrapolation_source": "through_origin"}
     import statsmodels.api as sm
 
     fit = sm.OLS(errors, sm.add_constant(decades)).fit()
-    slope = max(float(fit.params[1]), 0.0)
-    return {"extrapolation_sd": slope * float(np.sqrt(np.pi / 2)), "n_pseudo": int(errors.size)}
+    slope = float(fit.params[1])
+    if slope <= 0:
+        return {**out, "extrapolation_sd": float(np.sqrt(np.mean((errors / decades) ** 2))),
+                "extrapolation_source": "through_origin", "extrapolation_floor": float(fit.params[0])}
+    return {**out, "extrapolation_sd": slope * float(np.sqrt(np.pi / 2)), "extrapolation_source": "learned",
+            "extrapolation_floor": float(fit.params[0])}
 
 
 class TwoStep(Forecaster):
@@ -190,6 +226,14 @@ class TwoStep(Forecaster):
         (:meth:`learn_context`) and add it to the observed-score draws.
     n_draws : int
         Bootstrap resamples of the fitted runs (one chain refit, one draw each).
+    loss_disagreement : bool
+        Widen the observed-score interval by the disagreement between this chain and the
+        same chain on the other task loss (``bpb`` <-> ``soft_log_prob``), both fitted on
+        the runs at or below the cut-off: two defensible task losses that forecast
+        different accuracies say the forecast depends on a choice the data cannot settle.
+        The added sd is ``|acc_this - acc_other| / sqrt(2)`` at each forecast (the sd of
+        either choice's error if the two errors are independent with equal sd, fixed a
+        priori).  Nothing is added when the data lack the other loss.
     seed : int
     """
 
@@ -201,7 +245,7 @@ class TwoStep(Forecaster):
 
     def __init__(self, loss: str = "bpb", step2: str = "free", skip_fraction: float = 0.1,
                  moving_average: int = 5, tokens_per_param: float = 20.0, calibrate: bool = True,
-                 n_draws: int = 40, seed: int = 0) -> None:
+                 n_draws: int = 40, loss_disagreement: bool = False, seed: int = 0) -> None:
         self.loss = loss
         self.step2 = step2
         self.skip_fraction = skip_fraction
@@ -209,6 +253,7 @@ class TwoStep(Forecaster):
         self.tokens_per_param = tokens_per_param
         self.calibrate = calibrate
         self.n_draws = n_draws
+        self.loss_disagreement = loss_disagreement
         self.seed = seed
 
     # ------------------------------------------------------------------ data
@@ -284,7 +329,25 @@ class TwoStep(Forecaster):
         largest = runs.loc[runs["flops"].idxmax()]
         self.flops_per_nd_ = float(largest["flops"] / (largest["params"] * largest["tokens"]))
         self.extrapolation_sd_ = float(self.context_.get("extrapolation_sd", 0.0)) if self.calibrate else 0.0
+        self.extrapolation_sd_logit_ = (float(self.context_.get("extrapolation_sd_logit", 0.0))
+                                        if self.calibrate else 0.0)
+        if self.calibrate and "extrapolation_source" in self.context_:
+            self.diagnostics_["extrapolation_source"] = self.context_["extrapolation_source"]
+        self.other_chain_ = self._other_chain(fitted) if self.loss_disagreement else None
         self.diagnostics_["engine"] = "scipy least squares, bootstrap over runs"
+
+    def _other_chain(self, fitted: EvalData) -> tuple[np.ndarray, np.ndarray] | None:
+        """The point chain on the other task loss, fitted on the same runs (None when the
+        data lack that loss or the fit fails)."""
+        other = next(name for name in LOSSES if name != self.loss)
+        fc = TwoStep(**{**self.get_params(), "loss": other, "calibrate": False, "loss_disagreement": False})
+        fc._point_only = True
+        try:
+            fc.fit(fitted, self.cutoff_, self.task_, context={})
+        except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+            self.diagnostics_["warnings"].append(f"no widening by the other task loss {other!r}: {exc}")
+            return None
+        return fc.loss_params_, fc.map_params_
 
     def _check_own_params(self) -> None:
         from forecast.errors import InputError
@@ -343,7 +406,7 @@ class TwoStep(Forecaster):
         mean = self._draws_nd(*self._nd(models))
         if kind == "mean":
             return mean
-        return self._observed(mean, np.log10(_model_compute(models)))
+        return self._observed(mean, np.log10(_model_compute(models)), self._nd(models))
 
     def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
         draws = super().sample(compute, "mean")
@@ -351,14 +414,40 @@ class TwoStep(Forecaster):
             return draws
         from forecast.methods.base import as_compute
 
-        return self._observed(draws, np.log10(as_compute(compute)))
+        x = np.log10(as_compute(compute))
+        return self._observed(draws, x, self._split(x))
 
-    def _observed(self, mean: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Residual spread plus the learned extrapolation error (grows with decades past the cut-off)."""
+    def _observed(self, mean: np.ndarray, x: np.ndarray, nd: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Residual spread plus the learned extrapolation error (grows with decades past the
+        cut-off), plus the disagreement with the other task loss's chain at ``nd = (N, D)``
+        (``loss_disagreement``).
+
+        An extrapolation sd in logit units (the a-priori fallback, :func:`extrapolation_law`)
+        is turned into accuracy units by the delta method at each forecast's mean ``m``
+        between the step-2 map's floor ``f`` (at infinite loss) and 1:
+        ``d acc / d logit = (m - f) (1 - m) / (1 - f)``.
+        """
         rng = np.random.default_rng([self.seed, 1])
         decades = np.maximum(np.asarray(x, dtype=float) - np.log10(self.cutoff_), 0.0)
-        sd = np.sqrt(self.spread_**2 + (self.extrapolation_sd_ * decades) ** 2)
+        per_decade = np.full(decades.shape, self.extrapolation_sd_)
+        if self.extrapolation_sd_logit_ > 0:
+            floor = self.map_floor()
+            m = np.clip(mean.mean(axis=0), floor, 1.0)
+            per_decade = np.hypot(per_decade, self.extrapolation_sd_logit_ * (m - floor) * (1 - m) / (1 - floor))
+        var = self.spread_**2 + (per_decade * decades) ** 2
+        if self.other_chain_ is not None:
+            gap = self._chain(self.loss_params_, self.map_params_, *nd) - self._chain(*self.other_chain_, *nd)
+            var = var + gap**2 / 2.0
+        sd = np.sqrt(var)
         return np.clip(mean + rng.normal(0.0, 1.0, mean.shape) * sd[None, :], 0.0, 1.0)
+
+    def map_floor(self) -> float:
+        """The step-2 map's accuracy at infinite loss (``a + b`` of AI2's form; chance for
+        ``chance_floor``), within ``[0, 1)``."""
+        if self.step2 == "free":
+            a, _, _, b = self.map_params_
+            return float(np.clip(a + b, 0.0, 1.0 - 1e-6))
+        return float(np.clip(self.chance_, 0.0, 1.0 - 1e-6))
 
     def _estimate_spread(self) -> None:
         """Residual spread of the fitted runs' final accuracies around the chained point fit,
@@ -378,28 +467,49 @@ class TwoStep(Forecaster):
         For every task of ``pool`` (all at or below the cut-off) and its pseudo-cut-offs
         nearest the real one (:func:`forecast.tuning.pseudo_splits`, at least
         :data:`MIN_RUNS` distinct fitted sizes), the chain is point-fitted on the runs at or
-        below the pseudo-cut-off and the larger fitted runs are forecast.  The root mean
-        square of ``(error - residual spread) / decades`` over all of them is the learned sd
-        per decade.  Never reads a model above ``cutoff``.
+        below the pseudo-cut-off and the larger fitted runs are forecast; the absolute
+        errors and their horizons (decades past the pseudo-cut-off) give the sd per decade
+        by :func:`extrapolation_law` (learned; through the origin when no slope can be
+        told; the package's a-priori fallback when there is no pseudo-cut-off at all).
+        Never reads a model above ``cutoff``.
         """
         if not self.calibrate:
             return {}
         from forecast.tuning import pseudo_splits
 
+        from forecast.backtest.jobs import data_fingerprint
+
         errors: list[float] = []
         decades: list[float] = []
+        settings = {**self.get_params(), "calibrate": False, "n_draws": 10, "loss_disagreement": False}
+        subs: dict[str, EvalData] = {}
         for split in pseudo_splits(pool, min_sizes=MIN_RUNS):
-            try:
-                sub = pool.for_task(split.task)
-                fc = TwoStep(**{**self.get_params(), "calibrate": False, "n_draws": 10})
-                fc._point_only = True
-                fc.fit(sub, split.cutoff, split.task, context={})
-            except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
+            if split.task not in subs:
+                subs[split.task] = pool.for_task(split.task)
+            sub = subs[split.task]
+            # the point fit reads only the task's runs at or below the pseudo-cut-off: the
+            # same fit recurs at every later real cut-off, so it is kept by that content
+            key = (repr(sorted(settings.items())), split.task,
+                   data_fingerprint(sub.restrict(split.cutoff, split.task)))
+            if key not in _PSEUDO_FITS:
+                if len(_PSEUDO_FITS) >= MAX_PSEUDO_FITS:
+                    _PSEUDO_FITS.pop(next(iter(_PSEUDO_FITS)))
+                try:
+                    fc = TwoStep(**settings)
+                    fc._point_only = True
+                    fc.fit(sub, split.cutoff, split.task, context={})
+                    _PSEUDO_FITS[key] = (fc.loss_params_, fc.map_params_, fc.chance_)
+                except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
+                    _PSEUDO_FITS[key] = None
+            if _PSEUDO_FITS[key] is None:
                 continue
+            p, q, chance = _PSEUDO_FITS[key]
             targets = split.targets.merge(sub.models[["model", "params", "tokens"]], on="model")
+            targets = targets[np.isfinite(targets[["params", "tokens"]].to_numpy(dtype=float)).all(axis=1)]
             if targets.empty:
                 continue
-            pred = fc._point_models(targets)
+            pred = STEP2_FORMS[self.step2][0](q, loss_law(p, targets["params"].to_numpy(float),
+                                                          targets["tokens"].to_numpy(float)), chance)
             dec = np.log10(targets["compute"].to_numpy(float)) - np.log10(split.cutoff)
             err = np.abs(targets["accuracy"].to_numpy(float) - pred)
             errors.extend(err.tolist())
