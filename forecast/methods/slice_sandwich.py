@@ -343,9 +343,14 @@ class SliceSandwich(FamilySpread, Forecaster):
         self._mixing = bool(self.components_)
         return self
 
-    def _fit_components(self, fitted: EvalData) -> None:
+    def _fit_components(self, fitted: EvalData, n_draws: int) -> None:
         """Fit the :meth:`_components` with a learned weight on the fitted models; a component
-        that cannot be fitted gives its weight to the others (a warning says so)."""
+        that cannot be fitted gives its weight to the others (a warning says so).
+
+        ``n_draws`` is the curve's own number of draws (the PyMC engine gives draws x chains),
+        which every component then draws too.  With family offsets (task-level data of two or
+        more families) the curve is not mixed: the components ignore families, whose offsets
+        are what the curve's forecast of a seen family rests on."""
         from forecast.methods import make_method
 
         self.components_: dict[str, Forecaster] = {}
@@ -355,6 +360,10 @@ class SliceSandwich(FamilySpread, Forecaster):
         self.weights_ = {"slice_sandwich": 1.0}
         self.spread_scale_ = 1.0
         if not names:
+            return
+        if getattr(self, "family_offsets_", None) is not None:
+            self.diagnostics_["warnings"].append("combine: not mixed on data of several families "
+                                                 "(the components ignore families)")
             return
         learned = self.context_.get("combine_weights")
         if not isinstance(learned, dict) or "slice_sandwich" not in learned:
@@ -367,7 +376,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             if w <= 0:
                 continue
             try:
-                self.components_[name] = make_method(name, n_draws=self.n_draws, seed=self.seed).fit(
+                self.components_[name] = make_method(name, n_draws=n_draws, seed=self.seed).fit(
                     fitted, self.cutoff_, self.task_, context=dict(contexts.get(name) or {}))
                 weights[name] = w
             except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
@@ -375,7 +384,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         total = sum(weights.values())
         self.weights_ = {n: w / total for n, w in weights.items()}
         self.spread_scale_ = float(self.context_.get("spread_scale", 1.0)) if self.calibrate else 1.0
-        self._draw_component = draw_components(np.array(list(self.weights_.values())), self.n_draws, self.seed)
+        self._draw_component = draw_components(np.array(list(self.weights_.values())), n_draws, self.seed)
         self.diagnostics_["combine_weights"] = dict(self.weights_)
 
     def _slices(self, fitted: EvalData) -> Slices:
@@ -531,7 +540,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         self._report_args = (slices, models, x_raw, matrix, z)
         self._slice_report = None
         self._easy = (x, z[:1].copy(), slices.metric)
-        self._fit_components(fitted)
+        self._fit_components(fitted, curves.n_draws)
 
     # ------------------------------------------------------------------ the mixture
     def _alone(self, fun, *args):
