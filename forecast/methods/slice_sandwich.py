@@ -719,6 +719,12 @@ class SliceSandwich(FamilySpread, Forecaster):
         turn count as beyond the range.  ``tau`` is reported as NaN.
         """
         level = check_level(level)
+        return summarise_crossings(self.easy_turn_draws(), float("nan"), level, self.search_range_)
+
+    def easy_turn_draws(self) -> np.ndarray:
+        """Per curve draw, the log10 compute of the easy slice's turn (NaN: no turn in the
+        search range); :meth:`easy_turn` summarises them."""
+        self._check_fitted()
         grid = self.search_grid()
         # a quadratic cannot rise, fall and rise again: the turn is read off a cubic fit of
         # the easiest slice alone (closed form, same shrinking priors), seeded from ``seed``
@@ -732,5 +738,4 @@ class SliceSandwich(FamilySpread, Forecaster):
         turn = (step[:, :-1] < 0) & (step[:, 1:] >= 0)
         has = turn.any(axis=1)
         where = np.argmax(turn, axis=1) + 1
-        crossings = np.where(has, grid[where], np.nan)
-        return summarise_crossings(crossings, float("nan"), level, self.search_range_)
+        return np.where(has, grid[where], np.nan)
