@@ -59,7 +59,7 @@ def _legend_below(ax: Axes, ncol: int, width: int) -> None:
     """The panel's legend under its x axis, so it never covers the data; entries longer than
     ``width`` characters are wrapped onto more lines, so the legend stays inside the figure."""
     handles, labels = ax.get_legend_handles_labels()
-    wrapped = [textwrap.fill(label, width=width, subsequent_indent="  ") for label in labels]
+    wrapped = [textwrap.fill(label, width=width, subsequent_indent="  ", break_on_hyphens=False) for label in labels]
     ax.legend(handles, wrapped, fontsize=LEGEND_SIZE - 1, loc="upper center", bbox_to_anchor=(0.5, -0.11),
               ncol=ncol, frameon=False)
 
