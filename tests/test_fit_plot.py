@@ -22,7 +22,7 @@ from task_slices import task_slice  # noqa: E402
 from forecast.methods import SliceSandwich, make_method  # noqa: E402
 from forecast.plots import forecast_figure, plot_forecast  # noqa: E402
 from forecast.plotstyle import CURVE_ALONE_COLOR, EARLY_COLOR, format_compute, slice_chance  # noqa: E402
-from forecast.report import easy_turn_or_reason  # noqa: E402
+from forecast.report import easy_turn_or_reason, forecast_report  # noqa: E402
 
 CUT = 8e9
 TURN, NO_TURN = "physics", "penguins_in_a_table"
@@ -121,7 +121,8 @@ def test_mixture_weights_and_the_curve_alone(fits, part, context, figure):
     acc = figure(f, part).axes[-1]
     entry = next(text for text in legend(acc) if text.startswith("forecast (slice_sandwich, mixture:"))
     for name, w in f.weights_.items():
-        assert f"{'curve' if name == 'slice_sandwich' else name} {w:.2f}" in entry, entry
+        shown = f"{w:.2f}" if w >= 0.005 else "<0.01"
+        assert f"{'curve' if name == 'slice_sandwich' else name} {shown}" in entry, entry
     # the dashed line is the slice-and-sandwich curve fitted alone (same settings and seed)
     alone = [line for line in acc.get_lines() if mcolors.same_color(line.get_color(), CURVE_ALONE_COLOR)]
     assert len(alone) == 1 and alone[0].get_linestyle() == "--"
@@ -147,6 +148,8 @@ def test_too_few_models_for_the_turn_plot_says_why(part, tmp_path):
     f = SliceSandwich().fit(part, cut, TURN, context=SliceSandwich().learn_context(part.restrict(cut), cut))
     turn, why = easy_turn_or_reason(f)
     assert turn is None and "4 fitted models" in why
+    report = forecast_report(f, "slice_sandwich")  # the fit report names it the same way
+    assert report["easy_slice_turn_missing"] == why and "easy_slice_turn" not in report
     figures = []
     close = plt.close
     try:
