@@ -64,18 +64,31 @@ def _legend_below(ax: Axes, ncol: int, width: int) -> None:
               ncol=ncol, frameon=False)
 
 
-def early_signal_label(turn: Threshold | None, why: str | None, scale: str) -> str:
-    """The legend entry of the early signal: where the easy slice turns, and its interval; or
-    why there is no turn to draw."""
+def early_signal_label(turn: Threshold | None, why: str | None, scale: str, subject: str = "easy slice") -> str:
+    """The legend entry of the early signal: where the ``subject`` (the easiest slice; the task's
+    own curve when it is the only slice) turns, and its interval; or why there is no turn to draw."""
     if why is not None:
-        return f"early signal: easy-slice turn not estimated ({why})"
+        return f"early signal: {subject} turn not estimated ({why})"
     if turn is None or turn.estimate is None:
         share = 0.0 if turn is None else turn.p_reached
-        return f"early signal: no easy-slice turn in range ({share:.0%} of draws turn)"
+        return f"early signal: no {subject} turn in range ({share:.0%} of draws turn)"
     pct = int(round(turn.level * 100))
     lower = "-" if turn.lower is None else f"{turn.lower:.2g}"
     upper = "-" if turn.upper is None else f"{turn.upper:.2g}" + ("+" if turn.upper_censored else "")
-    return f"early signal: easy slice turns at {format_compute(turn.estimate, scale)} [{pct}%: {lower} – {upper}]"
+    return f"early signal: {subject} turns at {format_compute(turn.estimate, scale)} [{pct}%: {lower} – {upper}]"
+
+
+def _turn_subject(f: Forecaster) -> str:
+    """What turns: the easiest slice, or the whole task's curve when it is the only slice."""
+    return "easy slice" if len(f.slices_.summary) > 1 else "whole-task curve"
+
+
+def _slice_name(row, source: str) -> str:
+    """A slice's legend entry: which slice, its size (not for a whole-task score, which has
+    none) and its shape."""
+    if source == "whole_task":
+        return f"whole task ({row['shape']})"
+    return f"{row['label']} {row['n_questions']} questions ({row['shape']})"
 
 
 def mixture_label(weights: dict[str, float]) -> str:
@@ -105,7 +118,7 @@ def _slice_panel(ax: Axes, f: Forecaster, level: float, turn: Threshold | None, 
         c = rep.curves[rep.curves["slice"] == g]
         ax.fill_between(10.0 ** c["log10_compute"], c["lower"], c["upper"], color=color, alpha=0.2, lw=0)
         ax.plot(10.0 ** c["log10_compute"], c["mean"], color=color,
-                label=f"{row['label']} {row['n_questions']} questions ({row['shape']})")
+                label=_slice_name(row, rep.source))
         p = rep.points[rep.points["slice"] == g]
         ax.scatter(10.0 ** p["log10_compute"], p["score"], color=color, s=14)
     ax.axvline(f.cutoff_, color=CUTOFF_COLOR, ls="--", lw=1, label=cutoff_label(f.cutoff_, f.scale_))
@@ -116,7 +129,8 @@ def _slice_panel(ax: Axes, f: Forecaster, level: float, turn: Threshold | None, 
         _easy_turn_marker(ax, f, turn, colors[0])
     else:
         # say why there is no marker (a legend entry with nothing drawn)
-        ax.plot([], [], color=EARLY_COLOR, marker="D", ls="none", label=early_signal_label(turn, why, f.scale_))
+        ax.plot([], [], color=EARLY_COLOR, marker="D", ls="none",
+                label=early_signal_label(turn, why, f.scale_, _turn_subject(f)))
     ax.set_xscale("log")
     ax.set_xlabel(compute_label(f.scale_))
     ax.set_ylabel(f"slice score: {metric_label(metric)}")
@@ -135,13 +149,13 @@ def _easy_turn_marker(ax: Axes, f: Forecaster, turn: Threshold, color) -> None:
     if x_turn > x_end:
         ext = np.linspace(x_end, x_turn, 50)
         ax.plot(10.0**ext, np.median(f.curves_.scores(ext)[:, 0, :], axis=0), color=color, ls=":", lw=1.2,
-                label="easiest slice's curve past the fitted models (median)")
+                label=f"{_turn_subject(f)}'s curve past the fitted models (median)")
     y_turn = float(np.median(f.curves_.scores(np.array([x_turn]))[:, 0, 0]))
     lower = turn.lower if turn.lower is not None else turn.estimate
     upper = turn.upper if turn.upper is not None else turn.estimate
     ax.errorbar([turn.estimate], [y_turn], xerr=[[turn.estimate - lower], [upper - turn.estimate]],
                 color=EARLY_COLOR, marker="D", ms=7, mec="black", mew=0.6, capsize=3, lw=1.4, zorder=4,
-                label=early_signal_label(turn, None, f.scale_))
+                label=early_signal_label(turn, None, f.scale_, _turn_subject(f)))
 
 
 def _accuracy_panel(
@@ -185,7 +199,7 @@ def _accuracy_panel(
     if th.lower is not None and th.upper is not None:
         ax.axvspan(th.lower, th.upper, color=TAU_COLOR, alpha=0.1, lw=0, label=f"{pct}% interval of the threshold")
     if hasattr(f, "easy_turn"):
-        label = early_signal_label(turn, why, scale)
+        label = early_signal_label(turn, why, scale, _turn_subject(f))
         if turn is not None and turn.estimate is not None:
             ax.axvline(turn.estimate, color=EARLY_COLOR, ls="-.", lw=1.5, label=label)
         else:

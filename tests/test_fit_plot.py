@@ -140,7 +140,7 @@ def test_no_turn_in_range_is_said_not_drawn(fits, part, figure):
     assert vertical_lines(acc, EARLY_COLOR) == []
     assert not [line for line in slices.get_lines() if line.get_marker() == "D" and len(line.get_xdata())]
     for ax in (slices, acc):
-        assert any(text.startswith("early signal: no easy-slice turn in range") for text in legend(ax))
+        assert any(text.startswith("early signal: no easy slice turn in range") for text in legend(ax))
 
 
 def test_too_few_models_for_the_turn_plot_says_why(part, tmp_path):
@@ -159,7 +159,7 @@ def test_too_few_models_for_the_turn_plot_says_why(part, tmp_path):
         plt.close = close
     assert out.stat().st_size > 10_000 and not list(tmp_path.glob(".*partial*"))
     for ax in figures[0].axes:
-        assert any(text.startswith("early signal: easy-slice turn not estimated (slice 0: 4 fitted models")
+        assert any(text.startswith("early signal: easy slice turn not estimated (slice 0: 4 fitted models")
                    for text in legend(ax)), legend(ax)
     plt.close(figures[0])
 
@@ -191,3 +191,18 @@ def test_slice_chance_only_where_a_guesser_has_one():
     assert slice_chance("p_correct", 0.0) is None
     for metric in ("tc_brier", "loglik", "edit_distance"):
         assert slice_chance(metric, 0.25) is None
+
+
+def test_a_whole_task_score_is_named_as_one_curve_not_a_slice_of_questions(figure):
+    import forecast
+    from forecast.curves.conjugate import DEFAULT_PRIOR_SD
+
+    d = forecast.load_dataset("olmo_ladder")
+    task = "arc_challenge:test:rc:5"
+    f = SliceSandwich(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.5, combine=None).fit(d, 1.3e21, task)
+    assert f.slices_.source == "whole_task"
+    slices = figure(f, d).axes[0]
+    texts = legend(slices)
+    assert f"whole task ({f.slices_.summary['shape'][0]})" in texts
+    assert not any("questions" in text or "easy slice" in text for text in texts), texts
+    assert any(text.startswith("early signal:") and "whole-task curve" in text for text in texts), texts
