@@ -281,6 +281,20 @@ def test_slice_sandwich_uses_families_on_task_level_data():
         make_method("slice_sandwich", family="yes", **SS_FIXED).fit(data, CUT, TARGET)
 
 
+def test_slice_sandwich_decides_once_not_to_mix_on_several_families(data):
+    """On task-level data of several families the mixture is skipped in learn_context (no
+    weights are learned that would never be used); one family mixes as usual."""
+    ss = make_method("slice_sandwich", **SS_FIXED)
+    ctx = ss.learn_context(data.restrict(CUT), CUT)
+    assert "several families" in ctx["combine_skipped"] and "combine_weights" not in ctx
+    fc = ss.fit(data, CUT, TARGET, context=ctx)
+    assert fc.weights_ == {"slice_sandwich": 1.0} and not fc.components_
+    assert any("not mixed on data of several families" in w for w in fc.diagnostics_["warnings"])
+    single = EvalData.from_frames(data.models.assign(family="one"), data.tasks, scores=data.scores, name="one")
+    one_ctx = ss.learn_context(single.restrict(CUT), CUT)
+    assert "combine_skipped" not in one_ctx and "slice_sandwich" in one_ctx["combine_weights"]
+
+
 @pytest.mark.slow
 def test_backtest_job_hands_form_b_the_held_out_scores():
     """Through the harness: form (b) reads the score:<task> columns a job passes, form (a)

@@ -198,6 +198,26 @@ class SliceSandwich(FamilySpread, Forecaster):
             raise InputError(f"combine names a method twice: {self.combine!r}")
         return list(names)
 
+    def _mixes_on(self, pool: EvalData, cutoff: float) -> bool:
+        """Whether the curve is mixed with the :meth:`_components` on ``pool`` at ``cutoff``.
+
+        Not on task-level data whose models at or below the cut-off come from two or more
+        families while ``family`` is on: there the curve carries per-family efficiency
+        offsets, which the components ignore and which are most of what the curve's
+        forecast of a seen family rests on (decided once per data set and cut-off, so that
+        :meth:`learn_context` does not learn weights that would never be used)."""
+        if not self._components():
+            return False
+        if not self.family or pool.kind != "task_level" or "family" not in pool.models.columns:
+            return True
+        try:
+            tables = [pool.compute_table()]
+        except InputError:  # tasks on different compute scales: each task's own
+            tables = [pool.compute_table(task) for task in pool.task_names]
+        names = sorted({str(m) for t in tables for m in t.loc[t["compute"] <= cutoff * (1 + 1e-12), "model"]})
+        labels = fitted_family_labels(pool.models, names)
+        return labels is None or len(set(labels)) < 2
+
     # ------------------------------------------------------------------ fit-time tuning
     def _with(self, **params) -> SliceSandwich:
         return type(self)(**{**self.get_params(), **params})
@@ -247,7 +267,10 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["prior_report"] = report
         fits = None
         z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
-        if self.extrapolation_sd is None or self._components():
+        mixes = self._mixes_on(pool, cutoff)
+        if self._components() and not mixes:
+            context["combine_skipped"] = "data of several families (the components ignore families)"
+        if self.extrapolation_sd is None or mixes:
             fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
             fits = pseudo_forecasts(
                 pool,
@@ -265,7 +288,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
             context["extrapolation_pseudo_splits"] = len(fits)
             context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
-        if self._components():
+        if mixes:
             extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
             for _, fc in fits:
                 fc.slope_change_ = z * extrap
@@ -285,10 +308,14 @@ class SliceSandwich(FamilySpread, Forecaster):
 
         names = self._components()
         contexts: dict[tuple[str, float, str | None], dict] = {}
+        learns = {name: make_method(name).learns_context for name in names}
+
+        def component(name: str) -> Forecaster:
+            return make_method(name, n_draws=self.n_draws, seed=self.seed)
 
         def context_at(name: str, c: float, task: str) -> dict:
             """The component's own settings learned from every task at or below ``c``."""
-            if not make_method(name).learns_context:
+            if not learns[name]:
                 return {}
             for key in ((name, float(c), None), (name, float(c), task)):
                 if key in contexts:
@@ -297,7 +324,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                 data, key = pool.restrict(c), (name, float(c), None)
             except InputError:  # tasks on different compute scales: the task's own data
                 data, key = pool.for_task(task).restrict(c, task), (name, float(c), task)
-            contexts[key] = make_method(name, n_draws=self.n_draws, seed=self.seed).learn_context(data, c)
+            contexts[key] = component(name).learn_context(data, c)
             return contexts[key]
 
         per_task: dict[str, EvalData] = {}
@@ -312,8 +339,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             try:
                 for name in names:
                     ctx = context_at(name, split.cutoff, split.task)
-                    other = make_method(name, n_draws=self.n_draws, seed=self.seed).fit(
-                        data, split.cutoff, split.task, context=ctx)
+                    other = component(name).fit(data, split.cutoff, split.task, context=ctx)
                     comp.append(other.sample(compute, "observed"))
             except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
                 continue  # every component or none: the comparison stays paired
@@ -329,8 +355,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                                for r in result.table.to_dict(orient="records")},
             "spread_scale": result.scale,
             "spread_crps": result.scale_crps,
-            "component_contexts": {n: make_method(n, n_draws=self.n_draws, seed=self.seed).learn_context(pool, cutoff)
-                                   for n in names if make_method(n).learns_context},
+            "component_contexts": {n: component(n).learn_context(pool, cutoff) for n in names if learns[n]},
         })
         return out
 
@@ -348,9 +373,9 @@ class SliceSandwich(FamilySpread, Forecaster):
         that cannot be fitted gives its weight to the others (a warning says so).
 
         ``n_draws`` is the curve's own number of draws (the PyMC engine gives draws x chains),
-        which every component then draws too.  With family offsets (task-level data of two or
-        more families) the curve is not mixed: the components ignore families, whose offsets
-        are what the curve's forecast of a seen family rests on."""
+        which every component then draws too.  The curve is not mixed where
+        :meth:`learn_context` said so (``combine_skipped``: data of several families, see
+        :meth:`_mixes_on`)."""
         from forecast.methods import make_method
 
         self.components_: dict[str, Forecaster] = {}
@@ -361,9 +386,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         self.spread_scale_ = 1.0
         if not names:
             return
-        if getattr(self, "family_offsets_", None) is not None:
-            self.diagnostics_["warnings"].append("combine: not mixed on data of several families "
-                                                 "(the components ignore families)")
+        if "combine_skipped" in self.context_:
+            self.diagnostics_["warnings"].append(f"combine: not mixed on {self.context_['combine_skipped']}")
             return
         learned = self.context_.get("combine_weights")
         if not isinstance(learned, dict) or "slice_sandwich" not in learned:
