@@ -16,6 +16,10 @@ CUTOFF_COLOR = "0.35"
 CHANCE_COLOR = "0.55"
 TAU_COLOR = "#c27c0e"
 HELD_OUT_COLOR = "#d1495b"
+#: the early signal (the easy slice's turn from falling to rising) and the slice-and-sandwich
+#: curve drawn alone inside its mixture
+EARLY_COLOR = "#00798c"
+CURVE_ALONE_COLOR = "#2e4057"
 #: font sizes: panel titles, axis labels, ticks, legends
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 10, 9, 8, 8
 #: what each slice / task metric is, as an axis label
@@ -66,6 +70,19 @@ def cutoff_label(cutoff: float, scale: str) -> str:
 def chance_label(chance: float) -> str:
     """The legend entry of the chance line."""
     return f"chance accuracy ({chance:.2g})"
+
+
+def slice_chance(metric: str, chance: float) -> float | None:
+    """What a guesser scores on a slice of ``metric``, or None where chance has no meaning.
+
+    A uniform guesser answers every question right with the task's chance whatever its
+    difficulty, so the share correct of every slice (``accuracy``) and the probability on the
+    correct answer (``p_correct``, multiple choice only: ``chance > 0``) sit at the task's
+    chance; a Brier-type score or a likelihood has no chance line (none is invented).
+    """
+    if metric == "accuracy" or (metric == "p_correct" and chance > 0):
+        return chance
+    return None
 
 
 def style_axes(ax, title: str | None = None) -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from forecast.errors import InputError
 from forecast.methods.base import Forecaster
+from forecast.threshold import Threshold
 
 
 def jsonable(value: Any) -> Any:
@@ -37,6 +38,27 @@ def default_grid(f: Forecaster, n: int = 9) -> np.ndarray:
     """Raw compute points from the smallest fitted model to two decades past the cut-off."""
     lo, hi = f.search_range_
     return 10.0 ** np.linspace(lo, hi, n)
+
+
+def easy_turn_or_reason(f: Forecaster, level: float = 0.9) -> tuple[Threshold | None, str | None]:
+    """The early signal of ``f``: where its easiest slice turns from falling to rising.
+
+    Returns
+    -------
+    (turn, None)
+        ``f.easy_turn(level)`` (its ``estimate`` is None when no turn lies in the searched range).
+    (None, reason)
+        The turn cannot be estimated: a secondary estimate (a cubic on the easiest slice) needs
+        more fitted models than the forecast itself, so it is named as missing, not a failed fit.
+    (None, None)
+        ``f`` has no easy slice (a baseline, ``two_step``).
+    """
+    if not hasattr(f, "easy_turn"):
+        return None, None
+    try:
+        return f.easy_turn(level=level), None
+    except InputError as exc:
+        return None, str(exc)
 
 
 def forecast_report(
@@ -79,17 +101,14 @@ def forecast_report(
         "predictions": preds,
         "interval_kind": "observed (a new model's score: curve + between-model spread + binomial noise)",
     }
-    if hasattr(f, "easy_turn"):
-        try:
-            turn = f.easy_turn(level=level).to_dict()
-        except InputError as exc:
-            # a secondary estimate (a cubic on the easiest slice) needs more fitted models than
-            # the forecast itself: say why it is missing instead of failing the whole report
-            out["easy_slice_turn_missing"] = str(exc)
-        else:
-            out["easy_slice_turn"] = {
-                k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored", "lower_censored")
-            }
+    turn, missing = easy_turn_or_reason(f, level)
+    if missing is not None:
+        out["easy_slice_turn_missing"] = missing
+    if turn is not None:
+        turn = turn.to_dict()
+        out["easy_slice_turn"] = {
+            k: turn[k] for k in ("estimate", "lower", "upper", "p_reached", "upper_censored", "lower_censored")
+        }
     if hasattr(f, "slices_"):
         out["slices"] = f.slices_.summary
         out["slice_source"] = f.slices_.source
