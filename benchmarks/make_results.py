@@ -228,7 +228,8 @@ def run_script(name: str, *args: str) -> str:
 
 
 #: the parts of RESULTS.md after the main backtest, each under its own "## " heading
-PARTS = ("speed", "ladder", "mirage", "obsscaling")
+PARTS = ("early", "speed", "ladder", "mirage", "obsscaling")
+EARLY_HEADING = "## Early signals: the easy slice's turn and the hard slices' rise (`python benchmarks/early_signal.py`)"
 OBSSCALING_HEADING = "## Observational scaling data, many families (`python benchmarks/obsscaling.py`)"
 LADDER_HEADING = "## The model ladder (`python benchmarks/ladder.py`)"
 
@@ -264,6 +265,24 @@ def obsscaling_section(out: str | None, reuse: bool = False, seconds: float | No
     return [OBSSCALING_HEADING, run_script("obsscaling.py", *args)]
 
 
+def early_section(out: str | None) -> list[str]:
+    """The early-signal part (issue 8, item 4), read from the main backtest's folder ``out``."""
+    if not out:
+        return [EARLY_HEADING, "(needs the main backtest's folder: run with `--out DIR`)"]
+    return [
+        EARLY_HEADING,
+        "Does what the fitted models show before a jump tell whether the task will reach tau by a "
+        "budget? Per split of the default's emergence table, the curve alone is refitted with that "
+        "cut-off's learned settings: `p_turn` is the share of curve draws whose easy slice turns "
+        "from falling to rising at or below the budget; `p_hard_rising` the share whose hardest "
+        "slice rises at the cut-off. `rate | X` is the event rate where X > 0.5. `recal` is a "
+        "logistic recalibration of the default's probability, `+signals` the same with both "
+        "signals as inputs, both fitted on the BIG-G tuning half only. Below, the turn read as "
+        "a threshold estimate on the splits whose crossing of tau = 0.25 was observed.",
+        run_script("early_signal.py", "--backtest", out),
+    ]
+
+
 def replace_section(text: str, heading: str, body: list[str]) -> str:
     """``text`` (a RESULTS.md) with the section under ``heading`` replaced by ``body`` (appended
     before the closing total line when absent)."""
@@ -283,8 +302,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="processes", choices=["local", "processes", "dask"])
     parser.add_argument("--out", help="keep the main backtest's folder here (resumed if it exists)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: speed, mirage, ladder, obsscaling")
-    parser.add_argument("--only", default="", help="run only these parts (obsscaling, ladder) and replace "
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: early, speed, mirage, ladder, "
+                        "obsscaling")
+    parser.add_argument("--only", default="", help="run only these parts (obsscaling, ladder, early) and replace "
                         "their sections of the existing RESULTS.md")
     parser.add_argument("--ladder-backtests", help="comma-separated `forecast backtest` output folders on the "
                         "ladder (olmo_ladder_paper, olmo_ladder) whose tables go into the ladder section")
@@ -304,10 +324,12 @@ def main() -> None:
         parser.error(f"unknown part {unknown[0]!r} (parts: {', '.join(PARTS)})")
     warnings.filterwarnings("ignore")
     if only:
-        if not set(only) <= {"obsscaling", "ladder"}:
-            parser.error("--only runs the obsscaling or ladder parts alone (the others need the main run)")
+        if not set(only) <= {"obsscaling", "ladder", "early"}:
+            parser.error("--only runs the obsscaling, ladder or early parts alone (the others need the main run)")
         path = Path(args.results)
         text = path.read_text() if path.exists() else "# Benchmark results\n"
+        if "early" in only:
+            text = replace_section(text, EARLY_HEADING, early_section(args.out))
         if "ladder" in only:
             text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests, args.ladder_rows))
         if "obsscaling" in only:
@@ -338,6 +360,8 @@ def main() -> None:
         "each task jumps, and dropped six models after seeing them (`--cutoffs paper --paper-exclusions`).",
         paper_md,
     ]
+    if "early" not in skip:
+        sections += early_section(args.out)
     if "speed" not in skip:
         sections += ["## Speed (`python benchmarks/speed.py`)", "```", run_script("speed.py"), "```"]
     if "ladder" not in skip and (HERE / "ladder.py").exists():
