@@ -1,20 +1,34 @@
-"""Does the easy slice's turn tell whether a task will emerge? (issue 8, item 4)
+"""Do the early signals tell whether a task will emerge? (issue 8, item 4)
 
 Reads a finished backtest folder (the README's main job) and, for every split of
 ``slice_sandwich`` in its emergence table (a task not yet at ``tau`` at the cut-off, a
 budget past it, the event observed), refits the sandwich curve with the settings that run
-learned at that cut-off (``combine=None``: the turn is a property of the curve's easy slice)
-and reads the easy-slice turn per curve draw (:meth:`SliceSandwich.easy_turn_draws`).
+learned at that cut-off (``combine=None``: the signals are properties of the curve's slices)
+and reads, from the fitted models only:
 
-The signal of a split at budget ``B`` is ``p_turn = P(turn <= B)`` over the draws.  Reported,
-per data set and per half of BIG-G:
+* ``p_turn``: the share of draws whose easy slice turns from falling to rising at or below
+  the budget (:meth:`SliceSandwich.easy_turn_draws`; the turn is searched up to 2 decades
+  past the cut-off, so rows with a budget beyond that are left out and counted);
+* ``p_hard_rising``: the share of curve draws whose hardest slice rises over the last
+  :data:`HARD_STEP` decade before the cut-off.
 
-* how often the signal is present (``p_turn > 0.5``) and the event rate with and without it;
-* the ranking skill (AUC) of ``p_turn`` alone and of the default's ``p_emerged``;
-* a combination, ``logit p = a + b logit(p_emerged) + c p_turn`` (statsmodels ``Logit``),
-  fitted on the recorded tuning data only (the BIG-G tuning half at cut-offs <= 1B, as in
-  ``STACKING_TUNING.md``) and scored, with ``p_emerged`` beside it, where it played no part:
-  the BIG-G evaluation half at cut-offs >= 1B and the group data.
+Reported, per data set and per half of BIG-G, with tasks weighted equally
+(:func:`forecast.backtest.emergence.score_events`, the backtest's own scoring):
+
+* the ranking skill (AUC) of each signal alone and of the default's ``p_emerged``;
+* two logistic models fitted on the recorded tuning rows only (the BIG-G tuning half at
+  cut-offs <= 1B, as in ``STACKING_TUNING.md``): ``recal`` (``logit p_emerged`` alone, a
+  recalibration) and ``+signals`` (plus both signals), with standard errors clustered by task
+  (statsmodels); what the signals add is ``+signals`` against ``recal`` where neither was
+  fitted: the BIG-G evaluation half at cut-offs >= 1B and the group data (which did choose the
+  default's mixture switches in ``STACKING_TUNING.md``, but played no part here); per task on
+  the group data, which has five;
+* the turn read as a threshold estimate: the capped threshold CRPS of the turn's draws
+  (:func:`forecast.backtest.scoring.threshold_crps`, as the backtest scores every method) beside
+  the default's, on every eligible split of ``thresholds.csv``.
+
+The 0.5 share that counts a signal as present and :data:`HARD_STEP` are fixed a priori
+(never varied).
 
 Usage::
 
@@ -33,75 +47,77 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.special import logit
-from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 
 from forecast import load_dataset
+from forecast.backtest.emergence import score_events
 from forecast.backtest.results import bigg_half
+from forecast.backtest.scoring import threshold_crps
 from forecast.errors import InputError
 from forecast.methods.slice_sandwich import SliceSandwich
 
 METHOD = "slice_sandwich"
 DATASETS = ("bigbench_bigg", "slice_sandwich")
-#: decades over which the hardest slice's rise at the cut-off is read
+#: decades before the cut-off over which the hardest slice's rise is read
 HARD_STEP = 0.1
-#: probabilities are clipped to this range before their logit
+#: probabilities are clipped to this range before their logit (as in the backtest's log score)
 CLIP = (0.001, 0.999)
+SIGNALS = ("p_turn", "p_hard_rising")
 
 
 def _context(folder: Path, dataset: str, cutoff: float) -> dict:
     """The settings the run learned for ``slice_sandwich`` on ``dataset`` at ``cutoff``."""
-    for path in glob.glob(str(folder / "jobs" / f"context_{dataset}_{METHOD}_*.json")):
+    found = []
+    for path in sorted(glob.glob(str(folder / "jobs" / f"context_{dataset}_{METHOD}_*.json"))):
         job = json.loads(Path(path).read_text())
         if job.get("status") == "ok" and np.isclose(float(job["cutoff"]), cutoff, rtol=1e-9):
-            return job["context"]
-    raise InputError(f"{folder}: no learned context of {METHOD} on {dataset} at cut-off {cutoff:g}")
+            found.append(job["context"])
+    if len(found) != 1:
+        raise InputError(f"{folder}: {len(found)} learned contexts of {METHOD} on {dataset} at cut-off "
+                         f"{cutoff:g} (need exactly one: one run per folder)")
+    return found[0]
 
 
-def turn_table(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per emergence row of the default (its ``p_emerged``, ``observed``, ``p_turn``
-    and ``p_hard_rising``), and one per split (``turn``: the median turn in log10 compute,
-    NaN when fewer than half the draws turn in range)."""
+def signal_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """The emergence rows with both signals, the eligible threshold rows with the turn's
+    threshold CRPS, and the counts of rows left out (and why)."""
     em = pd.read_csv(folder / "emergence.csv")
     em = em[(em["method"] == METHOD) & em["dataset"].isin(DATASETS) & em["observed"].notna()].copy()
-    splits = []
-    em["p_turn"] = np.nan
-    em["turn_found"] = np.nan
-    em["p_hard_rising"] = np.nan
-    for (dataset, cutoff), rows in em.groupby(["dataset", "cutoff"]):
+    th = pd.read_csv(folder / "thresholds.csv")
+    th = th[(th["method"] == METHOD) & th["dataset"].isin(DATASETS) & th["eligible"].astype(bool)].copy()
+    for col in (*SIGNALS, "search_max"):
+        em[col] = np.nan
+    th["thr_crps_turn"] = np.nan
+    dropped = {"no turn fit (too few models for the cubic)": 0}
+    for (dataset, cutoff), rows in pd.concat([em[["dataset", "cutoff", "task"]],
+                                              th[["dataset", "cutoff", "task"]]]).groupby(["dataset", "cutoff"]):
         data = load_dataset(dataset)
         ctx = _context(folder, dataset, float(cutoff))
         curve = SliceSandwich(combine=None, prior_sd=tuple(ctx["prior_sd"]),
                               extrapolation_sd=float(ctx["extrapolation_sd"]), seed=0)
-        for task, idx in rows.groupby("task").groups.items():
+        for task in rows["task"].unique():
+            e_idx = em.index[(em["dataset"] == dataset) & (em["cutoff"] == cutoff) & (em["task"] == task)]
+            t_idx = th.index[(th["dataset"] == dataset) & (th["cutoff"] == cutoff) & (th["task"] == task)]
             try:
                 fc = curve.fit(data, float(cutoff), task)
-                x = np.log10(float(cutoff))
-                hard = fc.curves_.link(np.array([x - HARD_STEP, x]))[:, -1, :]
-                em.loc[idx, "p_hard_rising"] = float(np.mean(hard[:, 1] > hard[:, 0]))
                 turns = fc.easy_turn_draws()
-            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-                print(f"  {dataset} {task} {cutoff:g}: no turn ({exc})", file=sys.stderr)
+            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
+                dropped["no turn fit (too few models for the cubic)"] += len(e_idx)
                 continue
-            budgets = np.log10(em.loc[idx, "budget"].to_numpy(dtype=float))
+            x = np.log10(float(cutoff))
+            hard = fc.curves_.link(np.array([x - HARD_STEP, x]))[:, -1, :]
+            budgets = np.log10(em.loc[e_idx, "budget"].to_numpy(dtype=float))
             filled = np.nan_to_num(turns, nan=np.inf)
-            median = float(np.quantile(filled, 0.5, method="inverted_cdf"))
-            splits.append({"dataset": dataset, "task": task, "cutoff": float(cutoff),
-                           "turn": median if np.isfinite(median) else np.nan})
-            em.loc[idx, "p_turn"] = (filled[None, :] <= budgets[:, None]).mean(axis=1)
-            em.loc[idx, "turn_found"] = float(np.isfinite(turns).mean())
-    return em.dropna(subset=["p_turn"]), pd.DataFrame(splits)
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
-
-
-def _brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((p - y) ** 2))
-
-
-SIGNALS = ("p_turn", "p_hard_rising")
+            em.loc[e_idx, "p_turn"] = (filled[None, :] <= budgets[:, None]).mean(axis=1)
+            em.loc[e_idx, "p_hard_rising"] = float(np.mean(hard[:, 1] > hard[:, 0]))
+            em.loc[e_idx, "search_max"] = fc.search_range_[1]
+            for i in t_idx:
+                obs = th.at[i, "observed"]
+                th.at[i, "thr_crps_turn"] = threshold_crps(
+                    turns, None if pd.isna(obs) else np.log10(float(obs)), np.log10(float(th.at[i, "max_compute"])))
+    em = em.dropna(subset=["p_turn"])
+    beyond = np.log10(em["budget"].to_numpy(dtype=float)) > em["search_max"].to_numpy(dtype=float) + 1e-9
+    dropped["budget beyond the turn's search range (cut-off + 2 decades)"] = int(beyond.sum())
+    return em[~beyond], th.dropna(subset=["thr_crps_turn"]), dropped
 
 
 def _features(frame: pd.DataFrame, signals: tuple[str, ...]) -> np.ndarray:
@@ -110,98 +126,108 @@ def _features(frame: pd.DataFrame, signals: tuple[str, ...]) -> np.ndarray:
     return sm.add_constant(np.column_stack(cols), has_constant="add")
 
 
+def _fit_logit(frame: pd.DataFrame, signals: tuple[str, ...]):
+    groups = pd.factorize(frame["task"])[0]
+    return sm.Logit(frame["observed"].to_numpy(dtype=float), _features(frame, signals)).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": groups})
+
+
 def subsets(em: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The reporting subsets: each data set, and BIG-G's tuning and evaluation halves."""
+    """The reporting subsets: BIG-G (all; its tuning and evaluation halves) and the group data."""
     bigg = em[em["dataset"] == "bigbench_bigg"]
     half = bigg["task"].map(bigg_half)
     return {
-        "bigbench_bigg": bigg,
-        "tune_half_<=1B": bigg[(half == "tuning") & (bigg["cutoff"] <= 1e9 * (1 + 1e-9))],
-        "eval_half_1B+": bigg[(half == "evaluation") & (bigg["cutoff"] >= 1e9 * (1 - 1e-9))],
-        "slice_sandwich (group data)": em[em["dataset"] == "slice_sandwich"],
+        "bigbench_bigg (overlaps the tuning rows)": bigg,
+        "tune_half_<=1B (fits the logistics)": bigg[(half == "tuning") & (bigg["cutoff"] <= 1e9 * (1 + 1e-9))],
+        "eval_half_1B+ (held out)": bigg[(half == "evaluation") & (bigg["cutoff"] >= 1e9 * (1 - 1e-9))],
+        "group data (held out)": em[em["dataset"] == "slice_sandwich"],
     }
 
 
-def report(em: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    """The measured table (markdown) and its rows.
+def _markdown(table: pd.DataFrame) -> list[str]:
+    out = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    for r in table.to_dict(orient="records"):
+        out.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+    return out
 
-    Two logistic models are fitted on the tuning rows: ``recal`` (the default's probability
-    alone, a recalibration) and ``signals`` (plus the early signals); what the signals add is
-    the difference between the two where neither was fitted."""
+
+def _scores(name: str, f: pd.DataFrame, recal, full) -> dict:
+    f = f.assign(p_recal=recal.predict(_features(f, ())), p_signals=full.predict(_features(f, SIGNALS)))
+    row = {"subset": name, "rows": len(f), "tasks": f["task"].nunique(), "events": int(f["observed"].sum())}
+    for sig in SIGNALS:
+        row[f"share {sig} > 0.5"] = float((f[sig] > 0.5).mean())
+        row[f"AUC {sig}"] = score_events(f, p=sig)["auc"]
+    for label, col in (("default", "p_emerged"), ("recal", "p_recal"), ("+signals", "p_signals")):
+        s = score_events(f, p=col)
+        row[f"AUC {label}"], row[f"Brier {label}"] = s["auc"], s["brier"]
+    return row
+
+
+def report(em: pd.DataFrame, th: pd.DataFrame, dropped: dict[str, int]) -> str:
+    """The measured tables, as markdown."""
     parts = subsets(em)
-    tune = parts["tune_half_<=1B"]
-    y_tune = tune["observed"].to_numpy(dtype=float)
-    recal = sm.Logit(y_tune, _features(tune, ())).fit(disp=0)
-    full = sm.Logit(y_tune, _features(tune, SIGNALS)).fit(disp=0)
-    rows = []
-    for name, f in parts.items():
-        y = f["observed"].to_numpy(dtype=float)
-        row = {"subset": name, "rows": len(f), "tasks": f["task"].nunique(), "events": int(y.sum())}
-        for sig in SIGNALS:
-            present = f[sig].to_numpy(dtype=float) > 0.5
-            row[f"{sig} > 0.5"] = float(present.mean())
-            row[f"rate | {sig}"] = float(y[present].mean()) if present.any() else float("nan")
-            row[f"rate | not {sig}"] = float(y[~present].mean()) if (~present).any() else float("nan")
-            row[f"AUC {sig}"] = _auc(y, f[sig].to_numpy(dtype=float))
-        p_mix = f["p_emerged"].to_numpy(dtype=float)
-        p_recal, p_sig = recal.predict(_features(f, ())), full.predict(_features(f, SIGNALS))
-        row.update({"AUC default": _auc(y, p_mix), "AUC recal": _auc(y, p_recal), "AUC +signals": _auc(y, p_sig),
-                    "Brier default": _brier(y, p_mix), "Brier recal": _brier(y, p_recal),
-                    "Brier +signals": _brier(y, p_sig)})
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    tune = parts["tune_half_<=1B (fits the logistics)"]
+    recal, full = _fit_logit(tune, ()), _fit_logit(tune, SIGNALS)
     coef = ", ".join(f"{n} {b:+.3f} (p={pv:.2g})" for n, b, pv in
                      zip(("const", "logit p_emerged", *SIGNALS), full.params, full.pvalues))
+    scored = pd.DataFrame([_scores(n, f, recal, full) for n, f in parts.items()])
+    held = scored[scored["subset"].str.endswith("(held out)")]
+    helps = [f"{r['subset']}: Brier {r['Brier +signals']:.3f} with the signals against {r['Brier recal']:.3f} without"
+             for r in held.to_dict(orient="records")]
+    better = bool((held["Brier +signals"] < held["Brier recal"]).all())
+    verdict = ("Verdict (rule: the signals go into the default's emergence probability only if `+signals` has a "
+               "lower Brier score than `recal` on every held-out subset): "
+               + ("they help on every held-out subset" if better else "not fed into the default")
+               + " (" + "; ".join(helps) + ").")
     lines = [
-        f"Fitted on `tune_half_<=1B` ({len(tune)} rows, {int(y_tune.sum())} events): {coef}.",
-        "`bigbench_bigg` overlaps the tuning rows; `eval_half_1B+` and the group data played no part.",
+        verdict,
         "",
-        "| " + " | ".join(table.columns) + " |",
-        "|" + "---|" * len(table.columns),
+        f"`+signals` fitted on the tuning rows ({len(tune)} rows, {tune['task'].nunique()} tasks, "
+        f"{int(tune['observed'].sum())} events; p-values clustered by task): {coef}. "
+        f"Left out: " + "; ".join(f"{v} rows, {k}" for k, v in dropped.items()) + ".",
+        "",
+        *_markdown(scored),
+        "",
+        "Per task on the group data:",
+        "",
+        *_markdown(pd.DataFrame([_scores(t, f, recal, full) for t, f in parts["group data (held out)"].groupby("task")])),
+        "",
+        "The easy slice's turn read as a threshold (tau = 0.25), every eligible split (crossed or not); "
+        "threshold CRPS in decades, capped at the largest held-out model, tasks weighted equally:",
+        "",
     ]
-    for r in table.to_dict(orient="records"):
-        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
-    return "\n".join(lines), table
-
-
-def threshold_report(folder: Path, splits: pd.DataFrame) -> str:
-    """The turn read as a threshold estimate, beside the default's, on the splits whose
-    crossing of tau was observed past the cut-off (eligible, observed threshold finite)."""
-    th = pd.read_csv(folder / "thresholds.csv")
-    th = th[(th["method"] == METHOD) & th["eligible"].astype(bool) & th["observed"].notna()]
-    th = th.merge(splits, on=["dataset", "task", "cutoff"], how="inner")
-    lines = ["", "| data set | crossings | turn found | median abs error, turn (dec) | default, same rows (dec) "
-             "| Spearman (turn, observed) | Spearman (default, observed) |", "|---|---|---|---|---|---|---|"]
+    rows = []
     for dataset, f in th.groupby("dataset"):
-        obs = np.log10(f["observed"].to_numpy(dtype=float))
-        est = np.log10(f["estimate"].to_numpy(dtype=float))
-        turn = f["turn"].to_numpy(dtype=float)
-        both = np.isfinite(turn) & np.isfinite(est)
-        err_turn = np.median(np.abs(turn[both] - obs[both])) if both.any() else np.nan
-        err_def = np.median(np.abs(est[both] - obs[both])) if both.any() else np.nan
-        rho_turn = spearmanr(turn[both], obs[both]).statistic if both.sum() > 2 else np.nan
-        rho_def = spearmanr(est[both], obs[both]).statistic if both.sum() > 2 else np.nan
-        lines.append(f"| {dataset} | {len(f)} | {np.isfinite(turn).mean():.2f} | {err_turn:.2f} | {err_def:.2f} "
-                     f"| {rho_turn:.2f} | {rho_def:.2f} |")
+        per_task = f.groupby("task")[["thr_crps", "thr_crps_turn"]].mean()
+        rows.append({"data set": dataset, "splits": len(f), "tasks": len(per_task),
+                     "crossed": int(f["observed"].notna().sum()),
+                     "thr CRPS default": float(per_task["thr_crps"].mean()),
+                     "thr CRPS turn": float(per_task["thr_crps_turn"].mean()),
+                     "turn better on tasks": f"{int((per_task['thr_crps_turn'] < per_task['thr_crps']).sum())}"
+                                             f"/{len(per_task)}"})
+    lines += _markdown(pd.DataFrame(rows))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backtest", required=True, help="a finished backtest folder (emergence.csv, jobs/)")
-    parser.add_argument("--out", help="write the per-row table here (CSV; refused if it exists)")
+    parser.add_argument("--out", help="write the per-row emergence table here (CSV; refused if it exists)")
     args = parser.parse_args(argv)
     folder = Path(args.backtest)
-    if not (folder / "emergence.csv").is_file():
-        print(f"early_signal: {folder / 'emergence.csv'} does not exist (run the backtest first)", file=sys.stderr)
-        return 2
+    for name in ("emergence.csv", "thresholds.csv"):
+        if not (folder / name).is_file():
+            print(f"early_signal: {folder / name} does not exist (run the backtest with --out first)", file=sys.stderr)
+            return 2
     if args.out and Path(args.out).exists():
         print(f"early_signal: {args.out} exists; not overwritten", file=sys.stderr)
         return 2
-    em, splits = turn_table(folder)
-    text, _ = report(em)
-    print(text)
-    print(threshold_report(folder, splits))
+    try:
+        em, th, dropped = signal_tables(folder)
+    except InputError as exc:
+        print(f"early_signal: {exc}", file=sys.stderr)
+        return 2
+    print(report(em, th, dropped))
     if args.out:
         em.to_csv(args.out, index=False)
     return 0

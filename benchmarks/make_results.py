@@ -265,20 +265,17 @@ def obsscaling_section(out: str | None, reuse: bool = False, seconds: float | No
     return [OBSSCALING_HEADING, run_script("obsscaling.py", *args)]
 
 
-def early_section(out: str | None) -> list[str]:
+def early_section(out: str) -> list[str]:
     """The early-signal part (issue 8, item 4), read from the main backtest's folder ``out``."""
-    if not out:
-        return [EARLY_HEADING, "(needs the main backtest's folder: run with `--out DIR`)"]
     return [
         EARLY_HEADING,
         "Does what the fitted models show before a jump tell whether the task will reach tau by a "
-        "budget? Per split of the default's emergence table, the curve alone is refitted with that "
-        "cut-off's learned settings: `p_turn` is the share of curve draws whose easy slice turns "
-        "from falling to rising at or below the budget; `p_hard_rising` the share whose hardest "
-        "slice rises at the cut-off. `rate | X` is the event rate where X > 0.5. `recal` is a "
-        "logistic recalibration of the default's probability, `+signals` the same with both "
-        "signals as inputs, both fitted on the BIG-G tuning half only. Below, the turn read as "
-        "a threshold estimate on the splits whose crossing of tau = 0.25 was observed.",
+        "budget, beyond the default's own probability? Per split of the default's emergence table, "
+        "the curve alone is refitted with that cut-off's learned settings: `p_turn` is the share of "
+        "draws whose easy slice turns from falling to rising at or below the budget (the turn shown "
+        "in the fit plot), `p_hard_rising` the share whose hardest slice rises at the cut-off. "
+        "`recal` recalibrates the default's probability with a logistic, `+signals` adds both signals; "
+        "both are fitted on the BIG-G tuning half only. Tasks weighted equally.",
         run_script("early_signal.py", "--backtest", out),
     ]
 
@@ -329,6 +326,8 @@ def main() -> None:
         path = Path(args.results)
         text = path.read_text() if path.exists() else "# Benchmark results\n"
         if "early" in only:
+            if not args.out:
+                parser.error("--only early reads the main backtest's folder: give it with --out")
             text = replace_section(text, EARLY_HEADING, early_section(args.out))
         if "ladder" in only:
             text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests, args.ladder_rows))
@@ -360,7 +359,7 @@ def main() -> None:
         "each task jumps, and dropped six models after seeing them (`--cutoffs paper --paper-exclusions`).",
         paper_md,
     ]
-    if "early" not in skip:
+    if "early" not in skip and args.out:
         sections += early_section(args.out)
     if "speed" not in skip:
         sections += ["## Speed (`python benchmarks/speed.py`)", "```", run_script("speed.py"), "```"]

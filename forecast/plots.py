@@ -139,18 +139,18 @@ def _slice_panel(ax: Axes, f: Forecaster, level: float, turn: Threshold | None, 
 
 
 def _easy_turn_marker(ax: Axes, f: Forecaster, turn: Threshold, color) -> None:
-    """The easy slice's turn as a marker on its plotted (median) curve, with the turn's interval
-    as a horizontal error bar; past the drawn fitted range, the easy curve's median is drawn
-    on, dotted, up to the turn."""
+    """The easy slice's turn as a marker at the median of the cubic it is read from
+    (``easy_curve_scores``), with the turn's interval as a horizontal error bar; past the drawn
+    fitted range, that cubic's median is drawn on, dotted, up to the turn."""
     rep = f.slices_
     easy = rep.curves[rep.curves["slice"] == 0]
     x_turn = float(np.log10(turn.estimate))
     x_end = float(easy["log10_compute"].max())
     if x_turn > x_end:
         ext = np.linspace(x_end, x_turn, 50)
-        ax.plot(10.0**ext, np.median(f.curves_.scores(ext)[:, 0, :], axis=0), color=color, ls=":", lw=1.2,
-                label=f"{_turn_subject(f)}'s curve past the fitted models (median)")
-    y_turn = float(np.median(f.curves_.scores(np.array([x_turn]))[:, 0, 0]))
+        ax.plot(10.0**ext, np.median(f.easy_curve_scores(10.0**ext), axis=0), color=color, ls=":", lw=1.2,
+                label=f"{_turn_subject(f)}'s cubic past the fitted models (median; the turn is read off it)")
+    y_turn = float(np.median(f.easy_curve_scores([turn.estimate])[:, 0]))
     lower = turn.lower if turn.lower is not None else turn.estimate
     upper = turn.upper if turn.upper is not None else turn.estimate
     ax.errorbar([turn.estimate], [y_turn], xerr=[[turn.estimate - lower], [upper - turn.estimate]],
@@ -213,7 +213,7 @@ def _accuracy_panel(
 
 
 def forecast_figure(f: Forecaster, data: EvalData, level: float = 0.9, tau: float = 0.25) -> Figure:
-    """The figure of :func:`plot_forecast` (matplotlib, Agg backend), not yet written.
+    """The figure of :func:`plot_forecast` (matplotlib), not yet written.
 
     With slices (``slice_sandwich``) the left panel shows them: per-slice points, curves and
     bands with their shapes, the cut-off, chance (for accuracy-type slice scores) and the early
@@ -225,9 +225,6 @@ def forecast_figure(f: Forecaster, data: EvalData, level: float = 0.9, tau: floa
     curve alone (dashed) and the mixture's weights in the legend.  Where the early signal is
     missing, the legend says why.  Both x axes show raw compute on a log scale.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     has_slices = hasattr(f, "slices_")
@@ -246,6 +243,9 @@ def plot_forecast(
 ) -> Path:
     """Write :func:`forecast_figure` to the PNG ``path`` (atomically: a partial file is renamed
     into place once complete) and return the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path = Path(path)

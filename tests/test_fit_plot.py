@@ -95,12 +95,12 @@ def test_turn_cutoff_and_chance_sit_where_the_fit_says(fits, part, figure):
         assert any(np.isclose(y, f.chance_) for y in horizontal_lines(ax)), ax.get_title()
     # the accuracy panel: a vertical line at the turn, in the early signal's colour
     assert vertical_lines(acc, EARLY_COLOR) == pytest.approx([turn.estimate])
-    # the slice panel: a marker at the turn on the easiest slice's median curve
+    # the slice panel: a marker at the turn on the median of the easy slice's cubic (the turn is read off it)
     marks = [line for line in slices.get_lines() if line.get_marker() == "D" and len(line.get_xdata())]
     assert len(marks) == 1
     x_mark, y_mark = marks[0].get_xdata()[0], marks[0].get_ydata()[0]
     assert x_mark == pytest.approx(turn.estimate)
-    easy = np.median(f.curves_.scores(np.log10([turn.estimate]))[:, 0, 0])
+    easy = np.median(f.easy_curve_scores([turn.estimate])[:, 0])
     assert y_mark == pytest.approx(easy)
     # its interval as the horizontal error bar
     bars = [c for c in slices.collections if type(c).__name__ == "LineCollection"]

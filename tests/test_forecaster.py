@@ -62,6 +62,8 @@ def test_no_leakage_from_held_out_models(method, delete, which, sas, bigg):
     pd.testing.assert_frame_equal(a.predict(at), b.predict(at))
     pd.testing.assert_frame_equal(a.predict(at, kind="mean"), b.predict(at, kind="mean"))
     assert a.threshold(budget=cut * 10) == b.threshold(budget=cut * 10)
+    if hasattr(a, "easy_turn_draws"):  # the early signal too
+        np.testing.assert_array_equal(a.easy_turn_draws(), b.easy_turn_draws())
 
 
 def test_published_recipe_reproduces_the_paper(sas_paper):

@@ -386,8 +386,11 @@ class SliceSandwich(FamilySpread, Forecaster):
         self.spread_scale_ = 1.0
         if not names:
             return
-        if "combine_skipped" in self.context_:
-            self.diagnostics_["warnings"].append(f"combine: not mixed on {self.context_['combine_skipped']}")
+        if "combine_skipped" in self.context_ or getattr(self, "family_offsets_", None) is not None:
+            # decided in learn_context (_mixes_on); the offsets check also covers a context
+            # made elsewhere: the components ignore families, whose offsets the curve rests on
+            why = self.context_.get("combine_skipped", "data of several families (the components ignore families)")
+            self.diagnostics_["warnings"].append(f"combine: not mixed on {why}")
             return
         learned = self.context_.get("combine_weights")
         if not isinstance(learned, dict) or "slice_sandwich" not in learned:
@@ -714,26 +717,34 @@ class SliceSandwich(FamilySpread, Forecaster):
     def easy_turn(self, level: float = 0.9) -> Threshold:
         """Second threshold estimate: where the easiest slice's curve turns from falling to rising.
 
-        The easiest slice is refitted as a cubic (a quadratic can only rise then fall); one
-        turn per curve draw (the first local minimum on the search grid); draws with no such
+        The easiest slice is refitted as a cubic (:meth:`_easy_cubic`); one turn per draw (the first local minimum on the search grid); draws with no such
         turn count as beyond the range.  ``tau`` is reported as NaN.
         """
         level = check_level(level)
         return summarise_crossings(self.easy_turn_draws(), float("nan"), level, self.search_range_)
 
-    def easy_turn_draws(self) -> np.ndarray:
-        """Per curve draw, the log10 compute of the easy slice's turn (NaN: no turn in the
-        search range); :meth:`easy_turn` summarises them."""
+    def _easy_cubic(self) -> CurveDraws:
+        """The easiest slice refitted as a cubic (closed form, the same shrinking priors,
+        ``n_draws`` draws seeded from ``seed``): a quadratic has a single extremum, so it
+        cannot fall and then rise *after* an earlier rise; the turn is read off this fit."""
         self._check_fitted()
-        grid = self.search_grid()
-        # a quadratic cannot rise, fall and rise again: the turn is read off a cubic fit of
-        # the easiest slice alone (closed form, same shrinking priors), seeded from ``seed``
         x, z_easy, metric = self._easy
         degree = max(self.degree, EASY_TURN_DEGREE)
         prior = tuple(self.prior_sd_) + DEFAULT_PRIOR_SD[len(self.prior_sd_):]
-        cubic = fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
-                                     np.random.default_rng([self.seed, 2]), prior)
-        easy = cubic.link(grid)[:, 0, :]
+        return fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
+                                    np.random.default_rng([self.seed, 2]), prior)
+
+    def easy_curve_scores(self, compute) -> np.ndarray:
+        """Draws of the easiest slice's score at ``compute`` on the cubic the turn is read
+        from (shape ``(n_draws, len(compute))``; for drawing the turn where it is found)."""
+        return self._easy_cubic().scores(np.log10(as_compute(compute)))[:, 0, :]
+
+    def easy_turn_draws(self) -> np.ndarray:
+        """Per draw of the easy slice's cubic (:meth:`_easy_cubic`, ``n_draws`` draws of its
+        own), the log10 compute of its first turn from falling to rising on the search grid
+        (NaN: no turn in the search range); :meth:`easy_turn` summarises them."""
+        grid = self.search_grid()
+        easy = self._easy_cubic().link(grid)[:, 0, :]
         step = np.diff(easy, axis=1)
         turn = (step[:, :-1] < 0) & (step[:, 1:] >= 0)
         has = turn.any(axis=1)
