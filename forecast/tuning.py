@@ -75,11 +75,14 @@ def pseudo_splits(
     min_sizes: int = MIN_FITTED_SIZES,
     max_per_task: int | None = MAX_PSEUDO_CUTOFFS,
     tasks: list[str] | None = None,
+    spacing: float = 0.0,
 ) -> Iterator[PseudoSplit]:
     """Pseudo-cut-offs of every task of ``pool`` (data already restricted to the real cut-off).
 
     Each task's pseudo-cut-offs are its :func:`rolling_cutoffs` inside the pool (the last
-    ``max_per_task`` of them: those nearest the real cut-off).  Tasks whose table cannot be
+    ``max_per_task`` of them: those nearest the real cut-off).  With ``spacing`` (decades),
+    they are taken going back from the nearest, each at least ``spacing`` below the previous
+    one kept, so that their targets lie at a spread of distances.  Tasks whose table cannot be
     built are skipped.
     """
     for task in tasks if tasks is not None else pool.task_names:
@@ -89,6 +92,12 @@ def pseudo_splits(
             continue
         table = table[np.isfinite(table["accuracy"].to_numpy(dtype=float))].reset_index(drop=True)
         cuts = rolling_cutoffs(table["compute"].to_numpy(dtype=float), min_sizes)
+        if spacing > 0 and len(cuts):
+            kept = [cuts[-1]]
+            for c in cuts[-2::-1]:
+                if np.log10(kept[-1]) - np.log10(c) >= spacing - 1e-9:
+                    kept.append(c)
+            cuts = kept[::-1]
         if max_per_task is not None:
             cuts = cuts[-max_per_task:] if max_per_task > 0 else []
         for c in cuts:

@@ -50,6 +50,7 @@ from forecast.slicing import (
     whole_task_slice,
 )
 from forecast.threshold import Threshold, summarise_crossings
+from forecast.tuning import MAX_PSEUDO_CUTOFFS
 
 ENGINES = ("conjugate", "ols", "pymc")
 #: polynomial degree of the easiest slice's curve when locating its turn
@@ -128,6 +129,13 @@ class SliceSandwich(FamilySpread, Forecaster):
         rule, so 1 unless another scale helps there).  Default False: on the tuning data the
         learned scales narrowed the mixture and made it worse farther out
         (``benchmarks/STACKING_TUNING.md``).
+    n_pseudo : int
+        Pseudo-cut-offs per task (those nearest the real cut-off) on which the extrapolation
+        spread and the mixture's weights are learned (:func:`forecast.tuning.pseudo_splits`).
+    pseudo_spacing : float
+        Smallest distance in decades between a task's successive pseudo-cut-offs (0: every
+        rolling cut-off, the nearest first), so that the pseudo targets lie at a spread of
+        distances.
     n_draws : int
         Curve draws (closed-form and OLS engines).
     draws, tune, chains : int
@@ -151,6 +159,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         family: bool = True,
         combine: tuple[str, ...] | None = DEFAULT_COMPONENTS,
         calibrate: bool = False,
+        n_pseudo: int = MAX_PSEUDO_CUTOFFS,
+        pseudo_spacing: float = 0.0,
         n_draws: int = 1000,
         draws: int = 500,
         tune: int = 500,
@@ -167,6 +177,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         self.family = family
         self.combine = combine
         self.calibrate = calibrate
+        self.n_pseudo = n_pseudo
+        self.pseudo_spacing = pseudo_spacing
         self.n_draws = n_draws
         self.draws = draws
         self.tune = tune
@@ -277,7 +289,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                 lambda d, c, t: self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
                                            extrapolation_sd=0.0, family=False, combine=None).fit(
                     d, c, t, context=fixed),
-                list(pseudo_splits(pool)),
+                list(pseudo_splits(pool, max_per_task=self.n_pseudo, spacing=self.pseudo_spacing)),
             )
         if self.extrapolation_sd is None:
 
