@@ -398,6 +398,7 @@ SETTINGS = """\
 | interval level 0.9, tau 0.25, emergence levels 0.1 / 0.25 / 0.5, budgets, 50-question rule | fixed in advance by the backtest protocol (issue), never varied |
 | control level (was 0.75) | removed: false emergence is now scored on every split whose data never cross |
 | predictability flag | from pseudo-cut-offs of the fitted models: does a sigmoid trend beat persistence there (no constant) |
+| early signals (`benchmarks/early_signal.py`) | the 0.5 share that counts a signal as present and the 0.1-decade step of the hardest slice's rise fixed a priori; the turn searched up to 2 decades past the cut-off (the package's search range); both logistics fitted on the BIG-G tuning half only and scored on the evaluation half and the group data; the verdict's rule is printed with it |
 | BIG-G tuning half | a fixed half of the BIG-G tasks (crc32 of the name, even); the `slice_sandwich` mixture's two switches (combine on, calibrate off) were chosen on it and on the group data, so only the evaluation half at cut-offs >= 1B is out of sample for them — the tables show each |
 """
 

@@ -4,6 +4,7 @@ Backtests the candidates ``slice_sandwich()``, ``slice_sandwich(calibrate=False)
 ``slice_sandwich(combine=None)`` with the baselines, on one serial worker, on either tuning set:
 
     python benchmarks/stacking_tuning.py groups --out /tmp/tune_groups
+    python benchmarks/stacking_tuning.py groups --round spacing --backend processes --out /tmp/tune2_groups
     python benchmarks/stacking_tuning.py bigg_tune --out /tmp/tune_bigg
     python benchmarks/stacking_tuning.py final --out /tmp/bt_stack [--resume]
     python benchmarks/stacking_tuning.py show --out /tmp/bt_stack --dataset bigbench_bigg --subset "tune_half_<=1B"
@@ -29,6 +30,9 @@ from forecast.tuning import rolling_cutoffs
 
 CANDIDATES = [("slice_sandwich", {}), ("slice_sandwich", {"calibrate": False}),
               ("slice_sandwich", {"combine": None})]
+#: round 2 (STACKING_TUNING.md): pseudo-cut-offs spread over distances against the default
+ROUNDS = {"combine": CANDIDATES,
+          "spacing": [("slice_sandwich", {}), ("slice_sandwich", {"n_pseudo": 6, "pseudo_spacing": 0.25})]}
 BASELINES = ["sigmoid", "persistence", "persistence_drift", "linear"]
 COLUMNS = ["window", "method", "n_tasks", "n", "mae", "crps", "interval_score", "cover", "ratio_mae",
            "ratio_crps", "ratio_crps_lo", "ratio_crps_hi", "ratio_is", "thr_crps"]
@@ -41,6 +45,9 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--dataset", default="slice_sandwich")
     parser.add_argument("--subset", default="all")
+    parser.add_argument("--round", default="combine", choices=sorted(ROUNDS),
+                        help="which candidates: round 1 (combine, calibrate) or round 2 (spacing)")
+    parser.add_argument("--backend", default="local", choices=["local", "processes"])
     args = parser.parse_args()
     if args.which == "show":
         s = pd.read_csv(f"{args.out}/summary.csv")
@@ -62,8 +69,8 @@ def main() -> None:
         sizes = bigg.compute_table(tasks[0])["compute"].to_numpy(dtype=float)
         cutoffs = ",".join(f"{c:g}" for c in rolling_cutoffs(sizes) if c <= 1e9 * (1 + 1e-9))
         data, subset = bigg, "tune_half_<=1B"
-    bt = backtest(data, methods=CANDIDATES + BASELINES, tasks=tasks, cutoffs=cutoffs, backend="local",
-                  checkpoint=args.out, progress=False)
+    bt = backtest(data, methods=ROUNDS[args.round] + BASELINES, tasks=tasks, cutoffs=cutoffs,
+                  backend=args.backend, checkpoint=args.out, resume=args.resume, progress=False)
     bt.save(args.out)
     s = bt.summary()
     s = s[(s["subset"] == subset) & (s["families"] == "all")]
