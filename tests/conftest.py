@@ -25,3 +25,12 @@ def sas_paper(sas):
 def bigg():
     """The shipped BIG-G per-question data."""
     return forecast.load_dataset("bigbench_bigg")
+
+
+@pytest.fixture(scope="session")
+def bigg_four(bigg):
+    """Four BIG-G tasks (``qa_wikidata`` among them): enough for settings learned across tasks
+    and for the mixture's weights (3 tasks or more), at a fraction of the 66 tasks' cost."""
+    from task_slices import BIGG_FEW, task_slice
+
+    return task_slice(bigg, (*BIGG_FEW, "physics", "hindu_knowledge"))

@@ -51,8 +51,8 @@ def _perturb(data: EvalData, held: set[str], rng: np.random.Generator, delete: b
 @pytest.mark.parametrize("method", FAST)
 @pytest.mark.parametrize("delete", [False, True])
 @pytest.mark.parametrize("which", ["groups", "per_question"])
-def test_no_leakage_from_held_out_models(method, delete, which, sas, bigg):
-    data, task, cut = (sas, "mmlu", MMLU_CUT) if which == "groups" else (bigg, "qa_wikidata", 4e9)
+def test_no_leakage_from_held_out_models(method, delete, which, sas, bigg_four):
+    data, task, cut = (sas, "mmlu", MMLU_CUT) if which == "groups" else (bigg_four, "qa_wikidata", 4e9)
     held = _held_out(data, task, cut)
     assert held
     changed = _perturb(data, held, np.random.default_rng(0), delete)
@@ -143,14 +143,14 @@ def test_observed_threshold_isotonic():
     assert observed_threshold(x, np.full(4, 0.3), 0.25, 0.25) is None
 
 
-def test_slices_report(sas, bigg):
+def test_slices_report(sas, bigg_four):
     f = SliceSandwich().fit(sas, ARITH_CUT, task="arithmetic")
     s = f.slices_.summary
     assert list(s["label"]) == ["easiest", "middle", "hardest"]
     assert s["n_questions"].sum() == 15023
     # the paper's shapes on arithmetic: hard questions U-shaped, easy inverted-U
     assert s.loc[2, "shape"] == "U-shaped" and s.loc[0, "shape"] == "inverted-U"
-    g = SliceSandwich(n_slices=3).fit(bigg, 8e9, task="qa_wikidata")
+    g = SliceSandwich(n_slices=3).fit(bigg_four, 8e9, task="qa_wikidata")
     assert g.slices_.cross_fitted and g.slices_.source == "quantile"
     assert set(g.slices_.membership.columns) >= {"question_id", "difficulty", "tie_order", "slice"}
     turn = f.easy_turn()
