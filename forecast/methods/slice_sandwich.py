@@ -729,8 +729,9 @@ class SliceSandwich(FamilySpread, Forecaster):
     def easy_turn(self, level: float = 0.9) -> Threshold:
         """Second threshold estimate: where the easiest slice's curve turns from falling to rising.
 
-        The easiest slice is refitted as a cubic (:meth:`_easy_cubic`); one turn per draw (the first local minimum on the search grid); draws with no such
-        turn count as beyond the range.  ``tau`` is reported as NaN.
+        The easiest slice is refitted as a cubic (:meth:`_easy_cubic`); one turn per draw
+        (the first local minimum on the search grid, :meth:`easy_turn_draws`); draws with no
+        such turn count as beyond the range.  ``tau`` is reported as NaN.
         """
         level = check_level(level)
         return summarise_crossings(self.easy_turn_draws(), float("nan"), level, self.search_range_)
