@@ -276,9 +276,12 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one strict-JSON object.")
 @click.option("--plot", "plot", help="Write a PNG plot of the forecast.")
 @click.option("--force", is_flag=True, help="Overwrite the --plot file if it exists.")
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Learn the data set's settings again instead of reading them from the cache "
+                   "(forecast cache info).")
 @compute_option
 def fit_command(data, models_file, scores_file, task_info, task, cutoff, method, level, tau, budget, at,
-                seed, as_json, plot, force, compute) -> None:
+                seed, as_json, plot, force, no_cache, compute) -> None:
     """Fit one forecast on the models up to --cutoff and report it.
 
     \b
@@ -319,7 +322,10 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         check_compute_scale(bud, smallest, "--budget")
     if points is not None:
         check_compute_scale(points, smallest, "--at")
-    f = make_method(method, seed=seed).fit(d, cut, task=task)
+    f = make_method(method, seed=seed).fit(d, cut, task=task, cache=False if no_cache else None)
+    if f.diagnostics_.get("settings") == "cache":
+        click.echo(f"forecast: settings learned earlier read from the cache "
+                   f"({f.settings_cache_path_}); --no-cache learns them again", err=True)
     report = forecast_report(f, method, level=level, tau=tau, budget=bud, at=points)
     if plot:
         from forecast.plots import plot_forecast
@@ -335,6 +341,40 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         click.echo(text_report(report))
         if plot:
             click.echo(f"plot written to {plot}")
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """The cache of learned settings (what slice_sandwich and others learn from every task at
+    a cut-off, kept so that the next fit of the same data and cut-off is fast).
+
+    \b
+    Its folder: $FORECAST_CACHE_DIR, else the user's cache folder; FORECAST_NO_CACHE=1 or
+    `forecast fit --no-cache` bypasses it."""
+
+
+@cache_group.command("info")
+def cache_info() -> None:
+    """Where the cache is, and how many entries it holds."""
+    from forecast.settings_cache import SettingsCache
+
+    cache = SettingsCache.default()
+    entries = cache.entries()
+    size = sum(p.stat().st_size for p in entries if p.exists())
+    click.echo(f"{cache.folder}: {len(entries)} learned settings, {size / 1024:.1f} KiB")
+
+
+@cache_group.command("clear")
+def cache_clear() -> None:
+    """Remove every learned-settings entry from the cache."""
+    from forecast.settings_cache import SettingsCache
+
+    cache = SettingsCache.default()
+    try:
+        removed = cache.clear()
+    except OSError as exc:
+        raise InputError(f"{cache.folder}: cannot clear the cache ({exc.strerror or exc})") from None
+    click.echo(f"removed {removed} learned settings from {cache.folder}")
 
 
 def main() -> None:

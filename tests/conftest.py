@@ -1,10 +1,28 @@
-"""Shared fixtures: shipped datasets load once per session."""
+"""Shared fixtures: shipped datasets load once per session.
+
+Learned settings go to a cache folder of this test session (``$FORECAST_CACHE_DIR``, set
+here so that CLI subprocesses and worker processes use it too): settings learned by one
+test are read back by the next one that fits the same data at the same cut-off, and the
+user's own cache folder is never touched.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import pytest
 
 import forecast
+
+_SESSION_CACHE = tempfile.mkdtemp(prefix="forecast-test-cache-")
+os.environ["FORECAST_CACHE_DIR"] = _SESSION_CACHE
+os.environ.pop("FORECAST_NO_CACHE", None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ jobs are kept: rerun with ``--resume``).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 
@@ -120,8 +121,14 @@ def _split_list(text: str | None, option: str) -> list[str] | None:
 @click.option("--force", is_flag=True, help="Overwrite the results already in --out.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the plots.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def backtest(**options) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Learn every cut-off's settings again instead of reading them from the cache.")
+def backtest(no_cache: bool = False, **options) -> None:
     start = time.perf_counter()
+    if no_cache:  # an environment variable, so that worker processes see it too
+        from forecast.settings_cache import NO_CACHE_ENV
+
+        os.environ[NO_CACHE_ENV] = "1"
     with contextlib.ExitStack() as stack:  # badinput: holds the --out lock until the files are written
         _backtest(stack, start, **options)
 

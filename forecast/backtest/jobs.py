@@ -39,6 +39,7 @@ from forecast.backtest.scoring import (
     threshold_crps,
 )
 from forecast.data.dataset import EvalData
+from forecast.provenance import code_label, code_version, source_hash  # noqa: F401  (re-exported)
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError, NotApplicable
 from forecast.methods.base import GRID_POINTS
@@ -62,6 +63,13 @@ def job_key(dataset: str, task: str, method: str, cutoff: float) -> str:
     return f"{dataset}|{task}|{method}|{format_cutoff(cutoff)}"
 
 
+def seed_key(task: str | None, method: str, cutoff: float) -> str:
+    """What a job's seed derives from: the task, the method and the cut-off; never the data
+    set's name (a file's name or path), so that the same rows under another name give the
+    same forecasts.  ``task=None``: a context learned from every task of a data set."""
+    return f"{'*' if task is None else task}|{method}|{format_cutoff(cutoff)}"
+
+
 def job_seed(seed: int, key: str) -> int:
     """Seed of one job: ``SeedSequence([seed, crc32(key)])`` -> a 32-bit int (never ``hash()``)."""
     ss = np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
@@ -73,30 +81,6 @@ def method_label(name: str, params: dict[str, Any] | None) -> str:
     if not params:
         return name
     return f"{name}({','.join(f'{k}={params[k]!r}' for k in sorted(params))})"
-
-
-def source_hash() -> str:
-    """Short hash of the package's source (every ``forecast/**/*.py``: relative path and bytes)."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()[:12]
-
-
-def code_version() -> dict[str, str]:
-    """``{"version": forecast.__version__, "source_hash": source_hash()}`` of the running code."""
-    import forecast
-
-    return {"version": str(forecast.__version__), "source_hash": source_hash()}
-
-
-def code_label(code: dict[str, str] | None) -> str:
-    """``version+source_hash``, as job results and fingerprints record it."""
-    if not code:
-        return ""
-    return f"{code.get('version', '')}+{code.get('source_hash', '')}"
 
 
 def data_fingerprint(data: EvalData) -> str:
@@ -217,8 +201,13 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
                            "score": {t: (None if pd.isna(v) else float(v))
                                      for t, v in zip(table["task"], table["score"])}}
             else:
+                from forecast.settings_cache import learned_settings, resolve_cache
+
                 fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
-                context = fc.learn_context(job.pool, job.cutoff)
+                found = learned_settings(fc, job.pool, job.cutoff, job.pool_hash or data_fingerprint(job.pool),
+                                         resolve_cache(None))
+                context = found.settings
+                out["settings"] = found.source
         out.update(status="ok", error=None, context=json.loads(json.dumps(context, sort_keys=True)))
     except Exception as exc:  # recorded; the jobs that need it fail with this error
         out.update(status="failed", error=_one_line(exc), context=None)

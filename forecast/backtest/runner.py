@@ -26,6 +26,7 @@ from forecast.backtest.jobs import (
     data_fingerprint,
     job_key,
     job_seed,
+    seed_key,
     method_label,
     run_context_job,
     run_job,
@@ -250,7 +251,7 @@ def plan_jobs(
     for s in splits:
         sub, fingerprint = per_task[(s.dataset, s.task)]
         for label, name, params in specs:
-            key_seed = job_seed(seed, job_key(s.dataset, s.task, label, s.cutoff))
+            key_seed = job_seed(seed, seed_key(s.task, label, s.cutoff))
             jobs.append(Job(
                 dataset=s.dataset, task=s.task, method=label, method_name=name,
                 params=tuple(sorted(params.items())), cutoff=s.cutoff, order=s.order, seed=key_seed,
@@ -303,7 +304,8 @@ def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int =
                          params=job.params, cutoff=job.cutoff, seed=0, pool=pool, pool_hash=pool_hash,
                          code=code, task=scope)
         if ctx.key not in out:
-            out[ctx.key] = dataclasses.replace(ctx, seed=job_seed(seed, ctx.key))
+            out[ctx.key] = dataclasses.replace(
+                ctx, seed=job_seed(seed, "context|" + seed_key(scope, job.method, job.cutoff)))
     return sorted(out.values(), key=lambda c: c.key)
 
 

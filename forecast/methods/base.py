@@ -88,8 +88,6 @@ def check_compute_scale(values: Any, smallest: float, what: str = "compute") -> 
 
 #: spread parameters for which 0 is meaningful
 ZERO_OK_SD = ("extrapolation_sd",)
-#: contexts learned in this process, by (method, settings, data, cut-off)
-_CONTEXTS: dict[tuple, dict[str, Any]] = {}
 
 
 def _model_compute(models: pd.DataFrame) -> np.ndarray:
@@ -158,7 +156,7 @@ class Forecaster:
         return {}
 
     def fit(self, data: EvalData | str, cutoff: float, task: str | None = None,
-            context: dict[str, Any] | None = None) -> Forecaster:
+            context: dict[str, Any] | None = None, cache: Any = None) -> Forecaster:
         """Fit on the models with compute ``<= cutoff`` (raw FLOPs or parameters).
 
         Every row of a model above the cut-off is removed from the results, group and score
@@ -175,7 +173,13 @@ class Forecaster:
         context : dict, optional
             Settings learned beforehand by :meth:`learn_context` on the same data at the same
             cut-off (a backtest learns them once per dataset and cut-off); by default they
-            are learned here from every task of ``data`` at or below the cut-off.
+            are learned here from every task of ``data`` at or below the cut-off, or read
+            back from the learned-settings cache (:mod:`forecast.settings_cache`).
+        cache : SettingsCache, bool, path or None
+            Where learned settings are remembered across calls: None (default) the user's
+            cache folder (``$FORECAST_CACHE_DIR``; off when ``$FORECAST_NO_CACHE=1``), False
+            none, a folder or a :class:`~forecast.settings_cache.SettingsCache`.  Ignored when
+            ``context`` is given.
 
         Returns
         -------
@@ -230,7 +234,9 @@ class Forecaster:
         self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
         if context is None:
-            context = self._learned_context(cutoff) if self.learns_context else {}
+            context = self._learned_context(cutoff, cache) if self.learns_context else {}
+        else:
+            self.diagnostics_["settings"] = "given"
         self.context_: dict[str, Any] = dict(context)
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
@@ -249,19 +255,17 @@ class Forecaster:
     INT_PARAMS = {"seed": 0, "n_draws": 10, "degree": 1, "easy_degree": 1, "hard_degree": 1,
                   "n_slices": 1, "draws": 1, "tune": 0, "chains": 1, "k": 1, "n_jobs": 1}
 
-    def _learned_context(self, cutoff: float) -> dict[str, Any]:
-        """:meth:`learn_context` on :attr:`pool_`, remembered for the same method settings,
-        data and cut-off in this process (refitting another task of the same data at the
-        same cut-off learns nothing new)."""
-        from forecast.backtest.jobs import data_fingerprint
+    def _learned_context(self, cutoff: float, cache: Any) -> dict[str, Any]:
+        """:meth:`learn_context` on :attr:`pool_`, read from the learned-settings cache when
+        the same method settings, data and cut-off were learned before (in this process or
+        an earlier one; :mod:`forecast.settings_cache`), else learned and stored there."""
+        from forecast.backtest.jobs import data_fingerprint  # moves to forecast.data.fingerprint
+        from forecast.settings_cache import learned_settings, resolve_cache
 
-        params = {k: v for k, v in self.get_params().items()}
-        key = (type(self).__name__, repr(sorted(params.items())), data_fingerprint(self.pool_), float(cutoff))
-        if key not in _CONTEXTS:
-            if len(_CONTEXTS) >= 64:
-                _CONTEXTS.pop(next(iter(_CONTEXTS)))
-            _CONTEXTS[key] = self.learn_context(self.pool_, cutoff)
-        return dict(_CONTEXTS[key])
+        found = learned_settings(self, self.pool_, cutoff, data_fingerprint(self.pool_), resolve_cache(cache))
+        self.diagnostics_["settings"] = found.source
+        self.settings_cache_path_ = found.path
+        return found.settings
 
     @property
     def pool_(self) -> EvalData:

@@ -372,11 +372,11 @@ class SliceSandwich(FamilySpread, Forecaster):
         return out
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data, cutoff, task=None, context=None) -> SliceSandwich:
+    def fit(self, data, cutoff, task=None, context=None, cache=None) -> SliceSandwich:
         """:meth:`Forecaster.fit`; with ``combine``, the curve is then mixed with the
         components (each fitted on the same models) by the learned weights."""
         self._mixing = False
-        super().fit(data, cutoff, task, context)
+        super().fit(data, cutoff, task, context, cache)
         self._mixing = bool(self.components_)
         return self
 
