@@ -253,7 +253,7 @@ class Forecaster:
         """:meth:`learn_context` on :attr:`pool_`, remembered for the same method settings,
         data and cut-off in this process (refitting another task of the same data at the
         same cut-off learns nothing new)."""
-        from forecast.backtest.jobs import data_fingerprint
+        from forecast.data.fingerprint import data_fingerprint
 
         params = {k: v for k, v in self.get_params().items()}
         key = (type(self).__name__, repr(sorted(params.items())), data_fingerprint(self.pool_), float(cutoff))
