@@ -12,7 +12,9 @@ from click.testing import CliRunner
 
 import forecast
 from forecast.cli import cli
+from forecast.data.shipped import read_shipped_csv
 from forecast.data.task_table import task_table
+from forecast.metrics import loglik_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,11 +44,18 @@ def test_shipped_family_spans_low_to_high_accuracy(digits):
 
 
 def test_probabilities_are_complete(digits):
-    ll = np.stack(digits.results["loglik"].to_numpy())
+    # stored as JSON text (forecast.data.schema), read back as floats without loss
+    assert all(isinstance(t, str) and t.startswith("[") for t in digits.results["loglik"])
+    ll = loglik_matrix(digits.results["loglik"])
     assert ll.shape == (8990, 10)
     assert np.allclose(np.exp(ll).sum(axis=1), 1.0, atol=1e-6)
     argmax = ll.argmax(axis=1) == digits.results["target"].to_numpy()
     assert (argmax.astype(int) == digits.results["correct"].to_numpy()).all()
+    # the text is lossless: the same floats as the log of the shipped probabilities
+    probs = read_shipped_csv("digits_probs.csv.gz")
+    with np.errstate(divide="ignore"):
+        exact = np.log(probs[[f"p_{k}" for k in range(10)]].to_numpy(dtype=float))
+    assert np.array_equal(ll, exact)
 
 
 def test_regenerated_models_equal_the_shipped_ones():

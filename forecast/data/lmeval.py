@@ -621,6 +621,9 @@ def read_lmeval(path: str | Path, tasks: str | Iterable[str] | None = None) -> p
         parts.append(checked.reindex(columns=[*COLUMNS, "_order"]))
     out = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     out = out.drop(columns="_order").reset_index(drop=True)
+    # the per-choice log-likelihoods as lists of floats (every row kept, in the same order);
+    # validate_results stores them as JSON text when the table is loaded
+    out["loglik"] = pd.Series(df["loglik"].to_numpy(dtype=object), dtype=object)
     out["question_id"] = out["question_id"].astype(str)
     out["filter"] = out["filter"].astype(str)
     out["correct"] = out["correct"].astype(int)
