@@ -37,6 +37,9 @@ TABLES = ("models", "tasks", "results", "groups", "scores")
 
 
 def _is_number(x: object) -> bool:
+    kind = type(x)
+    if kind is float or kind is int:  # the common case, without the slow ABC check
+        return True
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 

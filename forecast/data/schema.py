@@ -298,6 +298,9 @@ def _absent(v: object) -> bool:
 
 
 def _is_real(x: object) -> bool:
+    kind = type(x)
+    if kind is float or kind is int:  # the common case, without the slow ABC check
+        return True
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
