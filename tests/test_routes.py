@@ -187,11 +187,14 @@ def test_a_target_outside_the_choices_is_one_line(routes, tmp_path):
 
 
 def test_text_columns_keep_their_text_through_csv(tmp_path):
-    df = pd.DataFrame({"task": ["t", "t"], "question_id": ["007", "7"], "model": ["m", "m"], "correct": [1, 0],
-                       "metric": ["exact_match"] * 2, "value": [1.0, 0.0], "output": ["None", "12"]})
+    df = pd.DataFrame({"task": ["t"] * 4, "question_id": ["007", "7", "8", "9"], "model": ["m"] * 4,
+                       "correct": [1, 0, 0, 1], "metric": ["exact_match", "exact_match", "exact_match", None],
+                       "value": [1.0, 0.0, 0.0, np.nan], "output": ["None", "12", "", None],
+                       "target_text": ["None", "", "3", None]})
     path = write_table(df, tmp_path / "x.csv")
     back = validate_results(read_table(path))
-    assert back["question_id"].tolist() == ["007", "7"] and back["output"].tolist() == ["None", "12"]
+    assert back["question_id"].tolist() == ["007", "7", "8", "9"]
+    assert back["output"].tolist()[:3] == ["None", "12", ""] and pd.isna(back["output"].iloc[3])
     pd.testing.assert_frame_equal(back, validate_results(df), check_exact=True)
 
 

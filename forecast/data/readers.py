@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.data.fingerprint import hashable_table
-from forecast.data.schema import TEXT_COLUMNS
+from forecast.data.schema import ANSWER_TEXT, TEXT_COLUMNS
 from forecast.errors import InputError
 
 SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
@@ -75,7 +75,8 @@ def read_jsonl(path: str | Path) -> pd.DataFrame:
 
 #: what a CSV cell reads as missing in a number column (pandas' default list); in a text
 #: column (:data:`~forecast.data.schema.TEXT_COLUMNS`) only an empty cell is missing, so an
-#: answer ``"None"`` or ``"NA"`` stays text
+#: answer ``"None"`` or ``"NA"`` stays text, and in an answer column
+#: (:data:`~forecast.data.schema.ANSWER_TEXT`) nothing is: an empty cell is ``""``
 NA_TEXTS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
@@ -85,7 +86,8 @@ def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
     (3.0 on) reads every float back exactly as ``to_csv`` wrote it."""
     columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
     text = [c for c in columns if c in TEXT_COLUMNS]
-    na = {c: ([""] if c in text else list(NA_TEXTS)) for c in columns}
+    # an empty answer text is a value (an empty generation): nothing is missing there
+    na = {c: ([""] if c in text else list(NA_TEXTS)) for c in columns if c not in ANSWER_TEXT}
     return pd.read_csv(path, sep=sep, dtype={c: str for c in text}, keep_default_na=False,
                        na_values=na)
 

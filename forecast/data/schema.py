@@ -47,8 +47,12 @@ column                              stored form
                                     ``"[-1.0, -2.25, -0.5]"``; NaN where absent.  Accepted as
                                     a list, tuple or array of numbers or as JSON text
                                     (``[-1, -2.25]`` is stored ``"[-1.0, -2.25]"``)
-``filter, metric, output,``         text (pandas ``str``), NaN where absent; an empty text is
-``target_text``                     absent (a CSV file cannot tell them apart)
+``filter, metric``                  text (pandas ``str``), NaN where absent; an empty text is
+                                    absent (a CSV file cannot tell them apart)
+``output, target_text``             text (pandas ``str``) on the rows of generated answers
+                                    (a ``metric`` given), ``""`` an empty generation; NaN
+                                    on the other rows (a CSV reads both kinds of empty
+                                    cell as ``""``: the ``metric`` tells them apart)
 any other column                    as given, except a cell holding a list, tuple, array, dict
                                     or set: its canonical JSON text
                                     (:func:`forecast.data.fingerprint.canonical_text`)
@@ -80,6 +84,8 @@ RESULTS_TEXT = ("filter", "metric", "output", "target_text")
 #: every text column a user table may hold: a reader keeps them as text (``"007"`` stays
 #: ``"007"``, an answer ``"None"`` stays ``"None"``)
 TEXT_COLUMNS = ("task", "question_id", "model", "family", "format", "task_group", *RESULTS_TEXT)
+#: text columns in which an empty text is a value (an empty generation), not a missing one
+ANSWER_TEXT = ("output", "target_text")
 MODELS_REQUIRED = ("model",)
 MODELS_COLUMNS = ("model", "family", "params", "tokens", "flops")
 TASKS_REQUIRED = ("task", "format", "chance")
@@ -367,10 +373,10 @@ def _whole_numbers(out: pd.DataFrame, column: str, lo: int, source: str, key: Se
     out[column] = values.astype(np.int64) if given.all() else values.astype(float)
 
 
-def _text_column(values: pd.Series) -> pd.Series:
-    """Text as pandas ``str``, NaN where absent (an empty text is absent)."""
+def _text_column(values: pd.Series, keep_empty: bool = False) -> pd.Series:
+    """Text as pandas ``str``, NaN where absent (an empty text too, unless ``keep_empty``)."""
     cells = values.to_numpy(dtype=object)
-    text = [None if _absent(v) else v if isinstance(v, str) else
+    text = [v if keep_empty and isinstance(v, str) else None if _absent(v) else v if isinstance(v, str) else
             (canonical_text(v) if isinstance(v, (list, tuple, dict, set, np.ndarray)) else str(_plain_value(v)))
             for v in cells]
     return pd.Series(text, index=values.index, dtype="str")
@@ -437,7 +443,11 @@ def _stored_form(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
         out["value"] = values.where(given).astype(float)
     for column in RESULTS_TEXT:
         if column in out.columns:
-            out[column] = _text_column(out[column])
+            out[column] = _text_column(out[column], keep_empty=column in ANSWER_TEXT)
+    if "metric" in out.columns:  # answer text belongs to generated rows (a CSV reads "" elsewhere)
+        for column in ANSWER_TEXT:
+            if column in out.columns:
+                out[column] = out[column].where(out["metric"].notna())
     _canonical_cells(out)
 
 
