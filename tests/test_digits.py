@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,19 @@ def test_k_of_k_subset_accuracy_looks_emergent_while_brier_is_smooth(digits):
     e_brier = emergence_score(x, t["tc_brier"].to_numpy())
     e_k8 = emergence_score(x, subset_accuracy(wide.to_numpy(), 8))
     assert e_k8 > e_brier
+
+
+def test_fit_digits_by_the_cli_and_the_api():
+    # the numpy-array loglik of the shipped table once crashed data_fingerprint (issue 21)
+    res = CliRunner().invoke(cli, ["fit", "digits", "--task", "digits", "--cutoff", "2e8", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["n_fitted_models"] == 6 and out["task"] == "digits"
+    fc = forecast.SliceSandwich(n_draws=200).fit(forecast.load_dataset("digits"), 2e8, task="digits")
+    pred = fc.predict([4e8, 1.5e9])
+    assert pred["mean"].between(0.25, 1.0).all()
+
+
+def test_backtest_digits_runs_every_job():
+    res = forecast.backtest("digits", methods=["slice_sandwich", "persistence"], cutoffs="2e8")
+    assert (res.jobs["status"] == "ok").all(), res.jobs
