@@ -277,7 +277,26 @@ def test_fingerprints_of_hashable_tables_are_unchanged():
     assert data_fingerprint(data) == h.hexdigest()[:16]
 
 
-def test_a_list_loglik_raises_no_error_anywhere():
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=12), st.integers(), floats, st.booleans(),
+                 st.lists(st.one_of(st.integers(), st.floats(), st.text(max_size=2), st.none(), st.booleans()),
+                          max_size=4),
+                 st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+                 st.just("[" * 5000), st.just("[1e999, -1]"), st.just([10**400, -1.0]),
+                 st.just(np.zeros((2, 2)))))
+def test_any_loglik_cell_is_stored_or_refused_in_one_line(cell):
+    frame = pd.DataFrame({"task": ["t"], "question_id": ["1"], "model": ["m"], "correct": [1],
+                          "loglik": pd.Series([cell], dtype=object)})
+    try:
+        out = validate_results(frame, "f.csv")
+    except InputError as exc:
+        assert str(exc).startswith("f.csv: column 'loglik'") and "\n" not in str(exc)
+    else:
+        text = out["loglik"].iloc[0]
+        assert pd.isna(text) or (isinstance(text, str) and json.loads(text) == [float(x) for x in json.loads(text)])
+
+
+def test_a_loglik_list_holding_text_is_refused():
     with pytest.raises(InputError, match="column 'loglik'"):
         validate_results(pd.DataFrame({"task": ["t"], "question_id": ["1"], "model": ["m"], "correct": [1],
                                        "loglik": [[-1.0, "x"]]}))

@@ -325,7 +325,7 @@ def loglik_text(cell: object) -> str | None:
     if isinstance(cell, str):
         try:
             value = json.loads(cell)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ValueError("not a JSON list of numbers") from None
     if isinstance(value, np.ndarray):
         if value.ndim != 1:
@@ -335,7 +335,10 @@ def loglik_text(cell: object) -> str | None:
         raise ValueError("not a list of numbers")
     if len(value) < 2:
         raise ValueError("a multiple-choice question needs one log-likelihood per choice, at least two")
-    floats = [float(x) for x in value]
+    try:
+        floats = [float(x) for x in value]
+    except OverflowError:
+        raise ValueError("holds a number too large for a float") from None
     if any(math.isnan(x) or x == math.inf for x in floats):
         raise ValueError("holds NaN or +inf")
     return float_list_text(floats)
@@ -346,7 +349,7 @@ def _normalise_loglik(out: pd.DataFrame, source: str, key: Sequence[str]) -> Non
     for i, cell in enumerate(out["loglik"].to_numpy(dtype=object)):
         try:
             texts.append(loglik_text(cell))
-        except ValueError as exc:
+        except (ValueError, OverflowError, RecursionError) as exc:
             raise InputError(
                 f"{source}: column 'loglik' must be a list of log-likelihoods (JSON text such as "
                 f"'[-1.2, -0.3]'), found {_plain(_shown_cell(cell))!r}: {exc}" + _where(out, i, key)
