@@ -300,3 +300,17 @@ def test_a_loglik_list_holding_text_is_refused():
     with pytest.raises(InputError, match="column 'loglik'"):
         validate_results(pd.DataFrame({"task": ["t"], "question_id": ["1"], "model": ["m"], "correct": [1],
                                        "loglik": [[-1.0, "x"]]}))
+
+
+def test_a_real_lm_eval_folder_stores_the_same_rows_by_every_route(tmp_path):
+    # lm-evaluation-harness 0.4.9.2's own output (generated math answers: LaTeX, new lines)
+    real = Path(__file__).parent / "fixtures" / "lmeval_real"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = read_lmeval(real)
+    assert table["output"].str.contains("\n").any()
+    want = validate_results(table)
+    for name in ("r.csv", "r.parquet"):
+        invoke("ingest", "lm-eval", str(real), "--out", str(tmp_path / name))
+        got = validate_results(read_table(tmp_path / name))
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
