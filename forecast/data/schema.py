@@ -403,6 +403,11 @@ def _canonical_cells(out: pd.DataFrame) -> None:
                                       index=out.index, dtype=object))
 
 
+def _choice_counts(loglik: pd.Series) -> np.ndarray:
+    """Items of each stored ``loglik`` text (NaN where absent): a stored float has no comma."""
+    return np.asarray([float(t.count(",") + 1) if isinstance(t, str) else np.nan for t in loglik], dtype=float)
+
+
 def _stored_form(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
     """Give the optional results columns their one stored form (module docstring)."""
     if "loglik" in out.columns:
@@ -416,8 +421,7 @@ def _stored_form(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
         if "n_choices" in out.columns:
             bounds.append(("n_choices", out["n_choices"].to_numpy(dtype=float)))
         if "loglik" in out.columns:
-            counts = [np.nan if not isinstance(t, str) else float(t.count(",") + 1) for t in out["loglik"]]
-            bounds.append(("loglik", np.asarray(counts, dtype=float)))
+            bounds.append(("loglik", _choice_counts(out["loglik"])))
         for what, n in bounds:
             i = _first(np.isfinite(target) & np.isfinite(n) & (target >= n))
             if i is not None:
@@ -426,7 +430,7 @@ def _stored_form(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
                     f"of column {what!r} (valid 0..{int(n[i]) - 1})" + _where(out, i, key)
                 )
     if "n_choices" in out.columns and "loglik" in out.columns:
-        counts = np.asarray([np.nan if not isinstance(t, str) else float(t.count(",") + 1) for t in out["loglik"]])
+        counts = _choice_counts(out["loglik"])
         n = out["n_choices"].to_numpy(dtype=float)
         i = _first(np.isfinite(n) & np.isfinite(counts) & (n != counts))
         if i is not None:
