@@ -197,3 +197,79 @@ def test_brier_orientation_of_user_scores():
     assert list(validate_scores(loss.assign(value=[-0.25, -0.04]))["value"]) == [-0.25, -0.04]
     with pytest.raises(InputError, match="mixes positive and negative"):
         validate_scores(loss.assign(value=[0.25, -0.04]))
+
+
+def _data_imports() -> dict[str, set[str]]:
+    """``forecast.data`` module -> the ``forecast`` modules it imports (also inside functions)."""
+    import ast
+
+    root = Path(forecast.__file__).parent / "data"
+    graph: dict[str, set[str]] = {}
+    for path in sorted(root.glob("*.py")):
+        name = "forecast.data" if path.stem == "__init__" else f"forecast.data.{path.stem}"
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("forecast"):
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("forecast")}
+        graph[name] = found
+    return graph
+
+
+def test_the_data_layer_imports_only_itself_and_has_no_circle():
+    graph = _data_imports()
+    for module, found in graph.items():
+        outside = {m for m in found if not (m.startswith("forecast.data") or m == "forecast.errors")}
+        assert not outside, f"{module} imports {sorted(outside)} from a higher layer"
+    # the fingerprint is the bottom: it imports nothing of the package
+    assert graph["forecast.data.fingerprint"] == set()
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        state[module] = 1
+        for dep in sorted(graph.get(module, ())):
+            if dep == "forecast.data" or dep not in graph:
+                continue
+            assert state.get(dep) != 1, f"import circle: {' -> '.join((*path, dep))}"
+            if dep not in state:
+                visit(dep, (*path, dep))
+        state[module] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module, (module,))
+
+
+def test_obsscaling_name_is_defined_once():
+    from forecast.data import obsscaling, shipped
+
+    assert shipped.OBSSCALING is obsscaling.OBSSCALING
+    text = (Path(forecast.__file__).parent / "data" / "shipped.py").read_text(encoding="utf-8")
+    assert 'OBSSCALING = "' not in text
+
+
+def test_the_old_fingerprint_path_is_the_same_function():
+    from forecast.backtest.jobs import data_fingerprint as old
+    from forecast.data.fingerprint import data_fingerprint
+
+    assert old is data_fingerprint
+
+
+def test_every_table_route_gives_the_same_stored_results(tmp_path):
+    df = pd.DataFrame({
+        "task": ["t"] * 3, "question_id": [1, 2, 3], "model": ["m"] * 3, "correct": [1, 0, 1],
+        "loglik": [[-0.1, -2.0], np.array([-3.0, -0.5]), "[-0.25, -1]"], "target": [0, 0, 1],
+    })
+    write_table(df, tmp_path / "r.csv")
+    write_table(df, tmp_path / "r.parquet")
+    df.assign(loglik=df["loglik"].map(lambda v: json.loads(v) if isinstance(v, str) else list(v))).to_json(
+        tmp_path / "r.jsonl", orient="records", lines=True)
+    from forecast.data.schema import validate_results
+
+    want = validate_results(df)
+    assert want["loglik"].tolist() == ["[-0.1, -2.0]", "[-3.0, -0.5]", "[-0.25, -1.0]"]
+    assert want["target"].dtype == np.int64 and want["question_id"].tolist() == ["1", "2", "3"]
+    for name in ("r.csv", "r.parquet", "r.jsonl"):
+        got = validate_results(read_table(tmp_path / name))
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from click.testing import CliRunner
 
 import forecast
 from forecast.cli import cli
+from forecast.data.shipped import read_shipped_csv
 from forecast.data.task_table import task_table
+from forecast.metrics import loglik_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,11 +45,18 @@ def test_shipped_family_spans_low_to_high_accuracy(digits):
 
 
 def test_probabilities_are_complete(digits):
-    ll = np.stack(digits.results["loglik"].to_numpy())
+    # stored as JSON text (forecast.data.schema), read back as floats without loss
+    assert all(isinstance(t, str) and t.startswith("[") for t in digits.results["loglik"])
+    ll = loglik_matrix(digits.results["loglik"])
     assert ll.shape == (8990, 10)
     assert np.allclose(np.exp(ll).sum(axis=1), 1.0, atol=1e-6)
     argmax = ll.argmax(axis=1) == digits.results["target"].to_numpy()
     assert (argmax.astype(int) == digits.results["correct"].to_numpy()).all()
+    # the text is lossless: the same floats as the log of the shipped probabilities
+    probs = read_shipped_csv("digits_probs.csv.gz")
+    with np.errstate(divide="ignore"):
+        exact = np.log(probs[[f"p_{k}" for k in range(10)]].to_numpy(dtype=float))
+    assert np.array_equal(ll, exact)
 
 
 def test_regenerated_models_equal_the_shipped_ones():
@@ -78,3 +88,19 @@ def test_k_of_k_subset_accuracy_looks_emergent_while_brier_is_smooth(digits):
     e_brier = emergence_score(x, t["tc_brier"].to_numpy())
     e_k8 = emergence_score(x, subset_accuracy(wide.to_numpy(), 8))
     assert e_k8 > e_brier
+
+
+def test_fit_digits_by_the_cli_and_the_api():
+    # the numpy-array loglik of the shipped table once crashed data_fingerprint (issue 21)
+    res = CliRunner().invoke(cli, ["fit", "digits", "--task", "digits", "--cutoff", "2e8", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["n_fitted_models"] == 6 and out["task"] == "digits"
+    fc = forecast.SliceSandwich(n_draws=200).fit(forecast.load_dataset("digits"), 2e8, task="digits")
+    pred = fc.predict([4e8, 1.5e9])
+    assert pred["mean"].between(0.25, 1.0).all()
+
+
+def test_backtest_digits_runs_every_job():
+    res = forecast.backtest("digits", methods=["slice_sandwich", "persistence"], cutoffs="2e8")
+    assert (res.jobs["status"] == "ok").all(), res.jobs

@@ -16,7 +16,6 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ from forecast.backtest.scoring import (
 )
 from forecast.data.dataset import EvalData
 from forecast.provenance import code_label, code_version, source_hash  # noqa: F401  (re-exported)
+from forecast.data.fingerprint import data_fingerprint  # noqa: F401 - re-exported (old import path)
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError, NotApplicable
 from forecast.methods.base import GRID_POINTS
@@ -83,23 +83,6 @@ def method_label(name: str, params: dict[str, Any] | None) -> str:
     return f"{name}({','.join(f'{k}={params[k]!r}' for k in sorted(params))})"
 
 
-def data_fingerprint(data: EvalData) -> str:
-    """A hash of every table of ``data`` (to tell whether a saved job used the same data)."""
-    h = hashlib.sha256()
-    for label in ("models", "tasks", "results", "groups", "scores"):
-        table = getattr(data, label)
-        h.update(label.encode())
-        if table is None:
-            h.update(b"-")
-            continue
-        h.update(",".join(map(str, table.columns)).encode())
-        h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
-    if data.multi_family:  # changes what a job reports (emergence rows, score columns)
-        h.update(b"multi_family")
-    if data.steps is not None:  # a ladder's checkpoints (absent elsewhere: those hashes unchanged)
-        h.update(b"steps" + ",".join(map(str, data.steps.columns)).encode())
-        h.update(pd.util.hash_pandas_object(data.steps, index=False).to_numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True, eq=False)

@@ -565,7 +565,11 @@ def read_lmeval(path: str | Path, tasks: str | Iterable[str] | None = None) -> p
         Columns ``task, question_id, model, filter, correct, p_correct, target, n_choices,
         loglik, metric, value, output, target_text`` (see the module docstring). Multiple-choice rows have
         ``metric``/``value`` missing; free-form rows have ``p_correct``, ``target``,
-        ``n_choices`` and ``loglik`` missing. ``df.attrs["notes"]`` names the older runs left
+        ``n_choices`` and ``loglik`` missing. ``loglik`` holds lists of floats here; loading
+        the table (:func:`forecast.load_data`, ``EvalData.from_frames``) stores it as JSON
+        text like every other route does (:mod:`forecast.data.schema`), and
+        :func:`~forecast.data.readers.write_table` writes it in that form.
+        ``df.attrs["notes"]`` names the older runs left
         out (only the newest run of a task per model is read) and any disagreement with the
         logged ``acc``. Rows are checked with :func:`~forecast.data.schema.validate_results`
         one (task, filter) block at a time: a multiple-choice block has finite ``p_correct``,
@@ -621,6 +625,9 @@ def read_lmeval(path: str | Path, tasks: str | Iterable[str] | None = None) -> p
         parts.append(checked.reindex(columns=[*COLUMNS, "_order"]))
     out = pd.concat(parts, ignore_index=True).sort_values("_order", kind="stable")
     out = out.drop(columns="_order").reset_index(drop=True)
+    # the per-choice log-likelihoods as lists of floats (every row kept, in the same order);
+    # validate_results stores them as JSON text when the table is loaded
+    out["loglik"] = pd.Series(df["loglik"].to_numpy(dtype=object), dtype=object)
     out["question_id"] = out["question_id"].astype(str)
     out["filter"] = out["filter"].astype(str)
     out["correct"] = out["correct"].astype(int)

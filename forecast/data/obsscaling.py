@@ -30,7 +30,7 @@ from forecast.data.dataset import EvalData
 STANDARD_BENCHMARKS = ("MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA", "GSM8K", "XWinograd", "HumanEval")
 #: prefix of the arithmetic targets (their PCA inputs leave GSM8K out)
 ARITHMETIC_PREFIX = "arithmetic_"
-#: name of the data set
+#: name of the data set (the one definition: :mod:`forecast.data.shipped` imports it)
 OBSSCALING = "obsscaling"
 #: benchmarks stored on a 0-100 scale upstream
 PERCENT_SCALE = ("ipa_transliterate_2_bleu",)
@@ -88,17 +88,17 @@ def obsscaling_frames(
     return keep, tasks, scores, notes
 
 
-def load_obsscaling() -> EvalData:
-    """The shipped ``obsscaling`` data set as task-level :class:`EvalData`.
+def load_obsscaling(raw_scores: pd.DataFrame, models: pd.DataFrame, tasks: pd.DataFrame) -> EvalData:
+    """The ``obsscaling`` data set as task-level :class:`EvalData`, from its shipped files.
+
+    :mod:`forecast.data.shipped` reads the files (:data:`SCORES_FILE`, the shipped models
+    table, :data:`TASKS_FILE`) and passes them here, so that this module imports nothing
+    of the shipped-data registry (no import circle).
 
     Tasks are the upstream ``benchmark`` names unchanged (``MMLU``, ``GSM8K``,
     ``arithmetic_2da_2_acc``, ``leaderboard_bbh``, ...); ``models`` has ``model, family,
     params, tokens, flops`` (raw FLOPs).
     """
-    from forecast.data.shipped import read_shipped_csv, shipped_models
-
-    models, tasks, scores, notes = obsscaling_frames(
-        read_shipped_csv(SCORES_FILE), shipped_models(), read_shipped_csv(TASKS_FILE)
-    )
+    models, tasks, scores, notes = obsscaling_frames(raw_scores, models, tasks)
     data = EvalData.from_frames(models, tasks, scores=scores, name=OBSSCALING, notes=notes)
     return replace(data, default_cutoffs=DEFAULT_CUTOFFS, multi_family=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.data.fingerprint import hashable_table
+from forecast.data.schema import ANSWER_TEXT, TEXT_COLUMNS
 from forecast.errors import InputError
 
 SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
@@ -71,6 +73,25 @@ def read_jsonl(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame.from_records([record for _, record in iter_jsonl(path)])
 
 
+#: what a CSV cell reads as missing in a number column (pandas' default list); in a text
+#: column (:data:`~forecast.data.schema.TEXT_COLUMNS`) only an empty cell is missing, so an
+#: answer ``"None"`` or ``"NA"`` stays text, and in an answer column
+#: (:data:`~forecast.data.schema.ANSWER_TEXT`) nothing is: an empty cell is ``""``
+NA_TEXTS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def _read_delimited(path: Path, sep: str) -> pd.DataFrame:
+    """A CSV/TSV file with the text columns read as text (``"007"`` stays ``"007"``); pandas
+    (3.0 on) reads every float back exactly as ``to_csv`` wrote it."""
+    columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    text = [c for c in columns if c in TEXT_COLUMNS]
+    # an empty answer text is a value (an empty generation): nothing is missing there
+    na = {c: ([""] if c in text else list(NA_TEXTS)) for c in columns if c not in ANSWER_TEXT}
+    return pd.read_csv(path, sep=sep, dtype={c: str for c in text}, keep_default_na=False,
+                       na_values=na)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table from CSV/TSV/parquet/JSON/JSONL (optionally gzipped).
 
@@ -87,9 +108,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = _suffix(path)
     try:
         if suffix == ".csv":
-            return pd.read_csv(path)
+            return _read_delimited(path, ",")
         if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t")
+            return _read_delimited(path, "\t")
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix in (".jsonl", ".ndjson"):
@@ -115,7 +136,9 @@ def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path
     """Write ``df`` to CSV or parquet (by extension), refusing to overwrite unless ``force``.
 
     The file is written to a temporary name beside the target and renamed, so an
-    interrupted write never leaves a half-written file under the user's name.
+    interrupted write never leaves a half-written file under the user's name.  A cell that
+    holds a list, array or dict (an lm-eval ``loglik``) is written as its canonical JSON
+    text, the form :func:`~forecast.data.schema.validate_results` stores.
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -127,6 +150,7 @@ def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path
         raise InputError(f"{path}: folder {path.parent} does not exist")
     check_writable_file(path, "output")
     tmp = path.with_name(f".{path.name}.partial")
+    df = hashable_table(df)
     try:
         if suffix == ".csv":
             df.to_csv(tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None)

@@ -4,9 +4,9 @@ Four tables carry everything a forecast needs:
 
 ``results``  (per question, long)
     ``task, question_id, model, correct`` with optional ``p_correct`` (target-conditioned
-    probability), ``loglik`` (per-choice log-likelihoods, a JSON list in text form or a
-    Python list), ``target`` (index of the correct choice), and ``metric``/``value`` pairs
-    for generated answers.
+    probability), ``loglik`` (per-choice log-likelihoods), ``target`` (index of the correct
+    choice), ``n_choices``, and ``metric``/``value`` pairs for generated answers (with the
+    ``filter``, the generated ``output`` and the ``target_text`` of lm-eval logs).
 ``models``
     ``model, family, params, tokens, flops`` (raw counts; ``flops`` defaults to
     ``6·params·tokens`` when both are known).
@@ -22,19 +22,70 @@ Four tables carry everything a forecast needs:
     ``task, model, prob_renormalized, metric, value``.
 
 All scores are stored higher-is-better: a TC Brier score is ``-(1 - p)**2``.
+
+Stored form of the results columns
+----------------------------------
+:func:`validate_results` gives every column one stored form, whatever the route the rows came
+by (an lm-eval folder, CSV, TSV, parquet, JSON Lines, a DataFrame given to the API, a shipped
+data set), so the same rows give the same table, the same :func:`data fingerprint
+<forecast.data.fingerprint.data_fingerprint>` and byte-identical forecasts:
+
+==================================  ==========================================================
+column                              stored form
+==================================  ==========================================================
+``task, model, question_id``        text (pandas ``str``)
+``correct``, ``n_samples``,         ``int64``
+``n_correct``
+``p_correct``, ``value``            ``float64``, NaN where absent
+``target``, ``n_choices``           whole numbers: ``int64`` when every row has one, else
+                                    ``float64`` with NaN where absent (the dtype a CSV file
+                                    reads back as, so a CSV round trip keeps it)
+``loglik``                          text: the JSON list of the per-choice log-likelihoods as
+                                    floats, written by ``json.dumps`` (Python's shortest
+                                    round-trip float ``repr``, lossless; ``", "`` between
+                                    items; ``-Infinity`` for a choice of probability 0), e.g.
+                                    ``"[-1.0, -2.25, -0.5]"``; NaN where absent.  Accepted as
+                                    a list, tuple or array of numbers or as JSON text
+                                    (``[-1, -2.25]`` is stored ``"[-1.0, -2.25]"``)
+``filter, metric``                  text (pandas ``str``), NaN where absent; an empty text is
+                                    absent (a CSV file cannot tell them apart)
+``output, target_text``             text (pandas ``str``) on the rows of generated answers
+                                    (a ``metric`` given), ``""`` an empty generation; NaN
+                                    on the other rows (a CSV reads both kinds of empty
+                                    cell as ``""``: the ``metric`` tells them apart)
+any other column                    as given, except a cell holding a list, tuple, array, dict
+                                    or set: its canonical JSON text
+                                    (:func:`forecast.data.fingerprint.canonical_text`)
+==================================  ==========================================================
+
+Text is hashable, is written to CSV and parquet and read back byte for byte, and is the form
+``forecast ingest lm-eval`` has always written, so fingerprints of tables read from such
+files are unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import json
+import math
+import numbers
+
 import numpy as np
 import pandas as pd
 
+from forecast.data.fingerprint import canonical_text, float_list_text
 from forecast.errors import InputError
 
 RESULTS_REQUIRED = ("task", "question_id", "model", "correct")
-RESULTS_OPTIONAL = ("p_correct", "loglik", "target", "metric", "value")
+RESULTS_OPTIONAL = ("p_correct", "loglik", "target", "n_choices", "metric", "value")
+#: text columns of a results table besides the names (stored as ``str``, NaN where absent)
+RESULTS_TEXT = ("filter", "metric", "output", "target_text")
+#: every text column a user table may hold: a reader keeps them as text (``"007"`` stays
+#: ``"007"``, an answer ``"None"`` stays ``"None"``)
+TEXT_COLUMNS = ("task", "question_id", "model", "family", "format", "task_group", *RESULTS_TEXT)
+#: text columns in which an empty text is a value (an empty generation), not a missing one
+ANSWER_TEXT = ("output", "target_text")
 MODELS_REQUIRED = ("model",)
 MODELS_COLUMNS = ("model", "family", "params", "tokens", "flops")
 TASKS_REQUIRED = ("task", "format", "chance")
@@ -243,6 +294,170 @@ def require_range(
         )
 
 
+def _absent(v: object) -> bool:
+    """None, NaN, ``pd.NA`` or blank text: a cell that holds nothing."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, (float, np.floating)) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def _is_real(x: object) -> bool:
+    kind = type(x)
+    if kind is float or kind is int:  # the common case, without the slow ABC check
+        return True
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def loglik_text(cell: object) -> str | None:
+    """The stored form of one ``loglik`` cell: JSON text of the floats (None when absent).
+
+    Raises
+    ------
+    ValueError
+        When the cell is not a list of at least two numbers, or one is NaN or ``+inf``
+        (``-inf`` is a choice of probability 0).
+    """
+    if _absent(cell):
+        return None
+    value = cell
+    if isinstance(cell, str):
+        try:
+            value = json.loads(cell)
+        except (json.JSONDecodeError, RecursionError):
+            raise ValueError("not a JSON list of numbers") from None
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1:
+            raise ValueError("not a flat list of numbers")
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not all(_is_real(x) for x in value):
+        raise ValueError("not a list of numbers")
+    if len(value) < 2:
+        raise ValueError("a multiple-choice question needs one log-likelihood per choice, at least two")
+    try:
+        floats = [float(x) for x in value]
+    except OverflowError:
+        raise ValueError("holds a number too large for a float") from None
+    if any(math.isnan(x) or x == math.inf for x in floats):
+        raise ValueError("holds NaN or +inf")
+    return float_list_text(floats)
+
+
+def _normalise_loglik(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
+    texts = []
+    for i, cell in enumerate(out["loglik"].to_numpy(dtype=object)):
+        try:
+            texts.append(loglik_text(cell))
+        except (ValueError, OverflowError, RecursionError) as exc:
+            raise InputError(
+                f"{source}: column 'loglik' must be a list of log-likelihoods (JSON text such as "
+                f"'[-1.2, -0.3]'), found {_plain(_shown_cell(cell))!r}: {exc}" + _where(out, i, key)
+            ) from None
+    out["loglik"] = pd.Series(texts, index=out.index, dtype="str")
+
+
+def _shown_cell(cell: object) -> object:
+    return cell.tolist() if isinstance(cell, np.ndarray) else cell
+
+
+def _whole_numbers(out: pd.DataFrame, column: str, lo: int, source: str, key: Sequence[str]) -> None:
+    """``column`` as whole numbers ``>= lo`` where given: int64 when complete, else float64."""
+    given = ~np.fromiter((_absent(v) for v in out[column].to_numpy(dtype=object)), dtype=bool, count=len(out))
+    values = to_float(out[column])
+    bad = given & ~(np.isfinite(values) & (values == np.round(values)) & (values >= lo))
+    i = _first(bad)
+    if i is not None:
+        raise InputError(
+            f"{source}: column {column!r} must be a whole number of at least {lo}, found "
+            f"{_plain(out[column].iloc[i])!r}" + _where(out, i, key)
+        )
+    values = values.where(given)
+    out[column] = values.astype(np.int64) if given.all() else values.astype(float)
+
+
+def _text_column(values: pd.Series, keep_empty: bool = False) -> pd.Series:
+    """Text as pandas ``str``, NaN where absent (an empty text too, unless ``keep_empty``)."""
+    cells = values.to_numpy(dtype=object)
+    text = [v if keep_empty and isinstance(v, str) else None if _absent(v) else v if isinstance(v, str) else
+            (canonical_text(v) if isinstance(v, (list, tuple, dict, set, np.ndarray)) else str(_plain_value(v)))
+            for v in cells]
+    return pd.Series(text, index=values.index, dtype="str")
+
+
+def _plain_value(v: object) -> object:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _canonical_cells(out: pd.DataFrame) -> None:
+    """Cells of other object columns that hold a list, tuple, array, dict or set: their
+    canonical JSON text (hashable, and the same after a CSV or parquet round trip)."""
+    for i, column in enumerate(out.columns):
+        values = out.iloc[:, i]
+        if values.dtype != object:
+            continue
+        cells = values.to_numpy()
+        nested = [isinstance(v, (list, tuple, dict, set, np.ndarray)) for v in cells]
+        if any(nested):
+            out.isetitem(i, pd.Series([canonical_text(v) if n else v for v, n in zip(cells, nested)],
+                                      index=out.index, dtype=object))
+
+
+def _choice_counts(loglik: pd.Series) -> np.ndarray:
+    """Items of each stored ``loglik`` text (NaN where absent): a stored float has no comma."""
+    return np.asarray([float(t.count(",") + 1) if isinstance(t, str) else np.nan for t in loglik], dtype=float)
+
+
+def _stored_form(out: pd.DataFrame, source: str, key: Sequence[str]) -> None:
+    """Give the optional results columns their one stored form (module docstring)."""
+    if "loglik" in out.columns:
+        _normalise_loglik(out, source, key)
+    if "n_choices" in out.columns:
+        _whole_numbers(out, "n_choices", 2, source, key)
+    if "target" in out.columns:
+        _whole_numbers(out, "target", 0, source, key)
+        target = out["target"].to_numpy(dtype=float)
+        bounds = []
+        if "n_choices" in out.columns:
+            bounds.append(("n_choices", out["n_choices"].to_numpy(dtype=float)))
+        if "loglik" in out.columns:
+            bounds.append(("loglik", _choice_counts(out["loglik"])))
+        for what, n in bounds:
+            i = _first(np.isfinite(target) & np.isfinite(n) & (target >= n))
+            if i is not None:
+                raise InputError(
+                    f"{source}: column 'target' is {int(target[i])}, out of range for the {int(n[i])} choices "
+                    f"of column {what!r} (valid 0..{int(n[i]) - 1})" + _where(out, i, key)
+                )
+    if "n_choices" in out.columns and "loglik" in out.columns:
+        counts = _choice_counts(out["loglik"])
+        n = out["n_choices"].to_numpy(dtype=float)
+        i = _first(np.isfinite(n) & np.isfinite(counts) & (n != counts))
+        if i is not None:
+            raise InputError(
+                f"{source}: column 'n_choices' is {int(n[i])} but column 'loglik' holds {int(counts[i])} "
+                "log-likelihoods" + _where(out, i, key)
+            )
+    if "value" in out.columns:
+        given = ~np.fromiter((_absent(v) for v in out["value"].to_numpy(dtype=object)), dtype=bool, count=len(out))
+        values = to_float(out["value"])
+        i = _first(given & ~np.isfinite(values))
+        if i is not None:
+            raise InputError(
+                f"{source}: column 'value' must be a finite number, found {_plain(out['value'].iloc[i])!r}"
+                + _where(out, i, key)
+            )
+        out["value"] = values.where(given).astype(float)
+    for column in RESULTS_TEXT:
+        if column in out.columns:
+            out[column] = _text_column(out[column], keep_empty=column in ANSWER_TEXT)
+    if "metric" in out.columns:  # answer text belongs to generated rows (a CSV reads "" elsewhere)
+        for column in ANSWER_TEXT:
+            if column in out.columns:
+                out[column] = out[column].where(out["metric"].notna())
+    _canonical_cells(out)
+
+
 def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
     """Check and normalise a per-question results table; return a clean copy.
 
@@ -295,6 +510,7 @@ def validate_results(df: pd.DataFrame, source: str = "results") -> pd.DataFrame:
             out["p_correct"] = to_float(out["p_correct"])
         else:
             out = out.drop(columns="p_correct")
+    _stored_form(out, source, key)
     dup_key = key + [c for c in ("filter", "metric") if c in out.columns]
     require_unique(out, dup_key, source)
     return out.reset_index(drop=True)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import EvalData
+from forecast.data.obsscaling import OBSSCALING, SCORES_FILE, TASKS_FILE, load_obsscaling
 from forecast.errors import InputError
 
 #: BIG-G tasks whose correctness is multiple-choice grade at every size
@@ -48,7 +49,6 @@ SLICE_SANDWICH = "slice_sandwich"
 DIGITS = "digits"
 OLMO_LADDER = "olmo_ladder"
 OLMO_LADDER_PAPER = "olmo_ladder_paper"
-OBSSCALING = "obsscaling"
 
 #: models the Slice-and-Sandwich code leaves out of fit and test (xglm-564M is kept)
 PUBLISHED_EXCLUDED = (
@@ -203,9 +203,7 @@ def _load_olmo_ladder(config: str = "all") -> EvalData:
 
 
 def _load_obsscaling() -> EvalData:
-    from forecast.data.obsscaling import load_obsscaling
-
-    return load_obsscaling()
+    return load_obsscaling(read_shipped_csv(SCORES_FILE), shipped_models(), read_shipped_csv(TASKS_FILE))
 
 
 _LOADERS = {

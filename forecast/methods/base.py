@@ -259,7 +259,7 @@ class Forecaster:
         """:meth:`learn_context` on :attr:`pool_`, read from the learned-settings cache when
         the same method settings, data and cut-off were learned before (in this process or
         an earlier one; :mod:`forecast.settings_cache`), else learned and stored there."""
-        from forecast.backtest.jobs import data_fingerprint  # moves to forecast.data.fingerprint
+        from forecast.data.fingerprint import data_fingerprint
         from forecast.settings_cache import learned_settings, resolve_cache
 
         found = learned_settings(self, self.pool_, cutoff, data_fingerprint(self.pool_), resolve_cache(cache))

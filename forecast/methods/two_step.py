@@ -477,7 +477,7 @@ class TwoStep(Forecaster):
             return {}
         from forecast.tuning import pseudo_splits
 
-        from forecast.backtest.jobs import data_fingerprint
+        from forecast.data.fingerprint import data_fingerprint
 
         errors: list[float] = []
         decades: list[float] = []
