@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
 
 from forecast.errors import InputError
 
@@ -165,6 +164,8 @@ def observed_threshold(
     y = np.asarray(accuracy, dtype=float)
     if x.size == 0:
         return None
+    from sklearn.isotonic import IsotonicRegression  # imported here: a fit needs it only in backtests
+
     iso = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(x, y)
     grid = np.unique(x)
     fitted = normalised(iso.predict(grid), chance)
