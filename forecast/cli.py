@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from forecast.cli_options import compute_option
 from forecast.errors import DataNote, FitError, InputError
 
 # Nothing heavy (numpy, pandas, scikit-learn, PyMC) is imported at module level: each
@@ -25,12 +26,6 @@ EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
 
 
-#: ``--compute``, shared by every command that loads data
-compute_option = click.option(
-    "--compute", type=click.Choice(["flops", "params"]), default=None,
-    help="Compute axis: flops (training FLOPs; 6*params*tokens where only those are known) or "
-         "params. Default: flops if any model has them; models without are left out with a note.",
-)
 
 
 def quiet_libraries(verbose: bool) -> None:

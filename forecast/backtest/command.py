@@ -18,7 +18,7 @@ from forecast.backtest.runner import DEFAULT_METHODS
 from forecast.backtest.runner import backtest as run_backtest
 from forecast.backtest.store import lock_output
 from forecast.data.readers import check_writable_folder
-from forecast.cli import compute_option
+from forecast.cli_options import compute_option
 from forecast.errors import InputError
 
 EXIT_FAILED_JOBS = 1

@@ -53,9 +53,11 @@ from forecast.backtest.jobs import PREDICTABILITY
 from forecast.backtest.emergence import DISTANCE_LABELS, distance_bin, group_weights, score_events
 from forecast.backtest.scoring import cover_scores, interval_score, noise_floor
 from forecast.data.readers import write_table
+from forecast.methods.registry import names_where
 
-#: the honest baselines ratios are taken against (whichever of them a run has)
-BASELINES = ("sigmoid", "persistence", "persistence_drift", "linear", "family")
+#: the honest baselines ratios are taken against (whichever of them a run has): the
+#: registered methods tagged ``is_baseline``
+BASELINES = tuple(names_where(is_baseline=True))
 #: methods kept for comparison with published figures, never a baseline
 REFERENCES = ("published", "paper_sigmoid")
 #: windows of held-out models: all, and extrapolation-distance bins (decades past the cut-off)
