@@ -261,7 +261,8 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
 @click.option("--task", required=True, help="Task to forecast.")
 @click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
-@click.option("--method", default="slice_sandwich", show_default=True, help="Forecasting method.")
+@click.option("--method", default="slice_sandwich", show_default=True,
+              help="Forecasting method: a registered name or an import path such as my_pkg.my_mod:MyForecaster.")
 @click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
 @click.option("--tau", default=0.25, show_default=True, type=float,
               help="Emergence level: share of the way from chance to perfect accuracy.")

@@ -87,6 +87,9 @@ class ForecasterTags:
     needs_families : int
         Fitted model families the method needs (``family``: 2); a default run leaves the
         method out on data sets whose models are all of fewer families.
+    bounded : bool
+        Its point forecasts stay inside the score's range [0, 1] (the published recipe's
+        polynomials do not: it reproduces the paper's unbounded curves).
     """
 
     handles: frozenset[str] = frozenset(DATA_KINDS)
@@ -95,6 +98,7 @@ class ForecasterTags:
     is_baseline: bool = False
     in_default_run: bool = False
     needs_families: int = 0
+    bounded: bool = True
 
     def __post_init__(self) -> None:
         for label in ("handles", "needs"):
@@ -127,7 +131,8 @@ class ForecasterTags:
         """JSON-ready form (sorted kinds)."""
         return {"handles": sorted(self.handles), "needs": sorted(self.needs),
                 "learns_settings": self.learns_settings, "is_baseline": self.is_baseline,
-                "in_default_run": self.in_default_run, "needs_families": self.needs_families}
+                "in_default_run": self.in_default_run, "needs_families": self.needs_families,
+                "bounded": self.bounded}
 
 
 _KIND_TEXT = {

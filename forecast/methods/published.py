@@ -20,7 +20,7 @@ import statsmodels.api as sm
 from forecast.data.dataset import FLOPS, EvalData
 from forecast.errors import InputError, NotApplicable
 from forecast.methods.base import Forecaster
-from forecast.methods.contract import Integer
+from forecast.methods.contract import ForecasterTags, Integer
 from forecast.slicing import group_slices, legal_group_horizons, quantile_slices
 
 
@@ -37,6 +37,8 @@ class Published(Forecaster):
     """
 
     name = "published"
+    tags = ForecasterTags(handles=frozenset({"per_question", "per_question_probs", "sampled", "group"}),
+                          bounded=False)
     param_constraints = {"n_slices": Integer(1), "easy_degree": Integer(1), "hard_degree": Integer(1)}
 
     def __init__(
