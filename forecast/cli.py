@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from forecast.cli_options import compute_option
 from forecast.errors import DataNote, FitError, InputError
 
 # Nothing heavy (numpy, pandas, scikit-learn, PyMC) is imported at module level: each
@@ -25,12 +26,6 @@ EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
 
 
-#: ``--compute``, shared by every command that loads data
-compute_option = click.option(
-    "--compute", type=click.Choice(["flops", "params"]), default=None,
-    help="Compute axis: flops (training FLOPs; 6*params*tokens where only those are known) or "
-         "params. Default: flops if any model has them; models without are left out with a note.",
-)
 
 
 def quiet_libraries(verbose: bool) -> None:
@@ -266,7 +261,8 @@ def ingest_lmeval(directory: str, models_file, out: str, force: bool) -> None:
 @click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
 @click.option("--task", required=True, help="Task to forecast.")
 @click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
-@click.option("--method", default="slice_sandwich", show_default=True, help="Forecasting method.")
+@click.option("--method", default="slice_sandwich", show_default=True,
+              help="Forecasting method: a registered name or an import path such as my_pkg.my_mod:MyForecaster.")
 @click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
 @click.option("--tau", default=0.25, show_default=True, type=float,
               help="Emergence level: share of the way from chance to perfect accuracy.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from forecast.cli import compute_option
+from forecast.cli_options import compute_option
 from forecast.errors import InputError
 
 

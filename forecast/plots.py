@@ -178,8 +178,8 @@ def _accuracy_panel(
     name = f"{f.name}, {mixture_label(f.weights_)}" if mixture else f.name
     ax.plot(compute, mean["mean"], color="tab:blue", label=f"forecast ({name})")
     if mixture:
-        alone = f._alone(f.predict, compute, level, "mean")
-        ax.plot(compute, alone["mean"], color=CURVE_ALONE_COLOR, ls="--", lw=1.2,
+        alone = f.curve_alone_draws(np.log10(np.asarray(compute, dtype=float))).mean(axis=0)
+        ax.plot(compute, alone, color=CURVE_ALONE_COLOR, ls="--", lw=1.2,
                 label="slice-and-sandwich curve alone (mean, no mixing)")
     table = task_table(data.for_task(f.task_), f.task_)
     fitted = table["compute"] <= f.cutoff_ * (1 + 1e-12)

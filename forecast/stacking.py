@@ -13,7 +13,7 @@ in the weights, ``CRPS(F, y) = integral (F - 1{t >= y})^2 dt = w' M w`` with
 ``M_jk = integral (F_j - H)(F_k - H) dt`` (:func:`crps_gram`); ``M`` is a Gram matrix, so
 the pooled CRPS is convex in ``w`` and its minimum on the simplex is found by SLSQP
 (:func:`simplex_weights`).  At ``w = e_k`` it is the sample CRPS of component ``k``
-(:func:`forecast.backtest.scoring.crps_sample`, the same V-statistic).
+(:func:`forecast.scoring.crps_sample`, the same V-statistic).
 
 Settings fixed a priori (not tuned on any result):
 

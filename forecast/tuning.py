@@ -158,7 +158,7 @@ def choose_by_pseudo_crps(
     table : DataFrame
         ``value, crps, n_tasks, n_targets`` per candidate.
     """
-    from forecast.backtest.scoring import crps_sample
+    from forecast.scoring import crps_sample
 
     per_task: dict[tuple[float, str], list[float]] = {}
     n_targets = 0

@@ -19,7 +19,7 @@ from forecast.backtest.runner import DEFAULT_METHODS
 from forecast.backtest.runner import backtest as run_backtest
 from forecast.backtest.store import lock_output
 from forecast.data.readers import check_writable_folder
-from forecast.cli import compute_option
+from forecast.cli_options import compute_option
 from forecast.errors import InputError
 
 EXIT_FAILED_JOBS = 1
@@ -65,7 +65,9 @@ cut-off), curves.csv, jobs.csv (status of every job: ok, skipped or failed), run
 and the plots. A DIR holding results is refused unless --resume or --force.
 
 Default methods: {", ".join(DEFAULT_METHODS)} (on a model ladder: two_step and two_step_slp
-added, family left out when the ladder is one family).
+added, family left out when the ladder is one family; on data of many families: obsscaling
+and obsscaling_given_scores added).  A method of your own: --methods my_pkg.my_mod:MyForecaster
+(imported in every worker; see docs/CONTRIBUTING.md).
 Exit codes: 0 ok, 1 some jobs failed, 2 bad input, 130 interrupted.
 """
 
@@ -99,7 +101,8 @@ def _split_list(text: str | None, option: str) -> list[str] | None:
               help="A model ladder's checkpoints (run, step, tokens, task, metrics), with a task-level DATA file.")
 @click.option("--tasks", help="Comma-separated tasks to backtest (default: all).")
 @click.option("--cutoffs", help="Cut-off specification (see above; default: default).")
-@click.option("--methods", help=f"Comma-separated methods (default: {','.join(DEFAULT_METHODS)}).")
+@click.option("--methods", help=f"Comma-separated methods: registered names or import paths such as "
+              f"my_pkg.my_mod:MyForecaster (default: {','.join(DEFAULT_METHODS)}).")
 @click.option("--level", type=float, default=0.9, show_default=True,
               help="Level of the observed-score intervals.")
 @click.option("--tau", type=float, default=0.25, show_default=True,

@@ -107,6 +107,9 @@ class Job:
     code: str = ""
     #: settings the method learned from every task at this cut-off (``learn_context``)
     context: dict[str, Any] | None = field(default=None, repr=False)
+    #: import path of the method's class (``module:Class``): a worker where ``method_name``
+    #: is not registered (a method registered at run time) imports it from there
+    method_path: str = ""
 
     @property
     def key(self) -> str:
@@ -149,6 +152,8 @@ class ContextJob:
     code: str = ""
     #: set when the data set's tasks do not share one compute scale: the pool is this task's
     task: str | None = None
+    #: import path of the method's class (see :attr:`Job.method_path`)
+    method_path: str = ""
 
     @property
     def key(self) -> str:
@@ -167,7 +172,7 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
     """Learn a context; never raises (a failure comes back with ``status="failed"``)."""
     from threadpoolctl import threadpool_limits
 
-    from forecast.methods import make_method
+    from forecast.methods.registry import make_job_method
 
     start = time.perf_counter()
     out: dict[str, Any] = {"key": job.key, "fingerprint": job.fingerprint, "dataset": job.dataset,
@@ -186,7 +191,7 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
             else:
                 from forecast.settings_cache import learned_settings, resolve_cache
 
-                fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
+                fc = make_job_method(job.method_name, job.method_path, {**dict(job.params), "seed": job.seed})
                 found = learned_settings(fc, job.pool, job.cutoff, job.pool_hash or data_fingerprint(job.pool),
                                          resolve_cache(None))
                 context = found.settings
@@ -222,7 +227,7 @@ def _threshold_row(fc, tau: float, level: float, full: pd.DataFrame, held: pd.Da
     cap = float(held["log10_compute"].max())
     lo, hi = fc.search_range_
     grid = np.linspace(lo, max(hi, cap), GRID_POINTS)
-    crossings = first_crossing(grid, normalised(fc._mean_draws(grid), chance), tau)
+    crossings = first_crossing(grid, normalised(fc.curve_draws(grid), chance), tau)
     crossings = np.where(crossings > hi + 1e-12, np.nan, crossings)  # beyond the search range
     bracket = crossing_bracket(x_all, y_all, chance, tau)
     return {
@@ -337,10 +342,10 @@ def _family_emergence_rows(fit: pd.DataFrame, held: pd.DataFrame, held_draws: np
 
 
 def _evaluate(job: Job) -> dict[str, Any]:
-    from forecast.methods import make_method
+    from forecast.methods.registry import make_job_method
 
     data = job.data
-    fc = make_method(job.method_name, **dict(job.params), seed=job.seed)
+    fc = make_job_method(job.method_name, job.method_path, {**dict(job.params), "seed": job.seed})
     fc.fit(data, job.cutoff, job.task, context=job.context)
     full = task_table(data, job.task)
     full = full[np.isfinite(full["accuracy"].to_numpy(dtype=float))]

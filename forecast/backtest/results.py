@@ -83,9 +83,11 @@ from forecast.backtest.tables import (
 from forecast.data.bigg import BIGG_DATASET as TUNING_DATASET  # noqa: F401  (re-exported)
 from forecast.data.bigg import bigg_half  # noqa: F401  (re-exported)
 from forecast.data.readers import write_table
+from forecast.methods.registry import names_where
 
-#: the honest baselines ratios are taken against (whichever of them a run has)
-BASELINES = ("sigmoid", "persistence", "persistence_drift", "linear", "family")
+#: the honest baselines ratios are taken against (whichever of them a run has): the
+#: registered methods tagged ``is_baseline``
+BASELINES = tuple(names_where(is_baseline=True))
 #: methods kept for comparison with published figures, never a baseline
 REFERENCES = ("published", "paper_sigmoid")
 

@@ -42,45 +42,58 @@ from forecast.data.shipped import dataset_names, with_paper_exclusions
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 from forecast.methods.base import check_level
+from forecast.methods.registry import METHODS, method_path, method_tags, names_where
 from forecast.threshold import check_tau
 
 #: methods backtested when none are named (the fast, non-MCMC path): ours and the honest
-#: baselines; the paper's own two (``paper_sigmoid``, ``published``) on request
-DEFAULT_METHODS = ("slice_sandwich", "sigmoid", "persistence", "persistence_drift", "linear", "family")
+#: baselines; the paper's own two (``paper_sigmoid``, ``published``) on request.  Derived
+#: from the methods' tags (``in_default_run`` and no needed data kind)
+DEFAULT_METHODS = tuple(names_where(in_default_run=True, needs=()))
 #: the Slice-and-Sandwich paper's recipe and baseline, for comparisons with its figures
 PAPER_METHODS = ("published", "paper_sigmoid")
 #: added to the defaults when a data set is a model ladder (task-level, with checkpoints)
-LADDER_METHODS = ("two_step", "two_step_slp")
+LADDER_METHODS = tuple(names_where(in_default_run=True, needs=("ladder",)))
 #: added to the defaults on data of many families (``EvalData.multi_family``), when registered:
 #: observational scaling from compute and family (a) and given the model's other scores (b)
-MULTI_FAMILY_METHODS = ("obsscaling", "obsscaling_given_scores")
+MULTI_FAMILY_METHODS = tuple(names_where(in_default_run=True, needs=("multi_family",)))
+#: the names registered when this module was imported (the built-in methods and variants)
+_BUILT_IN = frozenset(METHODS) | frozenset(names_where())
 #: the package's default forecasting method (recorded in run.json)
 DEFAULT_METHOD = "slice_sandwich"
 
 
 def default_methods(datasets: Sequence[EvalData]) -> list[str]:
-    """The methods a backtest runs when none are named: :data:`DEFAULT_METHODS`,
-    ``two_step`` and ``two_step_slp`` when a data set carries a ladder's checkpoints, and the registered
-    :data:`MULTI_FAMILY_METHODS` when a data set is of many families.  When every data set is
-    a ladder of one model family, ``family`` (which needs two fitted families) is left out:
-    it could not fit a single job."""
-    from forecast.methods import METHODS
+    """The methods a backtest runs when none are named, from the registered methods' tags:
+    those with ``in_default_run`` that need no data kind (:data:`DEFAULT_METHODS`), those
+    needing a ladder (``two_step``, ``two_step_slp``) when a data set carries a ladder's
+    checkpoints, and those needing data of many families (:data:`MULTI_FAMILY_METHODS`,
+    when registered) when a data set is of many families.  When every data set is a ladder
+    of one model family, a method needing two families (``family``) is left out: it could
+    not fit a single job."""
     from forecast.methods.families import fitted_family_labels
 
-    methods = list(DEFAULT_METHODS)
+    def names(**tags) -> list[str]:
+        return [n for n in names_where(in_default_run=True, **tags)]
+
+    # the built-in lists, then methods registered later (their tags decide where they join)
+    methods = list(DEFAULT_METHODS) + [n for n in names(needs=()) if n not in _BUILT_IN]
     ladders = [d for d in datasets if getattr(d, "steps", None) is not None]
     if ladders:
-        methods += list(LADDER_METHODS)
+        methods += list(LADDER_METHODS) + [n for n in names(needs=("ladder",)) if n not in _BUILT_IN]
 
     def one_family(d: EvalData) -> bool:
         labels = fitted_family_labels(d.models, d.models["model"].to_numpy())
         return labels is None or len(set(labels)) < 2
 
     if datasets and len(ladders) == len(datasets) and all(one_family(d) for d in datasets):
-        methods.remove("family")
+        methods = [m for m in methods if method_tags(m).needs_families < 2]
     if any(d.multi_family for d in datasets):
-        methods += [m for m in MULTI_FAMILY_METHODS if m in METHODS]
+        extra = [m for m in MULTI_FAMILY_METHODS if m in METHODS] + [
+            n for n in names(needs=("multi_family",)) if n not in _BUILT_IN]
+        methods += [m for m in dict.fromkeys(extra) if m not in methods]
     return methods
+
+
 #: ``data="all"`` means every shipped dataset
 ALL = "all"
 
@@ -248,12 +261,13 @@ def plan_jobs(
         a.insert(1, "task", s.task)
         actual_rows.append(a)
     jobs = []
+    paths = {name: method_path(name) for _, name, _ in specs}
     for s in splits:
         sub, fingerprint = per_task[(s.dataset, s.task)]
         for label, name, params in specs:
             key_seed = job_seed(seed, seed_key(s.task, label, s.cutoff))
             jobs.append(Job(
-                dataset=s.dataset, task=s.task, method=label, method_name=name,
+                dataset=s.dataset, task=s.task, method=label, method_name=name, method_path=paths[name],
                 params=tuple(sorted(params.items())), cutoff=s.cutoff, order=s.order, seed=key_seed,
                 level=level, tau=tau,
                 data=sub, data_hash=fingerprint, code=code,
@@ -271,7 +285,7 @@ def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int =
     Its pool is the whole data set restricted to the cut-off; when the data set's tasks do
     not share one compute scale, one context per task (its own data at the cut-off).
     """
-    from forecast.methods import make_method
+    from forecast.methods.registry import make_job_method
 
     by_name = {d.name: d for d in datasets}
     learns: dict[tuple[str, tuple], bool] = {(PREDICTABILITY, ()): True}
@@ -284,7 +298,8 @@ def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int =
     for job in [*jobs, *flags]:
         spec = (job.method_name, job.params)
         if spec not in learns:
-            learns[spec] = bool(make_method(job.method_name, **dict(job.params), seed=0).learns_context)
+            learns[spec] = bool(make_job_method(job.method_name, job.method_path,
+                                                {**dict(job.params), "seed": 0}).learns_context)
         if not learns[spec]:
             continue
         data = by_name[job.dataset]
@@ -302,7 +317,7 @@ def plan_contexts(jobs: Sequence[Job], datasets: Sequence[EvalData], seed: int =
         pool, pool_hash = pools[(job.dataset, job.cutoff, scope)]
         ctx = ContextJob(dataset=job.dataset, method=job.method, method_name=job.method_name,
                          params=job.params, cutoff=job.cutoff, seed=0, pool=pool, pool_hash=pool_hash,
-                         code=code, task=scope)
+                         code=code, task=scope, method_path=job.method_path)
         if ctx.key not in out:
             out[ctx.key] = dataclasses.replace(
                 ctx, seed=job_seed(seed, "context|" + seed_key(scope, job.method, job.cutoff)))
@@ -366,8 +381,9 @@ def backtest(
         An ``EvalData``, a shipped dataset name, a file/folder ``load_data`` reads, ``"all"``
         (every shipped dataset), or a list of these.
     methods
-        Method names (``make_method``) or ``(name, params)`` pairs; default
-        ``slice_sandwich, published, sigmoid, persistence, linear``.
+        Method names (``make_method``: registered names or import paths such as
+        ``"my_pkg.my_mod:MyForecaster"``) or ``(name, params)`` pairs; default
+        :func:`default_methods` (from the methods' tags).
     tasks
         Task names to backtest (default: all).
     cutoffs

@@ -1,10 +1,12 @@
-"""Forecasting methods by name, all behind the :class:`Forecaster` interface."""
+"""Forecasting methods by name, all behind the :class:`Forecaster` interface.
+
+Add a method with one call, :func:`register` (see ``docs/CONTRIBUTING.md``), or name it by
+import path (``make_method("my_pkg.my_mod:MyForecaster")``, ``--methods
+my_pkg.my_mod:MyForecaster``); :func:`forecast.testing.check_forecaster` checks it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from forecast.errors import InputError
 from forecast.methods.base import Forecaster
 from forecast.methods.baselines import (
     FamilySigmoid,
@@ -14,55 +16,34 @@ from forecast.methods.baselines import (
     PersistenceDrift,
     Sigmoid,
 )
+from forecast.methods.contract import DATA_KINDS, ForecasterTags, data_kinds
 from forecast.methods.obsscaling import ObsScaling, ObsScalingGivenScores
 from forecast.methods.published import Published
+from forecast.methods.registry import (
+    ALIASES,
+    METHODS,
+    make_method,
+    method_names,
+    method_path,
+    method_tags,
+    register,
+    register_alias,
+)
 from forecast.methods.slice_sandwich import SliceSandwich
 from forecast.methods.two_step import TwoStep
 
-METHODS: dict[str, type[Forecaster]] = {
-    "slice_sandwich": SliceSandwich,
-    "published": Published,
-    "sigmoid": Sigmoid,
-    "paper_sigmoid": PaperSigmoid,
-    "persistence": Persistence,
-    "persistence_drift": PersistenceDrift,
-    "linear": Linear,
-    "family": FamilySigmoid,
-    "two_step": TwoStep,
-    "obsscaling": ObsScaling,
-    "obsscaling_given_scores": ObsScalingGivenScores,
-}
+for _cls in (SliceSandwich, Published, Sigmoid, PaperSigmoid, Persistence, PersistenceDrift, Linear,
+             FamilySigmoid, TwoStep, ObsScaling, ObsScalingGivenScores):
+    register(_cls)
 
 #: shorthand names for configured variants
-ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "slice_sandwich_pymc": ("slice_sandwich", {"engine": "pymc"}),
-    "slice_sandwich_ols": ("slice_sandwich", {"engine": "ols"}),
-    "slice_sandwich_irt": ("slice_sandwich", {"slicing": "irt"}),
-    "slice_sandwich_alone": ("slice_sandwich", {"combine": None}),
-    "two_step_slp": ("two_step", {"loss": "soft_log_prob"}),
-}
-
-
-def method_names() -> list[str]:
-    """Every name :func:`make_method` accepts."""
-    return list(METHODS) + list(ALIASES)
-
-
-def make_method(name: str, **params: Any) -> Forecaster:
-    """A method by name, e.g. ``make_method("slice_sandwich", seed=1)``."""
-    if name in ALIASES:
-        base, preset = ALIASES[name]
-        cls, params = METHODS[base], {**preset, **params}
-    elif name in METHODS:
-        cls = METHODS[name]
-    else:
-        raise InputError(f"unknown method {name!r} (known: {', '.join(method_names())})")
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise InputError(f"method {name!r}: {exc}") from None
-
+register_alias("slice_sandwich_pymc", "slice_sandwich", {"engine": "pymc"})
+register_alias("slice_sandwich_ols", "slice_sandwich", {"engine": "ols"})
+register_alias("slice_sandwich_irt", "slice_sandwich", {"slicing": "irt"})
+register_alias("slice_sandwich_alone", "slice_sandwich", {"combine": None})
+register_alias("two_step_slp", "two_step", {"loss": "soft_log_prob"}, in_default_run=True)
 
 __all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "PaperSigmoid", "Persistence",
            "PersistenceDrift", "Linear", "FamilySigmoid", "TwoStep", "ObsScaling", "ObsScalingGivenScores",
-           "METHODS", "make_method", "method_names"]
+           "METHODS", "ALIASES", "make_method", "method_names", "method_path", "method_tags", "register",
+           "register_alias", "ForecasterTags", "DATA_KINDS", "data_kinds"]

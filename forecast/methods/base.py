@@ -1,8 +1,8 @@
 """The base forecaster: the cut-off applied in one place, intervals and thresholds computed once.
 
 Every method returns *draws* of the task's mean accuracy curve at any compute
-(:meth:`Forecaster._mean_draws`); point methods return identical draws.  From them the
-base class derives, the same way for every method:
+(:meth:`Forecaster.curve_draws`, the hook :meth:`Forecaster._mean_draws`); point methods
+return identical draws.  From them the base class derives, the same way for every method:
 
 * ``predict(compute, level, kind)``: ``kind="mean"`` covers the curve alone;
   ``kind="observed"`` (default) covers the score a new model will get, adding the
@@ -23,6 +23,7 @@ from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError, NotApplicable
+from forecast.methods.contract import Constraint, ForecasterTags, Integer, refuse_data
 from forecast.threshold import (
     Threshold,
     check_open_unit,
@@ -86,14 +87,20 @@ def check_compute_scale(values: Any, smallest: float, what: str = "compute") -> 
     return arr
 
 
-#: spread parameters for which 0 is meaningful
+#: spread parameters for which 0 is meaningful (kept for old imports; each class declares
+#: its own in ``param_constraints``)
 ZERO_OK_SD = ("extrapolation_sd",)
 
 
-def _model_compute(models: pd.DataFrame) -> np.ndarray:
+def model_compute(models: pd.DataFrame) -> np.ndarray:
+    """The raw ``compute`` column of a models table, validated (:func:`as_compute`)."""
     if not isinstance(models, pd.DataFrame) or "compute" not in models.columns:
         raise InputError("models must be a table with a 'compute' column (raw FLOPs or parameters)")
     return as_compute(models["compute"].to_numpy(dtype=float))
+
+
+#: the old name of :func:`model_compute` (kept for one release)
+_model_compute = model_compute
 
 
 def _pool_at(data: EvalData, cutoff: float, fitted: EvalData) -> EvalData:
@@ -113,8 +120,26 @@ def _pool_at(data: EvalData, cutoff: float, fitted: EvalData) -> EvalData:
 class Forecaster:
     """Base class of all forecasting methods (scikit-learn style estimator).
 
-    Subclasses store their parameters in ``__init__`` unchanged, implement
-    :meth:`_fit` (which receives only the fitted models' data) and :meth:`_mean_draws`.
+    The contract of a method (checked by :func:`forecast.testing.check_forecaster`):
+
+    * ``__init__`` stores its parameters unchanged (every parameter has a default, ``seed``
+      and ``n_draws`` among them); ``fit`` returns ``self``; learned state ends in ``_``;
+    * required hooks: :meth:`_fit` (receives only the fitted models' data, the cut-off
+      already applied) and :meth:`_mean_draws` (mean-curve draws at log10 compute, shape
+      ``(n_draws, len(x))``; public as :meth:`curve_draws`);
+    * optional hooks: :meth:`_point` / :meth:`_point_models` (a point forecast),
+      :meth:`sample_models` (forecasts that use more than compute), :meth:`learn_context`
+      (settings learned at fit time from every task at the cut-off), ``n_curve_params`` and
+      ``noise_scale`` (the residual degrees of freedom, the scale of the between-model
+      spread), :meth:`_check_params` (checks beyond ``param_constraints``);
+    * declarations in the class body: ``name``, ``tags`` (a
+      :class:`~forecast.methods.contract.ForecasterTags`: data kinds handled, whether it
+      learns settings, is a baseline, runs by default) and ``param_constraints`` (its own
+      parameters' :class:`~forecast.methods.contract.Integer` /
+      :class:`~forecast.methods.contract.Boolean` / :class:`~forecast.methods.contract.Spread`
+      constraints; the base class merges those of the whole class hierarchy).
+
+    Register a method with :func:`forecast.methods.register`.
 
     Fitted attributes (end in ``_``): ``task_``, ``cutoff_``, ``scale_``, ``chance_``,
     ``pool_`` (every task of the data, restricted to the cut-off),
@@ -129,6 +154,10 @@ class Forecaster:
     #: scale on which the between-model spread is added: "logit" or "identity"
     noise_scale: str = "identity"
     name: str = "base"
+    #: what the method handles and how a backtest uses it (see ForecasterTags)
+    tags: ForecasterTags = ForecasterTags()
+    #: legal values of the constructor parameters this class adds (merged along the MRO)
+    param_constraints: dict[str, Constraint] = {"seed": Integer(0), "n_draws": Integer(10)}
 
     seed: int
     n_draws: int
@@ -145,9 +174,25 @@ class Forecaster:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    #: True for methods that learn settings from every task's data at the cut-off
-    #: (:meth:`learn_context`); a backtest then learns them once per dataset and cut-off
-    learns_context: bool = False
+    @property
+    def learns_context(self) -> bool:
+        """True for methods that learn settings from every task's data at the cut-off
+        (:meth:`learn_context`); a backtest then learns them once per dataset and cut-off.
+        By default the ``learns_settings`` tag; an instance may refine it."""
+        return bool(self.tags.learns_settings)
+
+    @classmethod
+    def all_param_constraints(cls) -> dict[str, Constraint]:
+        """``param_constraints`` of the class and its bases (a subclass's entry wins)."""
+        out: dict[str, Constraint] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(klass.__dict__.get("param_constraints", {}))
+        return out
+
+    def check_data(self, data: EvalData) -> None:
+        """Refuse data of a kind the method's :attr:`tags` do not declare: one-line
+        :class:`~forecast.errors.NotApplicable` naming the method, the data set and its kinds."""
+        refuse_data(self.name, self.tags, data)
 
     def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
         """Settings this method learns at fit time from ``pool``: every task's data at or
@@ -195,6 +240,7 @@ class Forecaster:
             raise InputError(f"context must be a dict from learn_context, got {type(context).__name__}")
         if not isinstance(data, EvalData):
             data = load_data(data)
+        self.check_data(data)
         tasks = data.task_names
         if task is None:
             if len(tasks) != 1:
@@ -251,10 +297,6 @@ class Forecaster:
         self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
         return self
 
-    #: integer parameters and their smallest legal value
-    INT_PARAMS = {"seed": 0, "n_draws": 10, "degree": 1, "easy_degree": 1, "hard_degree": 1,
-                  "n_slices": 1, "draws": 1, "tune": 0, "chains": 1, "k": 1, "n_jobs": 1}
-
     def _learned_context(self, cutoff: float, cache: Any) -> dict[str, Any]:
         """:meth:`learn_context` on :attr:`pool_`, read from the learned-settings cache when
         the same method settings, data and cut-off were learned before (in this process or
@@ -277,37 +319,30 @@ class Forecaster:
         return self._pool
 
     def _check_params(self) -> None:
-        """One-line errors for constructor parameters of the wrong type or out of range."""
-        params = self.get_params()
-        for name, lo in self.INT_PARAMS.items():
-            if name not in params or (name == "n_jobs" and params[name] is None):
-                continue
-            value = params[name]
-            if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < lo:
-                extra = " (same seed, same output)" if name == "seed" else ""
-                raise InputError(f"{name} must be an integer of at least {lo}{extra}, got {value!r}")
-        for name, value in params.items():
-            if name.endswith("_sd"):
-                if value is None:  # learned at fit time (learn_context)
-                    continue
-                try:
-                    arr = np.atleast_1d(np.asarray(value, dtype=float))
-                except (TypeError, ValueError):
-                    raise InputError(f"{name} must be positive numbers, got {value!r}") from None
-                # a spread of 0 is allowed where it means "none" (no slope change past the cut-off)
-                ok = (arr >= 0) if name in ZERO_OK_SD else (arr > 0)
-                if arr.size == 0 or arr.ndim != 1 or not (np.isfinite(arr) & ok).all():
-                    kind = "non-negative" if name in ZERO_OK_SD else "positive"
-                    raise InputError(f"{name} must be {kind} finite numbers, got {value!r}")
-            elif name in ("clip", "cross_fit") and not isinstance(value, (bool, np.bool_)):
-                raise InputError(f"{name} must be True or False, got {value!r}")
+        """One-line errors for constructor parameters of the wrong type or out of range
+        (:meth:`all_param_constraints`; a subclass may add checks)."""
+        constraints = self.all_param_constraints()
+        for name, value in self.get_params().items():
+            if name in constraints:
+                constraints[name].check(name, value)
 
     def _fit(self, fitted: EvalData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        """Accuracy of the mean curve per draw, shape (n_draws, len(x))."""
+        """Accuracy of the mean curve per draw, shape (n_draws, len(x)) (the hook behind
+        :meth:`curve_draws`)."""
         raise NotImplementedError
+
+    def curve_draws(self, x: Any) -> np.ndarray:
+        """Draws of the mean accuracy curve at log10 compute ``x``: shape (n_draws, len(x)).
+
+        The curve alone, without the between-model spread and question noise that
+        :meth:`sample` adds for ``kind="observed"``; a mixture's draws are the mixture's.
+        """
+        if not hasattr(self, "fit_table_"):
+            raise InputError(f"{type(self).__name__} is not fitted yet: call fit(data, cutoff) first")
+        return self._mean_draws(np.atleast_1d(np.asarray(x, dtype=float)))
 
     def _point(self, x: np.ndarray) -> np.ndarray | None:
         """A point forecast at log10 compute ``x`` for methods defined by one (else None:
@@ -416,12 +451,12 @@ class Forecaster:
         than compute (a family offset, the split of compute into parameters and tokens)
         override this; the default forecasts from compute alone.
         """
-        return self.sample(_model_compute(models), kind)
+        return self.sample(model_compute(models), kind)
 
     def predict_models(self, models: pd.DataFrame, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
         """:meth:`predict` for named models (see :meth:`sample_models`); one row per model."""
         level = check_level(level)
-        comp = _model_compute(models)
+        comp = model_compute(models)
         draws = self.sample_models(models, kind)
         alpha = (1.0 - level) / 2.0
         lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
@@ -438,7 +473,7 @@ class Forecaster:
 
     def _point_models(self, models: pd.DataFrame) -> np.ndarray | None:
         """Point forecast of named models (default: the compute-only point forecast)."""
-        return self._point(np.log10(_model_compute(models)))
+        return self._point(np.log10(model_compute(models)))
 
     def search_grid(self) -> np.ndarray:
         """log10 compute grid searched for thresholds."""

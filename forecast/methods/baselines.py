@@ -32,7 +32,8 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSepar
 from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.errors import FitError, InputError, NotApplicable
-from forecast.methods.base import Forecaster, _model_compute
+from forecast.methods.base import Forecaster, model_compute
+from forecast.methods.contract import Boolean, ForecasterTags
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, heldout_report
 from forecast.tuning import pseudo_splits
 
@@ -303,6 +304,7 @@ class Sigmoid(Forecaster):
     """
 
     name = "sigmoid"
+    tags = ForecasterTags(is_baseline=True, in_default_run=True)
 
     def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
         self.n_draws = n_draws
@@ -345,6 +347,7 @@ class PaperSigmoid(Forecaster):
     """
 
     name = "paper_sigmoid"
+    param_constraints = {"clip": Boolean()}
 
     def __init__(self, clip: bool = True, n_draws: int = 1000, seed: int = 0) -> None:
         self.clip = clip
@@ -388,6 +391,7 @@ class Linear(Forecaster):
     """
 
     name = "linear"
+    tags = ForecasterTags(is_baseline=True, in_default_run=True)
 
     def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
         self.n_draws = n_draws
@@ -449,6 +453,7 @@ class Persistence(Forecaster):
     """
 
     name = "persistence"
+    tags = ForecasterTags(is_baseline=True, in_default_run=True)
     n_curve_params = 1
 
     def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
@@ -515,6 +520,7 @@ class PersistenceDrift(Forecaster):
     """
 
     name = "persistence_drift"
+    tags = ForecasterTags(is_baseline=True, in_default_run=True)
     n_curve_params = 1
     learns_context = True
 
@@ -616,6 +622,7 @@ class FamilySigmoid(FamilySpread, Forecaster):
     """
 
     name = "family"
+    tags = ForecasterTags(is_baseline=True, in_default_run=True, needs_families=2)
 
     def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
         self.n_draws = n_draws
@@ -713,9 +720,9 @@ class FamilySigmoid(FamilySpread, Forecaster):
     def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
         """Draws per named model, each with its family's offset (see class doc)."""
         self._check_fitted()
-        x = np.log10(_model_compute(models))
+        x = np.log10(model_compute(models))
         fam = self._held_out_families(models)
         return self._kind_draws(self._curve(x, self._delta_draws(fam), self.coef_draws_), kind)
 
     def _point_models(self, models: pd.DataFrame) -> np.ndarray:
-        return self._point_families(np.log10(_model_compute(models)), self._held_out_families(models))
+        return self._point_families(np.log10(model_compute(models)), self._held_out_families(models))

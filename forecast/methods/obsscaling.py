@@ -50,7 +50,8 @@ from sklearn.decomposition import PCA
 from forecast.data.dataset import EvalData
 from forecast.data.obsscaling import ARITHMETIC_PREFIX, STANDARD_BENCHMARKS
 from forecast.errors import InputError, NotApplicable
-from forecast.methods.base import Forecaster, _model_compute
+from forecast.methods.base import Forecaster, model_compute
+from forecast.methods.contract import ForecasterTags
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, heldout_report
 
 #: fewest fitted families (the spread of the offsets of a new family needs three)
@@ -223,6 +224,8 @@ class ObsScaling(FamilySpread, Forecaster):
     """
 
     name = "obsscaling"
+    tags = ForecasterTags(handles=frozenset({"task_level", "multi_family"}), needs=frozenset({"multi_family"}),
+                          in_default_run=True)
     #: the link is fitted by least squares on the score scale: its residuals are the noise
     noise_scale = "identity"
 
@@ -384,7 +387,7 @@ class ObsScaling(FamilySpread, Forecaster):
         """Draws per named model from its compute and family (a fitted family's offsets, or
         a new family's draws)."""
         self._check_fitted()
-        x = np.log10(_model_compute(models))
+        x = np.log10(model_compute(models))
         labels = family_labels(models)
         self.diagnostics_.update(heldout_report(self.families_, labels))
         return self._noisy(self._from_compute(x, labels), self.spread_, kind)
@@ -440,7 +443,7 @@ class ObsScalingGivenScores(ObsScaling):
     def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
         """Draws per named model from its own input scores (form a where it has none)."""
         self._check_fitted()
-        compute = _model_compute(models)
+        compute = model_compute(models)
         S, given = self._given_capabilities(models)
         labels = family_labels(models)
         self.diagnostics_.update(heldout_report(self.families_, labels))

@@ -20,6 +20,7 @@ import statsmodels.api as sm
 from forecast.data.dataset import FLOPS, EvalData
 from forecast.errors import InputError, NotApplicable
 from forecast.methods.base import Forecaster
+from forecast.methods.contract import ForecasterTags, Integer
 from forecast.slicing import group_slices, legal_group_horizons, quantile_slices
 
 
@@ -36,6 +37,9 @@ class Published(Forecaster):
     """
 
     name = "published"
+    tags = ForecasterTags(handles=frozenset({"per_question", "per_question_probs", "sampled", "group"}),
+                          bounded=False)
+    param_constraints = {"n_slices": Integer(1), "easy_degree": Integer(1), "hard_degree": Integer(1)}
 
     def __init__(
         self, n_slices: int = 3, easy_degree: int = 5, hard_degree: int = 2, n_draws: int = 1000, seed: int = 0

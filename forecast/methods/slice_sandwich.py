@@ -37,7 +37,8 @@ from forecast.curves.draws import CurveDraws
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
-from forecast.methods.base import Forecaster, _model_compute, as_compute, check_level
+from forecast.methods.base import Forecaster, as_compute, check_level, model_compute
+from forecast.methods.contract import Boolean, ForecasterTags, Integer, Spread
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
 from forecast.stacking import DEFAULT_COMPONENTS, draw_components, learn_stack, mix, scale_spread
@@ -145,6 +146,10 @@ class SliceSandwich(FamilySpread, Forecaster):
     """
 
     name = "slice_sandwich"
+    tags = ForecasterTags(learns_settings=True, in_default_run=True)
+    param_constraints = {"n_slices": Integer(1), "degree": Integer(1), "draws": Integer(1), "tune": Integer(0),
+                         "chains": Integer(1), "cross_fit": Boolean(), "prior_sd": Spread(),
+                         "extrapolation_sd": Spread(zero_ok=True)}
     noise_scale = "logit"
 
     def __init__(
@@ -195,7 +200,7 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     def _components(self) -> list[str]:
         """The baselines mixed with the curve (validated; empty for ``combine=None``)."""
-        from forecast.methods import METHODS
+        from forecast.methods.registry import METHODS
 
         if self.combine is None:
             return []
@@ -316,7 +321,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         growth) learns them at each pseudo-cut-off from every task's models at or below it,
         and at the real cut-off for the forecast itself.
         """
-        from forecast.methods import make_method
+        from forecast.methods.registry import make_method
 
         names = self._components()
         contexts: dict[tuple[str, float, str | None], dict] = {}
@@ -388,7 +393,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         which every component then draws too.  The curve is not mixed where
         :meth:`learn_context` said so (``combine_skipped``: data of several families, see
         :meth:`_mixes_on`)."""
-        from forecast.methods import make_method
+        from forecast.methods.registry import make_method
 
         self.components_: dict[str, Forecaster] = {}
         names = self._components()
@@ -590,6 +595,11 @@ class SliceSandwich(FamilySpread, Forecaster):
         finally:
             self._mixing = mixing
 
+    def curve_alone_draws(self, x) -> np.ndarray:
+        """:meth:`curve_draws` of the curve alone, without the mixture's components (the
+        same as :meth:`curve_draws` for ``combine=None``)."""
+        return self._alone(self.curve_draws, x)
+
     def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
 
@@ -627,7 +637,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             return self._mixed(own, [c.sample_models(models, kind) for c in self.components_.values()])
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
-        x = np.log10(_model_compute(models))
+        x = np.log10(model_compute(models))
         labels = family_labels(models)
         self.diagnostics_.update(heldout_report(self.family_offsets_.families, labels))
         return self._kind_draws(self._task_curve(x, self.family_offsets_.draws(labels)), kind)

@@ -40,7 +40,8 @@ from scipy.special import expit
 
 from forecast.data.dataset import EvalData
 from forecast.errors import NotApplicable
-from forecast.methods.base import Forecaster, _model_compute
+from forecast.methods.base import Forecaster, model_compute
+from forecast.methods.contract import ForecasterTags
 
 #: unit of N and D inside the loss law (conditioning only: the law is scale-free)
 N_UNIT, D_UNIT = 1e9, 1e10
@@ -238,6 +239,8 @@ class TwoStep(Forecaster):
     """
 
     name = "two_step"
+    tags = ForecasterTags(handles=frozenset({"task_level", "ladder"}), needs=frozenset({"ladder"}),
+                          learns_settings=True, in_default_run=True)
     n_curve_params = 5
     learns_context = True
     #: fit the point chain only, no bootstrap (the pseudo-cut-off fits of learn_context)
@@ -341,13 +344,22 @@ class TwoStep(Forecaster):
         data lack that loss or the fit fails)."""
         other = next(name for name in LOSSES if name != self.loss)
         fc = TwoStep(**{**self.get_params(), "loss": other, "calibrate": False, "loss_disagreement": False})
-        fc._point_only = True
         try:
-            fc.fit(fitted, self.cutoff_, self.task_, context={})
+            fc.fit_point(fitted, self.cutoff_, self.task_, context={})
         except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
             self.diagnostics_["warnings"].append(f"no widening by the other task loss {other!r}: {exc}")
             return None
         return fc.loss_params_, fc.map_params_
+
+    def fit_point(self, data: EvalData | str, cutoff: float, task: str | None = None,
+                  context: dict | None = None) -> TwoStep:
+        """:meth:`fit` without the bootstrap: every draw is the point chain (the quick fits
+        of :meth:`learn_context` and of the other task loss)."""
+        self._point_only = True
+        try:
+            return self.fit(data, cutoff, task, context=context)
+        finally:
+            self._point_only = False
 
     def _check_own_params(self) -> None:
         from forecast.errors import InputError
@@ -381,7 +393,7 @@ class TwoStep(Forecaster):
 
     def _nd(self, models: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """``params`` and ``tokens`` of named models; the compute-split rule where unknown."""
-        x = np.log10(_model_compute(models))
+        x = np.log10(model_compute(models))
         n_rule, d_rule = self._split(x)
         n = models["params"].to_numpy(dtype=float) if "params" in models.columns else np.full(len(x), np.nan)
         d = models["tokens"].to_numpy(dtype=float) if "tokens" in models.columns else np.full(len(x), np.nan)
@@ -406,7 +418,7 @@ class TwoStep(Forecaster):
         mean = self._draws_nd(*self._nd(models))
         if kind == "mean":
             return mean
-        return self._observed(mean, np.log10(_model_compute(models)), self._nd(models))
+        return self._observed(mean, np.log10(model_compute(models)), self._nd(models))
 
     def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
         draws = super().sample(compute, "mean")
@@ -495,9 +507,7 @@ class TwoStep(Forecaster):
                 if len(_PSEUDO_FITS) >= MAX_PSEUDO_FITS:
                     _PSEUDO_FITS.pop(next(iter(_PSEUDO_FITS)))
                 try:
-                    fc = TwoStep(**settings)
-                    fc._point_only = True
-                    fc.fit(sub, split.cutoff, split.task, context={})
+                    fc = TwoStep(**settings).fit_point(sub, split.cutoff, split.task, context={})
                     _PSEUDO_FITS[key] = (fc.loss_params_, fc.map_params_, fc.chance_)
                 except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
                     _PSEUDO_FITS[key] = None

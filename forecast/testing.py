@@ -1,0 +1,542 @@
+"""``check_forecaster``: the method contract, checked on small data of every kind.
+
+In the spirit of scikit-learn's ``check_estimator``: :func:`check_forecaster` runs a method
+through ``fit``, ``predict`` (``kind="observed"`` and ``"mean"``), ``threshold``,
+``sample``, a backtest job on every backend (``local``, ``processes``, ``dask``: identical
+results), a settings round trip (``learn_context`` in this process, serialised to JSON,
+used in a worker process: identical forecast) and the leak check (every row of a model
+above the cut-off perturbed, then deleted: identical forecast), on the fixtures of
+:data:`FIXTURES`:
+
+``per_question``        per-question 0/1 results (three BIG-G tasks);
+``per_question_probs``  per-question results with ``p_correct`` and ``loglik`` (JSON text);
+``lmeval``              an lm-evaluation-harness ``--log_samples`` folder of eight Pythia
+                        models, a multiple-choice and a generated task (:func:`write_lmeval_folder`);
+``group``               difficulty-group aggregates with whole-task scores (shipped
+                        ``slice_sandwich``, two tasks);
+``task_level``          task-level data of many families (shipped ``obsscaling``, six tasks
+                        and six families);
+``ladder``              a model ladder with checkpoints (shipped ``olmo_ladder``, two tasks);
+``sampled``             sampled answers (``n_samples``, ``n_correct``);
+``digits``              the shipped ``digits`` data.
+
+A method either passes on a fixture or its tags (:class:`~forecast.methods.contract.ForecasterTags`)
+declare it does not handle the fixture's kind of data, and then it must refuse it with one
+line (:class:`~forecast.errors.NotApplicable`).  A failed check raises ``AssertionError``
+naming the method, the fixture and the step.
+
+Fixtures are built fresh on each call (no module-level cache); pass them in
+(``fixtures=``) to reuse them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.dataset import EvalData
+from forecast.errors import InputError, NotApplicable
+from forecast.methods.base import Forecaster
+from forecast.methods.contract import data_kinds
+from forecast.methods.registry import METHODS, class_path, make_job_method, method_tags, resolve
+
+#: the fixture names, in table order
+FIXTURES = ("per_question", "per_question_probs", "lmeval", "group", "task_level", "ladder", "sampled",
+            "digits")
+BACKENDS = ("local", "processes", "dask")
+
+#: the tasks each fixture keeps (small: the whole check of every method runs in CI)
+BIGG_TASKS = ("hindu_knowledge", "qa_wikidata", "modified_arithmetic")
+GROUP_TASKS = ("arithmetic", "mmlu")
+LADDER_TASKS = ("arc_easy:test:rc:5", "hellaswag:val:rc:5")
+#: GSM8K and five standard benchmarks (the inputs of observational scaling's components)
+FAMILY_TASKS = ("GSM8K", "MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA")
+#: the model families of the task-level fixture (the six with the most models)
+FAMILIES = ("Pythia", "OPT", "Qwen1.5", "Cerebras-GPT", "BLOOM", "GPT-Neo/J")
+PYTHIA = (("70m", 7e7), ("160m", 1.6e8), ("410m", 4.1e8), ("1b", 1e9), ("1.4b", 1.4e9), ("2.8b", 2.8e9),
+          ("6.9b", 6.9e9), ("12b", 1.2e10))
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+def subset(data: EvalData, tasks: Sequence[str]) -> EvalData:
+    """``data`` with only ``tasks`` (every table; the models with any row left)."""
+    keep = set(tasks)
+    missing = sorted(keep - set(data.task_names))
+    if missing:
+        raise InputError(f"{data.name}: unknown task {missing[0]!r}")
+    pick = {}
+    for label in ("results", "groups", "scores", "steps"):
+        table = getattr(data, label)
+        pick[label] = None if table is None else table[table["task"].isin(keep)].reset_index(drop=True)
+    used = set().union(*(set(t["model"]) for t in pick.values() if t is not None))
+    models = data.models[data.models["model"].isin(used)].reset_index(drop=True)
+    return dataclasses.replace(data, models=models, tasks=data.tasks[data.tasks["task"].isin(keep)]
+                               .reset_index(drop=True), **pick)
+
+
+def _with_results(data: EvalData, results: pd.DataFrame, name: str) -> EvalData:
+    """``data`` with a new results table, validated as a user's would be."""
+    return EvalData.from_frames(data.models, data.tasks, results=results, name=name, axis=data.axis)
+
+
+def _probs_fixture() -> EvalData:
+    from forecast.data.shipped import load_dataset
+
+    bigg = subset(load_dataset("bigbench_bigg"), BIGG_TASKS)
+    r = bigg.results.copy()
+    rng = np.random.default_rng(0)
+    # a probability of the correct answer that agrees with the 0/1 grade, and its 4 choices'
+    # log-likelihoods (JSON text, the stored form of an ingested CSV)
+    p = np.clip(np.where(r["correct"] > 0, 0.55, 0.15) + rng.uniform(-0.1, 0.1, len(r)), 0.01, 0.99)
+    r["p_correct"] = p
+    r["loglik"] = [json.dumps([round(math.log(q), 6)] + [round(math.log((1 - q) / 3), 6)] * 3) for q in p]
+    return _with_results(bigg, r, "per_question_probs")
+
+
+def _sampled_fixture() -> EvalData:
+    from forecast.data.shipped import load_dataset
+
+    bigg = subset(load_dataset("bigbench_bigg"), BIGG_TASKS)
+    r = bigg.results[["task", "question_id", "model", "correct"]].copy()
+    rng = np.random.default_rng(1)
+    r["n_samples"] = 5
+    r["n_correct"] = rng.binomial(5, np.where(r["correct"] > 0, 0.8, 0.2))
+    return _with_results(bigg, r.drop(columns="correct"), "sampled")
+
+
+def write_lmeval_folder(path: str | Path, n_mc: int = 24, n_gen: int = 12, seed: int = 0) -> Path:
+    """Write an lm-evaluation-harness ``--log_samples`` folder of the eight Pythia models of
+    :data:`PYTHIA`: one multiple-choice task (``arc_easy``, 4 choices, per-choice
+    log-likelihoods) and one generated task (``gsm8k``, ``exact_match``), accuracy rising
+    with size.  Returns ``path``."""
+    root = Path(path)
+    rng = np.random.default_rng(seed)
+    ts = "2024-05-01T10-00-00.000001"
+    difficulty_mc = rng.uniform(-2.0, 2.0, n_mc)
+    difficulty_gen = rng.uniform(-1.0, 3.0, n_gen)
+    for size, params in PYTHIA:
+        name = f"EleutherAI/pythia-{size}"
+        folder = root / name.replace("/", "__")
+        folder.mkdir(parents=True, exist_ok=True)
+        skill = 1.2 * (math.log10(params) - 9.0)
+        mc, gen = [], []
+        for doc in range(n_mc):
+            gold = int(doc % 4)
+            p = 1.0 / (1.0 + math.exp(-(skill - difficulty_mc[doc])))
+            right = bool(rng.uniform() < 0.25 + 0.75 * p)
+            ll = [float(round(-1.0 - rng.uniform(0.0, 2.0), 4)) for _ in range(4)]
+            best = max(ll) + 0.5
+            if right:
+                ll[gold] = best
+            else:
+                ll[(gold + 1) % 4] = best
+            mc.append({
+                "doc_id": doc, "doc": {"question": f"q{doc}?", "choices": list("ABCD")},
+                "target": str(gold),
+                "arguments": [[f"Question: q{doc}?\nAnswer:", f" {c}"] for c in "ABCD"],
+                "resps": [[[str(x), "False"]] for x in ll],
+                "filtered_resps": [[str(x), "False"] for x in ll],
+                "filter": "none", "metrics": ["acc"], "acc": float(right),
+            })
+        for doc in range(n_gen):
+            p = 1.0 / (1.0 + math.exp(-(skill - difficulty_gen[doc])))
+            right = bool(rng.uniform() < p)
+            answer = str(doc + 10)
+            said = answer if right else str(doc + 11)
+            gen.append({
+                "doc_id": doc, "doc": {"question": f"sum {doc}?", "answer": f"#### {answer}"},
+                "target": f"#### {answer}",
+                "arguments": [[f"Question: sum {doc}?\nAnswer:", {"until": ["Question:"]}]],
+                "resps": [[f"#### {said}"]], "filtered_resps": [said],
+                "filter": "strict-match", "metrics": ["exact_match"], "exact_match": float(right),
+            })
+        for task, recs in (("arc_easy", mc), ("gsm8k", gen)):
+            with open(folder / f"samples_{task}_{ts}.jsonl", "w", encoding="utf-8") as fh:
+                for rec in recs:
+                    fh.write(json.dumps(rec) + "\n")
+        results = {
+            "results": {"arc_easy": {"alias": "arc_easy", "acc,none": float(np.mean([r["acc"] for r in mc]))},
+                        "gsm8k": {"alias": "gsm8k",
+                                  "exact_match,strict-match": float(np.mean([r["exact_match"] for r in gen]))}},
+            "configs": {"arc_easy": {"task": "arc_easy", "output_type": "multiple_choice"},
+                        "gsm8k": {"task": "gsm8k", "output_type": "generate_until"}},
+            "config": {"model": "hf", "model_args": f"pretrained={name}"},
+            "model_name": name,
+        }
+        (folder / f"results_{ts}.json").write_text(json.dumps(results), encoding="utf-8")
+    return root
+
+
+def make_fixture(name: str, workdir: str | Path | None = None) -> EvalData:
+    """The fixture ``name`` of :data:`FIXTURES` (``workdir``: where the lm-eval folder is
+    written; default a temporary folder)."""
+    from forecast.data.loading import load_data
+    from forecast.data.shipped import load_dataset
+
+    if name == "per_question":
+        return dataclasses.replace(subset(load_dataset("bigbench_bigg"), BIGG_TASKS), name="per_question")
+    if name == "per_question_probs":
+        return _probs_fixture()
+    if name == "lmeval":
+        root = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="forecast-lmeval-"))
+        folder = write_lmeval_folder(root / "lmeval")
+        return load_data(str(folder))
+    if name == "group":
+        return subset(load_dataset("slice_sandwich"), GROUP_TASKS)
+    if name == "task_level":
+        data = subset(load_dataset("obsscaling"), FAMILY_TASKS)
+        return data.drop_models(set(data.models.loc[~data.models["family"].isin(FAMILIES), "model"]))
+    if name == "ladder":
+        return subset(load_dataset("olmo_ladder"), LADDER_TASKS)
+    if name == "sampled":
+        return _sampled_fixture()
+    if name == "digits":
+        return load_dataset("digits")
+    raise InputError(f"unknown fixture {name!r} (known: {', '.join(FIXTURES)})")
+
+
+#: the task each fixture's checks forecast (None: its first task)
+CHECK_TASK = {"per_question": "hindu_knowledge", "per_question_probs": "hindu_knowledge",
+              "sampled": "hindu_knowledge", "group": "arithmetic", "task_level": "GSM8K",
+              "ladder": "arc_easy:test:rc:5", "lmeval": None, "digits": None}
+
+
+# ---------------------------------------------------------------------------- the method
+
+
+def _method_spec(method: Any, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """``(name, params)``: a registered name, alias or import path; a class (by its
+    registered name, else its import path); an instance (its class and parameters)."""
+    extra = dict(params or {})
+    if isinstance(method, Forecaster):
+        extra = {**{k: v for k, v in method.get_params().items() if k != "seed"}, **extra}
+        method = type(method)
+    if isinstance(method, type):
+        names = [n for n, c in METHODS.items() if c is method]
+        return (names[0] if names else class_path(method)), extra
+    if isinstance(method, str):
+        resolve(method)
+        return method, extra
+    raise InputError(f"check_forecaster: a method is a name, import path, class or instance, got {method!r}")
+
+
+def quick_params(name: str) -> dict[str, Any]:
+    """Parameters that keep the check fast (few draws), where the method has them."""
+    cls, _ = resolve(name)
+    constraints = cls.all_param_constraints()
+    import inspect
+
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    out: dict[str, Any] = {}
+    if "n_draws" in accepted:
+        low = getattr(constraints.get("n_draws"), "low", 10)
+        out["n_draws"] = max(int(low), 40)
+    if "n_boot" in accepted:
+        out["n_boot"] = 20
+    if "n_pseudo" in accepted:  # settings learned on two pseudo-cut-offs per task
+        out["n_pseudo"] = 2
+    return out
+
+
+def _make(name: str, params: Mapping[str, Any], seed: int = 0) -> Forecaster:
+    return make_job_method(name, None, {**params, "seed": seed})
+
+
+def _cutoff_of(data: EvalData, name: str, params: Mapping[str, Any], task: str) -> float:
+    """The cut-off the backtest plans for the task with its three largest models held out
+    (``largest:3``, raised to a group task's difficulty horizon)."""
+    from forecast.backtest.runner import plan_jobs
+
+    jobs, _, _ = plan_jobs([data], [(name, dict(params))], [task], "largest:3")
+    cutoffs = sorted({j.cutoff for j in jobs})
+    if not cutoffs:
+        raise AssertionError(f"{data.name}: the backtest plans no cut-off for task {task!r}")
+    return cutoffs[0]
+
+
+def _forecast_bytes(fc: Forecaster, cutoff: float) -> dict[str, Any]:
+    """What must be identical between two fits: predictions, threshold, draws."""
+    grid = [cutoff * 2.0, cutoff * 10.0, cutoff * 30.0]
+    obs = fc.predict(grid, level=0.8, kind="observed")
+    mean = fc.predict(grid, level=0.8, kind="mean")
+    return {
+        "observed": obs[["mean", "lower", "upper"]].to_numpy().tobytes().hex(),
+        "mean": mean[["mean", "lower", "upper"]].to_numpy().tobytes().hex(),
+        "threshold": json.dumps(fc.threshold(0.25, level=0.8).to_dict(), sort_keys=True, default=str),
+        "sample": np.asarray(fc.sample(grid)).tobytes().hex(),
+    }
+
+
+def _fit_in_worker(payload: tuple) -> dict[str, Any]:
+    """In a worker process: fit with the JSON context and return the forecast."""
+    from threadpoolctl import threadpool_limits
+
+    data, name, path, params, cutoff, task, context_json = payload
+    with threadpool_limits(limits=1):
+        fc = make_job_method(name, path, {**params, "seed": 0})
+        fc.fit(data, cutoff, task, context=json.loads(context_json))
+        return {"pid": os.getpid(), "forecast": _forecast_bytes(fc, cutoff)}
+
+
+def held_out_rows(data: EvalData, cutoff: float, task: str | None) -> set[str]:
+    """The models whose rows a fit at ``cutoff`` must never read (what ``restrict`` drops)."""
+    try:
+        kept = data.restrict(cutoff)
+    except InputError:  # the tasks mix compute scales: the task's own
+        kept = data.restrict(cutoff, task)
+    return set(data.models["model"]) - set(kept.models["model"])
+
+
+def perturb(data: EvalData, models: set[str], seed: int = 0) -> EvalData:
+    """``data`` with every row of ``models`` changed: 0/1 grades flipped, probabilities and
+    scores moved, sampled counts reversed, checkpoints' scores moved."""
+    rng = np.random.default_rng(seed)
+    pick = {}
+    for label in ("results", "groups", "scores", "steps"):
+        table = getattr(data, label)
+        if table is None:
+            pick[label] = None
+            continue
+        t = table.copy()
+        rows = t["model"].isin(models).to_numpy()
+        if rows.any():
+            if "correct" in t.columns:
+                t.loc[rows, "correct"] = 1 - t.loc[rows, "correct"]
+            if "p_correct" in t.columns:
+                t.loc[rows, "p_correct"] = 1.0 - t.loc[rows, "p_correct"]
+            if "n_correct" in t.columns:
+                t.loc[rows, "n_correct"] = t.loc[rows, "n_samples"] - t.loc[rows, "n_correct"]
+            for col in ("value", "accuracy", "bpb", "soft_prob", "soft_log_prob"):
+                if col in t.columns:
+                    v = pd.to_numeric(t.loc[rows, col], errors="coerce").to_numpy(dtype=float)
+                    t.loc[rows, col] = v * rng.uniform(0.3, 0.7, v.size) + 0.1
+        pick[label] = t
+    return dataclasses.replace(data, **pick)
+
+
+# ---------------------------------------------------------------------------- the check
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """One method on one fixture: ``outcome`` is ``"pass"`` or ``"refuses"`` (with the
+    one-line ``detail``); ``steps`` lists the checks that ran."""
+
+    method: str
+    fixture: str
+    outcome: str
+    detail: str = ""
+    steps: list[str] = dataclasses.field(default_factory=list)
+
+
+def _fail(name: str, fixture: str, step: str, message: str) -> AssertionError:
+    return AssertionError(f"check_forecaster({name!r}) on {fixture!r}, {step}: {message}")
+
+
+def _one_line(text: str) -> bool:
+    return "\n" not in text.strip() and len(text.strip()) > 0
+
+
+def _expected_refusal(name: str, data: EvalData, cutoff: float | None, task: str) -> str | None:
+    tags = method_tags(name)
+    reason = tags.refusal(data_kinds(data))
+    if reason is None and tags.needs_families > 1 and cutoff is not None:
+        from forecast.methods.families import fitted_family_labels
+
+        fitted = data.for_task(task).restrict(cutoff, task)
+        labels = fitted_family_labels(fitted.models, fitted.models["model"].to_numpy())
+        if labels is None or len(set(labels)) < tags.needs_families:
+            reason = f"needs {tags.needs_families} fitted model families"
+    return reason
+
+
+def check_forecaster(
+    method: Any,
+    fixtures: Mapping[str, EvalData] | Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    backends: Sequence[str] = BACKENDS,
+    scheduler: Any = None,
+    n_jobs: int = 2,
+) -> list[CheckResult]:
+    """Check a method against the contract on every fixture; raise ``AssertionError`` on
+    the first failure.
+
+    Parameters
+    ----------
+    method
+        A registered name or alias, an import path (``"my_pkg.my_mod:MyForecaster"``), a
+        Forecaster subclass or an instance.
+    fixtures
+        Fixture names of :data:`FIXTURES`, or built fixtures by name (default: all).
+    params
+        Constructor parameters (default: :func:`quick_params`, few draws).
+    backends
+        Backends the backtest job must give identical results on.
+    scheduler
+        A Dask scheduler address or ``Client`` for the ``dask`` backend (default: a
+        LocalCluster started for each fixture's check).
+    n_jobs
+        Workers of the ``processes`` and ``dask`` backends.
+
+    Returns
+    -------
+    list of CheckResult
+    """
+    name, extra = _method_spec(method, params)
+    method_params = {**quick_params(name), **extra} if params is None else extra
+    if fixtures is None:
+        fixtures = FIXTURES
+    built: dict[str, EvalData]
+    if isinstance(fixtures, Mapping):
+        built = dict(fixtures)
+    else:
+        with tempfile.TemporaryDirectory(prefix="forecast-check-") as tmp:
+            built = {f: make_fixture(f, tmp) for f in fixtures}
+    return [check_on_fixture(name, method_params, f, data, backends, scheduler, n_jobs)
+            for f, data in built.items()]
+
+
+def check_on_fixture(name: str, params: Mapping[str, Any], fixture: str, data: EvalData,
+                     backends: Sequence[str] = BACKENDS, scheduler: Any = None,
+                     n_jobs: int = 2) -> CheckResult:
+    """:func:`check_forecaster` on one fixture."""
+    from forecast.backtest.parallel import imap_unordered
+    from forecast.backtest.runner import backtest
+    from forecast.methods.registry import method_path
+
+    params = dict(params)
+    task = CHECK_TASK.get(fixture) or data.task_names[0]
+    result = CheckResult(name, fixture, "pass")
+    fc = _make(name, params)
+    if not isinstance(fc, Forecaster):
+        raise _fail(name, fixture, "construct", f"{type(fc).__name__} is not a Forecaster")
+    for p, v in fc.get_params().items():  # parameters stored as given
+        if p in params and getattr(fc, p) is not params[p]:
+            raise _fail(name, fixture, "construct", f"parameter {p} not stored as given")
+
+    # -- refusal: by the tags (a data kind not declared) ------------------------------
+    reason = _expected_refusal(name, data, None, task)
+    if reason is None:
+        try:
+            cutoff = _cutoff_of(data, name, params, task)
+        except NotApplicable as exc:
+            raise _fail(name, fixture, "plan", str(exc)) from None
+        reason = _expected_refusal(name, data, cutoff, task)
+    else:
+        cutoff = float(data.compute_table(task)["compute"].median())
+    if reason is not None:
+        try:
+            fc.fit(data, cutoff, task)
+        except NotApplicable as exc:
+            if not _one_line(str(exc)):
+                raise _fail(name, fixture, "refusal", f"not one line: {exc!s}") from None
+            result.outcome, result.detail = "refuses", " ".join(str(exc).split())
+            result.steps.append("refusal")
+            return result
+        raise _fail(name, fixture, "refusal", f"the tags say it {reason}, but fit() accepted the data")
+
+    # -- fit, predict, threshold, sample ----------------------------------------------
+    try:
+        out = fc.fit(data, cutoff, task)
+    except NotApplicable as exc:
+        raise _fail(name, fixture, "fit", f"refused data its tags declare: {exc}") from None
+    if out is not fc:
+        raise _fail(name, fixture, "fit", "fit() does not return self")
+    for attr in ("task_", "cutoff_", "fit_table_", "spread_"):
+        if not hasattr(fc, attr):
+            raise _fail(name, fixture, "fit", f"no fitted attribute {attr}")
+    result.steps.append("fit")
+    grid = np.array([cutoff * 2.0, cutoff * 10.0])
+    bounded = method_tags(name).bounded
+    for kind in ("observed", "mean"):
+        p = fc.predict(grid, level=0.8, kind=kind)
+        if list(p.columns) != ["compute", "log10_compute", "mean", "lower", "upper", "level", "kind"]:
+            raise _fail(name, fixture, f"predict({kind})", f"columns {list(p.columns)}")
+        v = p[["mean", "lower", "upper"]].to_numpy(dtype=float)
+        if not np.isfinite(v).all():
+            raise _fail(name, fixture, f"predict({kind})", f"values not finite: {v.tolist()}")
+        if bounded and ((v < 0).any() or (v > 1).any()):
+            raise _fail(name, fixture, f"predict({kind})", f"values outside [0, 1]: {v.tolist()}")
+        if not ((p["lower"] <= p["mean"] + 1e-12) & (p["mean"] <= p["upper"] + 1e-12)).all():
+            raise _fail(name, fixture, f"predict({kind})", "mean outside [lower, upper]")
+        draws = fc.sample(grid, kind)
+        if draws.shape != (fc.n_draws, grid.size) or not np.isfinite(draws).all():
+            raise _fail(name, fixture, f"sample({kind})", f"shape {draws.shape}, want {(fc.n_draws, grid.size)}")
+        if kind == "observed" and ((draws < 0).any() or (draws > 1).any()):
+            raise _fail(name, fixture, "sample(observed)", "an observed score outside [0, 1]")
+    result.steps += ["predict", "sample"]
+    th = fc.threshold(0.25, level=0.8)
+    json.dumps(th.to_dict(), default=str)
+    curve = fc.curve_draws(np.log10(grid))
+    if curve.shape != (fc.n_draws, grid.size):
+        raise _fail(name, fixture, "curve_draws", f"shape {curve.shape}")
+    result.steps.append("threshold")
+    reference = _forecast_bytes(fc, cutoff)
+    again = _forecast_bytes(_make(name, params).fit(data, cutoff, task), cutoff)
+    if again != reference:
+        raise _fail(name, fixture, "same seed", "two fits with the same seed differ")
+    result.steps.append("same seed")
+
+    # -- leak check: held-out rows perturbed, then deleted -----------------------------
+    held = held_out_rows(data, cutoff, task)
+    if not held:
+        raise _fail(name, fixture, "leak check", "no held-out model at the cut-off")
+    for label, changed in (("perturbed", perturb(data, held)), ("deleted", data.drop_models(held))):
+        got = _forecast_bytes(_make(name, params).fit(changed, cutoff, task), cutoff)
+        if got != reference:
+            diff = sorted(k for k in got if got[k] != reference[k])
+            raise _fail(name, fixture, "leak check", f"held-out rows {label}: the forecast changed ({diff})")
+    result.steps.append("leak check")
+
+    # -- settings round trip: learned here, JSON, used in a worker process ----------------
+    # the settings the first fit learned here (``learn_context`` on every task at the cut-off)
+    text = json.dumps(fc.context_, sort_keys=True)
+    path = method_path(name)
+    payload = (data, name, path, params, cutoff, task, text)
+    (_, remote), = list(imap_unordered(_fit_in_worker, [payload], backend="processes", n_jobs=2))
+    if remote["pid"] == os.getpid():
+        raise _fail(name, fixture, "settings round trip", "the worker ran in this process")
+    if remote["forecast"] != reference:
+        raise _fail(name, fixture, "settings round trip", "the forecast with the JSON settings differs")
+    result.steps.append("settings round trip")
+
+    # -- a backtest job on every backend: identical results --------------------------------
+    runs = {}
+    for backend in backends:
+        try:
+            bt = backtest(data, methods=[(name, params)], tasks=[task], cutoffs=repr(float(cutoff)),
+                          backend=backend, n_jobs=n_jobs, scheduler=scheduler if backend == "dask" else None)
+        except InputError as exc:
+            raise _fail(name, fixture, f"backtest ({backend})", str(exc)) from None
+        rows = [{k: v for k, v in r.items() if k != "seconds"} for r in bt.results]
+        bad = [r for r in rows if r["status"] != "ok"]
+        if bad:
+            raise _fail(name, fixture, f"backtest ({backend})", f"job {bad[0]['status']}: {bad[0].get('error')}")
+        runs[backend] = json.dumps(rows, sort_keys=True)
+    first = next(iter(runs.values()), None)
+    for backend, text in runs.items():
+        if text != first:
+            raise _fail(name, fixture, f"backtest ({backend})", f"results differ from {next(iter(runs))}")
+    result.steps.append("backtest: " + ", ".join(runs))
+    return result
+
+
+def results_table(results: Sequence[CheckResult]) -> pd.DataFrame:
+    """Fixtures x methods: ``pass`` / ``refuses``."""
+    rows = [{"method": r.method, "fixture": r.fixture, "outcome": r.outcome} for r in results]
+    return pd.DataFrame(rows).pivot(index="method", columns="fixture", values="outcome")
+
+
+__all__ = ["FIXTURES", "BACKENDS", "CheckResult", "check_forecaster", "check_on_fixture", "make_fixture",
+           "write_lmeval_folder", "perturb", "held_out_rows", "quick_params", "results_table", "subset"]
