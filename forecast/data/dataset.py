@@ -149,6 +149,8 @@ class EvalData:
     @functools.cached_property
     def task_names(self) -> list[str]:
         """Tasks with any data, sorted."""
+        if self.derived.get("origin") is not None:  # the same tables: the same tasks
+            return sorted(self._models_by_task)
         names: set[str] = set()
         for table in (self.results, self.groups, self.scores):
             if table is not None:
@@ -194,7 +196,30 @@ class EvalData:
         return sorted(held)
 
     @functools.cached_property
+    def derived(self) -> dict:
+        """Tables derived from this data, built once per instance (the data are immutable):
+        compute tables, task tables, subsets by task and cut-off.  A subset made by
+        :meth:`for_task`, :meth:`drop_models` or :meth:`restrict` records where it came from
+        under ``"origin"`` (``(parent, dropped models, task)``), so that what it derives can
+        be read off its parent's tables by a row mask where that gives the same table."""
+        return {}
+
+    def memo(self, key: tuple, build):
+        """``build()``, computed once per instance and ``key`` (see :attr:`derived`)."""
+        store = self.derived
+        if key not in store:
+            store[key] = build()
+        return store[key]
+
+    @functools.cached_property
     def _models_by_task(self) -> dict[str, list[str]]:
+        origin = self.derived.get("origin")
+        if origin is not None:
+            parent, dropped, only = origin
+            if only is not None:
+                return {only: list(parent._models_by_task.get(only, []))}
+            kept = {t: [m for m in ms if m not in dropped] for t, ms in parent._models_by_task.items()}
+            return {t: ms for t, ms in kept.items() if ms}
         names: dict[str, set[str]] = {}
         for table in (self.results, self.groups, self.scores):
             if table is not None:
@@ -247,8 +272,16 @@ class EvalData:
         The scale is :attr:`axis` if set, else training FLOPs when every model has them,
         parameters when none has; a mixture is refused (the two scales cannot share one fit).
         """
+        table = self.memo(("compute_table", task), lambda: self._compute_table(task))
+        return table.copy()
+
+    @functools.cached_property
+    def _models_indexed(self) -> pd.DataFrame:
+        return self.models.set_index("model")
+
+    def _compute_table(self, task: str | None) -> pd.DataFrame:
         names = self.models_of(task)
-        m = self.models.set_index("model").loc[names]
+        m = self._models_indexed.loc[names]
         has_flops = m["flops"].notna()
         if self.axis == PARAMS:
             has_flops[:] = False
@@ -285,13 +318,18 @@ class EvalData:
                 + (", ..." if len(self.task_names) > 8 else "")
                 + ")"
             )
+        return self.memo(("for_task", task), lambda: self._for_task(task))
+
+    def _for_task(self, task: str) -> EvalData:
         pick = {}
         for label in _TABLES:
             table = getattr(self, label)
             pick[label] = None if table is None else table[table["task"] == task].reset_index(drop=True)
         models = self.models[self.models["model"].isin(self.models_of(task))].reset_index(drop=True)
         tasks = self.tasks[self.tasks["task"] == task].reset_index(drop=True)
-        return replace(self, models=models, tasks=tasks, **pick)
+        out = replace(self, models=models, tasks=tasks, **pick)
+        out.derived["origin"] = (self, frozenset(), task)
+        return out
 
     def drop_models(self, names: list[str] | set[str]) -> EvalData:
         """Remove ``names`` from every table."""
@@ -303,7 +341,9 @@ class EvalData:
                 None if table is None else table[~table["model"].isin(names)].reset_index(drop=True)
             )
         models = self.models[~self.models["model"].isin(names)].reset_index(drop=True)
-        return replace(self, models=models, **pick)
+        out = replace(self, models=models, **pick)
+        out.derived["origin"] = (self, frozenset(names), None)
+        return out
 
     def restrict(self, cutoff: float, task: str | None = None) -> EvalData:
         """Keep only models with compute ``<= cutoff`` (raw FLOPs or parameters).
@@ -313,6 +353,9 @@ class EvalData:
         models table all lose their rows.  Models whose role is in ``unfitted_roles`` (a
         ladder's targets, re-run twins) are removed at every cut-off.
         """
+        return self.memo(("restrict", float(cutoff), task), lambda: self._restrict(float(cutoff), task))
+
+    def _restrict(self, cutoff: float, task: str | None) -> EvalData:
         table = self.compute_table(task)
         above = set(table.loc[table["compute"] > cutoff * (1 + 1e-12), "model"])
         return self.drop_models(above | self.unfitted_models())

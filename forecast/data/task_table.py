@@ -43,6 +43,63 @@ def one_row_per_answer(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
+    """Per-model table of ``task`` (see :func:`build_task_table`), built once per data
+    instance; on a subset of other data (:meth:`EvalData.restrict`, ``for_task``) read off
+    the parent's table by a row mask wherever that is the same table."""
+    key = ("task_table", task, bool(prob_renormalized))
+    store = data.derived
+    if key not in store:
+        table = _from_parent(data, task, prob_renormalized)
+        store[key] = build_task_table(data, task, prob_renormalized) if table is None else table
+    out = store[key].copy()
+    out.attrs["scale"] = store[key].attrs["scale"]
+    return out
+
+
+def _single_answer(data: EvalData) -> bool:
+    """Whether per-model aggregates of ``data.results`` cannot change when models are dropped:
+    one filter at most, and ``p_correct`` either absent or known everywhere."""
+    def check() -> bool:
+        r = data.results
+        if "filter" in r.columns and r["filter"].nunique() > 1:
+            return False
+        return "p_correct" not in r.columns or bool(r["p_correct"].notna().all())
+    return data.memo(("single_answer",), check)
+
+
+def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataFrame | None:
+    """The task table of a subset read off its parent's (None: build it anew)."""
+    origin = data.derived.get("origin")
+    if origin is None:
+        return None
+    parent, dropped, only = origin
+    if only is not None:  # one task's data: that task's table is the parent's
+        if only != task:
+            return None
+        try:
+            return task_table(parent, task, prob_renormalized)
+        except (InputError, NotApplicable):
+            return None
+    if parent.results is not None:
+        if not _single_answer(parent):
+            return None
+    elif parent.groups is not None:  # the question count is a maximum over the models
+        return None
+    try:
+        full = task_table(parent, task, prob_renormalized)
+    except (InputError, NotApplicable):
+        return None
+    keep = ~full["model"].isin(dropped).to_numpy()
+    if not keep.any():
+        return None
+    out = full[keep].reset_index(drop=True)
+    if "tc_brier" in out.columns and not out["tc_brier"].notna().any():
+        return None  # without the dropped models the column may be absent
+    out.attrs["scale"] = full.attrs["scale"]
+    return out
+
+
+def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
     """Per-model table of ``task``: ``model, compute, log10_compute, accuracy, n_questions``.
 
     For sampled answers (``n_samples, n_correct``) accuracy is the mean per-question success
