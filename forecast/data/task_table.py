@@ -56,7 +56,7 @@ def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.
     return out
 
 
-def _single_answer(data: EvalData) -> bool:
+def single_answer(data: EvalData) -> bool:
     """Whether per-model aggregates of ``data.results`` cannot change when models are dropped:
     one filter at most, and ``p_correct`` either absent or known everywhere."""
     def check() -> bool:
@@ -81,7 +81,7 @@ def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataF
         except (InputError, NotApplicable):
             return None
     if parent.results is not None:
-        if not _single_answer(parent):
+        if not single_answer(parent):
             return None
     elif parent.groups is not None:  # the question count is a maximum over the models
         return None

@@ -47,6 +47,7 @@ from forecast.slicing import (
     group_slices,
     legal_group_horizons,
     quantile_slices,
+    score_matrix,
     whole_task_slice,
 )
 from forecast.threshold import Threshold, summarise_crossings
@@ -428,14 +429,16 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     def _slices(self, fitted: EvalData) -> Slices:
         if fitted.results is not None:
-            n_q = fitted.results["question_id"].nunique()
+            matrix = score_matrix(fitted, self.task_)
+            n_q = len(matrix.question_ids)
             if n_q < 2 * MIN_PER_SLICE:
                 self.diagnostics_["warnings"].append(
                     f"task {self.task_!r} has {n_q} questions, too few for 2 slices of "
                     f"{MIN_PER_SLICE}: one slice (a curve of the whole task)"
                 )
                 return quantile_slices(fitted.results, self.n_slices, seed=self.seed,
-                                       cross_fit=self.cross_fit, task=self.task_, allow_single=True)
+                                       cross_fit=self.cross_fit, task=self.task_, allow_single=True,
+                                       matrix=matrix)
             if self.slicing == "irt":
                 from forecast.irt import irt_slices
 
@@ -444,7 +447,8 @@ class SliceSandwich(FamilySpread, Forecaster):
                     seed=self.seed, task=self.task_, cross_fit=self.cross_fit,
                 )
             return quantile_slices(
-                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_
+                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_,
+                matrix=matrix,
             )
         if fitted.groups is not None:
             floor = legal_group_horizons(fitted.groups, self.n_slices)
@@ -508,8 +512,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         matrix = slices.matrix(models)
         counts = None
         if slices.metric == "accuracy":
-            wide = slices.scores.pivot(index="slice", columns="model", values="n_questions")
-            counts = wide.reindex(index=range(slices.n_slices), columns=models).to_numpy(dtype=float)
+            counts = slices.counts(models)
             if not np.isfinite(counts).any():
                 counts = None
         z = to_link(matrix, slices.metric, counts)
