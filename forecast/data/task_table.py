@@ -89,7 +89,7 @@ def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataF
         full = task_table(parent, task, prob_renormalized)
     except (InputError, NotApplicable):
         return None
-    keep = ~full["model"].isin(dropped).to_numpy()
+    keep = np.array([m not in dropped for m in full["model"].tolist()], dtype=bool)
     if not keep.any():
         return None
     out = full[keep].reset_index(drop=True)

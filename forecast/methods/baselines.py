@@ -236,8 +236,9 @@ class FlooredBinomial(GenericLikelihoodModel):
         """The penalized estimate and the negative Hessian of the objective there."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # statsmodels' notes on k_params and convergence
+            # skip_hessian: the estimate alone is used (its Hessian is computed below)
             res = self.fit(start_params=self.start() if start is None else start, method="bfgs",
-                           maxiter=1000, disp=0, gtol=1e-6)
+                           maxiter=1000, disp=0, gtol=1e-6, skip_hessian=True)
             params = np.asarray(res.params, dtype=float)
             if not np.isfinite(params).all():
                 raise FitError("the binomial sigmoid fit did not converge")
@@ -433,10 +434,13 @@ class Linear(Forecaster):
 # --------------------------------------------------------------------------- persistence
 def last_level(table: pd.DataFrame) -> tuple[float, float]:
     """Accuracy at the largest fitted compute (mean over the models there) and its log10 compute."""
-    x = table["log10_compute"].to_numpy(dtype=float)
+    return _last_level(table["log10_compute"].to_numpy(dtype=float), table["accuracy"].to_numpy(dtype=float))
+
+
+def _last_level(x: np.ndarray, acc: np.ndarray) -> tuple[float, float]:
     top = float(np.max(x))
     at_top = x >= top - 1e-12
-    return float(np.mean(table["accuracy"].to_numpy(dtype=float)[at_top])), top
+    return float(np.mean(acc[at_top])), top
 
 
 class Persistence(Forecaster):
@@ -526,13 +530,19 @@ class PersistenceDrift(Forecaster):
         """Drift per decade and error spread from every task's pseudo-cut-offs (see class doc)."""
         slopes, dists, gaps, tasks = [], [], [], set()
         n_pseudo = 0
+        columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for split in pseudo_splits(pool, max_per_task=None):
-            fitted, targets = split.fitted, split.targets
-            if fitted.empty or targets.empty:
+            # the task's columns once, each pseudo-cut-off a row mask of them
+            if split.task not in columns:
+                columns[split.task] = (split.table["log10_compute"].to_numpy(dtype=float),
+                                       split.table["accuracy"].to_numpy(dtype=float))
+            x_all, acc_all = columns[split.task]
+            is_target = split.is_target
+            if is_target.all() or not is_target.any():
                 continue
-            level, top = last_level(fitted)
-            d = targets["log10_compute"].to_numpy(dtype=float) - top
-            y = targets["accuracy"].to_numpy(dtype=float)
+            level, top = _last_level(x_all[~is_target], acc_all[~is_target])
+            d = x_all[is_target] - top
+            y = acc_all[is_target]
             ok = d > 0
             if not ok.any():
                 continue
