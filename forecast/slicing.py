@@ -168,7 +168,7 @@ def score_matrix(data: EvalData, task: str) -> ScoreMatrix:
                     answered = _answered(parent, task)[:, keep].any(axis=1)
                     return ScoreMatrix(values[answered], full.question_ids[answered],
                                        [m for m, k in zip(full.models, keep) if k], full.metric)
-        return ScoreMatrix.from_results(data.results[data.results["task"] == task])
+        return ScoreMatrix.from_results(data.rows_of("results", task))
 
     return data.memo(("score_matrix", task), build)
 
@@ -181,7 +181,7 @@ def _answered(data: EvalData, task: str) -> np.ndarray:
         origin = data.derived.get("origin")
         if origin is not None and origin[2] == task and origin[0].results is not None:
             return _answered(origin[0], task)
-        rows = data.results[data.results["task"] == task]
+        rows = data.rows_of("results", task)
         q = pd.Index(full.question_ids).get_indexer(rows["question_id"].astype(str).to_numpy())
         m = pd.Index(full.models).get_indexer(rows["model"].astype(str).to_numpy())
         out = np.zeros(full.values.shape, dtype=bool)

@@ -236,10 +236,18 @@ class EvalData:
 
     def chance(self, task: str) -> float:
         """Chance accuracy of ``task``."""
-        row = self.tasks[self.tasks["task"] == task]
-        if row.empty:
+        chances = self.memo(("chance",), lambda: dict(zip(self.tasks["task"].tolist(), self.tasks["chance"].tolist())))
+        if task not in chances:
             raise InputError(f"{self.name}: unknown task {task!r}")
-        return float(row["chance"].iloc[0])
+        return float(chances[task])
+
+    def rows_of(self, label: str, task: str) -> pd.DataFrame:
+        """The rows of ``task`` in table ``label`` (``"results"``, ``"groups"``, ...), as
+        ``table[table["task"] == task]`` (positions found once per instance and table)."""
+        table = getattr(self, label)
+        where = self.memo(("rows_of", label), lambda: table.groupby("task", sort=False, observed=True).indices)
+        idx = where.get(task)
+        return table.iloc[idx] if idx is not None else table.iloc[:0]
 
     def task_groups(self) -> pd.Series:
         """The unit of per-task averages and task bootstraps for every task (index: task).
@@ -324,7 +332,7 @@ class EvalData:
         pick = {}
         for label in _TABLES:
             table = getattr(self, label)
-            pick[label] = None if table is None else table[table["task"] == task].reset_index(drop=True)
+            pick[label] = None if table is None else self.rows_of(label, task).reset_index(drop=True)
         models = self.models[self.models["model"].isin(self.models_of(task))].reset_index(drop=True)
         tasks = self.tasks[self.tasks["task"] == task].reset_index(drop=True)
         out = replace(self, models=models, tasks=tasks, **pick)

@@ -110,7 +110,7 @@ def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) 
     """
     compute = data.compute_table(task)
     if data.results is not None:
-        rows = one_row_per_answer(data.results[data.results["task"] == task])
+        rows = one_row_per_answer(data.rows_of("results", task))
         if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
             rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
         elif "correct" not in rows.columns:
