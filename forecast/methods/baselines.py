@@ -98,10 +98,12 @@ def _log_probs(eta: np.ndarray, chance: float) -> tuple[np.ndarray, np.ndarray]:
     return log_p, np.log1p(-chance) + log_one_minus_sig
 
 
-def _fisher_weights(eta: np.ndarray, n: np.ndarray, chance: float) -> tuple[np.ndarray, float, np.ndarray]:
+def _fisher_weights(eta: np.ndarray, n: np.ndarray, chance: float,
+                    log_probs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Fisher weights ``n (dp/deta)^2 / (p (1 - p))`` divided by ``exp(top)`` (computed in
-    logs so that they stay finite far in the tails), ``top``, and ``dlog w / deta``."""
-    log_p, log_q = _log_probs(eta, chance)
+    logs so that they stay finite far in the tails), ``top``, and ``dlog w / deta``
+    (``log_probs``: :func:`_log_probs` of ``eta``, when already computed)."""
+    log_p, log_q = _log_probs(eta, chance) if log_probs is None else log_probs
     log_dp = np.log1p(-chance) - np.logaddexp(0.0, -eta) - np.logaddexp(0.0, eta)
     log_w = np.log(n) + 2 * log_dp - log_p - log_q
     top = float(np.max(log_w))
@@ -114,10 +116,12 @@ def _info(w: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.array([[w.sum(), (w * z).sum()], [(w * z).sum(), (w * z * z).sum()]])
 
 
-def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float) -> float:
+def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float,
+              fisher: tuple[np.ndarray, float, np.ndarray] | None = None) -> float:
     """Half the log-determinant of the Fisher information of ``(a, b)`` (Jeffreys prior);
-    ``z`` is the slope's covariate per model."""
-    w, top, _ = _fisher_weights(eta, n, chance)
+    ``z`` is the slope's covariate per model (``fisher``: :func:`_fisher_weights`, when
+    already computed)."""
+    w, top, _ = _fisher_weights(eta, n, chance) if fisher is None else fisher
     info = _info(w, z)
     det = info[0, 0] * info[1, 1] - info[0, 1] ** 2
     if not det > 0:
@@ -126,10 +130,11 @@ def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float) -> f
 
 
 def _jeffreys_grad(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float, b: float,
-                   family: np.ndarray, n_families: int) -> np.ndarray:
+                   family: np.ndarray, n_families: int,
+                   fisher: tuple[np.ndarray, float, np.ndarray] | None = None) -> np.ndarray:
     """Gradient of :func:`_jeffreys` in ``(a, b, delta_1..delta_F)`` with ``eta = a + b z``,
     ``z = x + delta_family``: ``0.5 tr(I^-1 dI)``."""
-    w, _, dlog_w = _fisher_weights(eta, n, chance)
+    w, _, dlog_w = _fisher_weights(eta, n, chance) if fisher is None else fisher
     zt = np.column_stack([np.ones_like(z), z])
     try:
         inv = np.linalg.inv(_info(w, z))
@@ -188,12 +193,28 @@ class FlooredBinomial(GenericLikelihoodModel):
     def eta(self, params: np.ndarray) -> np.ndarray:
         return params[0] + params[1] * self.covariate(params)
 
+    def _terms(self, params: np.ndarray) -> tuple:
+        """``eta``, the covariate, :func:`_log_probs` and :func:`_fisher_weights` at ``params``,
+        kept for the last ``params`` (an optimizer asks for the objective and its gradient at
+        the same point)."""
+        params = np.asarray(params, dtype=float)
+        key = params.tobytes()
+        last = getattr(self, "_last_terms", None)
+        if last is not None and last[0] == key:
+            return last[1]
+        eta, z = self.eta(params), self.covariate(params)
+        log_probs = _log_probs(eta, self.chance)
+        terms = (eta, z, log_probs, _fisher_weights(eta, self.n, self.chance, log_probs))
+        self._last_terms = (key, terms)
+        return terms
+
     def binomial_loglike(self, params: np.ndarray) -> float:
-        log_p, log_q = _log_probs(self.eta(params), self.chance)
+        log_p, log_q = self._terms(params)[2]
         return float(np.sum(self.endog * log_p + (self.n - self.endog) * log_q))
 
     def _jeffreys(self, params: np.ndarray) -> float:
-        return _jeffreys(self.eta(params), self.covariate(params), self.n, self.chance)
+        eta, z, _, fisher = self._terms(params)
+        return _jeffreys(eta, z, self.n, self.chance, fisher)
 
     def loglike(self, params: np.ndarray) -> float:
         params = np.asarray(params, dtype=float)
@@ -208,8 +229,7 @@ class FlooredBinomial(GenericLikelihoodModel):
     def score(self, params: np.ndarray) -> np.ndarray:
         """Gradient of :meth:`loglike` (analytic)."""
         params = np.asarray(params, dtype=float)
-        eta, z = self.eta(params), self.covariate(params)
-        log_p, _ = _log_probs(eta, self.chance)
+        eta, z, (log_p, _), fisher = self._terms(params)
         sig = expit(eta)
         log_dp = np.log1p(-self.chance) - np.logaddexp(0.0, -eta) - np.logaddexp(0.0, eta)
         g = (self.endog * np.exp(log_dp - log_p) - (self.n - self.endog) * sig) / self.phi
@@ -219,7 +239,8 @@ class FlooredBinomial(GenericLikelihoodModel):
             per_family = np.bincount(self.family[self.family >= 0], weights=g[self.family >= 0],
                                      minlength=self.n_families)
             grad[2:] = params[1] * per_family - params[2:] / self.tau**2
-        return grad + _jeffreys_grad(eta, z, self.n, self.chance, float(params[1]), self.family, self.n_families)
+        return grad + _jeffreys_grad(eta, z, self.n, self.chance, float(params[1]), self.family, self.n_families,
+                                     fisher)
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """Numerical Jacobian of :meth:`score`, symmetrized."""
