@@ -174,9 +174,10 @@ def choose_by_pseudo_crps(
             continue
         n_targets += len(targets)
         y = targets["accuracy"].to_numpy(dtype=float)
+        compute = targets["compute"].to_numpy(dtype=float)
         for value in candidates:
             apply(fc, value)
-            draws = fc.sample(targets["compute"].to_numpy(dtype=float), "observed")
+            draws = fc.sample(compute, "observed")
             per_task.setdefault((value, split.task), []).extend(crps_sample(draws, y).tolist())
     tasks = sorted({t for (_, t) in per_task})
     wide = np.array([[np.mean(per_task[(v, t)]) for t in tasks] for v in candidates]) if tasks else None

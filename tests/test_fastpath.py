@@ -68,6 +68,9 @@ def test_derived_tables_equal_fresh_ones(dataset, cutoff, tasks):
             for sub in (data.restrict(split.cutoff), data.for_task(task).restrict(split.cutoff, task)):
                 fresh = _fresh(sub)
                 pd.testing.assert_frame_equal(task_table(sub, task), build_task_table(fresh, task))
+                # one task's own pass (not every task's at once)
+                alone = _fresh(sub.for_task(task))
+                pd.testing.assert_frame_equal(task_table(sub, task), build_task_table(alone, task))
                 assert sub.task_names == fresh.task_names
                 assert sub.models_of(task) == fresh.models_of(task)
                 if sub.results is not None:

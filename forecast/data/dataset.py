@@ -175,8 +175,10 @@ class EvalData:
 
     def unfitted_models(self) -> set[str]:
         """Models never fitted at any cut-off (their role is in ``unfitted_roles``)."""
-        roles = self.roles()
-        return set(roles.index[roles.isin(self.unfitted_roles)])
+        def build() -> frozenset[str]:
+            roles = self.roles()
+            return frozenset(roles.index[roles.isin(self.unfitted_roles)])
+        return set(self.memo(("unfitted_models",), build))
 
     def held_out_models(self, cutoff: float, task: str | None = None) -> list[str]:
         """Models a forecast at ``cutoff`` is scored on: every model above the cut-off and

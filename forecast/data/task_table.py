@@ -99,6 +99,29 @@ def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataF
     return out
 
 
+def _per_model_answers(data: EvalData, task: str | None):
+    """``model, accuracy, n_questions[, tc_brier]`` of ``task`` from the per-question results
+    (``task=None``: of every task at once, a dict by task; only where no task's filter choice
+    depends on the others, :func:`single_answer`)."""
+    rows = one_row_per_answer(data.results if task is None else data.rows_of("results", task))
+    if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
+        rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
+    elif "correct" not in rows.columns:
+        raise NotApplicable(
+            f"{data.name}: task {task!r} has probabilities only (no column 'correct'): "
+            "accuracy needs the argmax of the choices; use forecast mirage for p_correct"
+        )
+    agg = {"accuracy": ("correct", "mean"), "n_questions": ("question_id", "size")}
+    if "p_correct" in rows.columns and rows["p_correct"].notna().all():
+        rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
+        agg["tc_brier"] = ("tc_brier", "mean")
+    if task is not None:
+        return rows.groupby("model", sort=True).agg(**agg).reset_index()
+    every = rows.groupby(["task", "model"], sort=True).agg(**agg).reset_index()
+    return {str(t): part.drop(columns="task").reset_index(drop=True)
+            for t, part in every.groupby("task", sort=False)}
+
+
 def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
     """Per-model table of ``task``: ``model, compute, log10_compute, accuracy, n_questions``.
 
@@ -110,19 +133,18 @@ def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) 
     """
     compute = data.compute_table(task)
     if data.results is not None:
-        rows = one_row_per_answer(data.rows_of("results", task))
-        if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
-            rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
-        elif "correct" not in rows.columns:
-            raise NotApplicable(
-                f"{data.name}: task {task!r} has probabilities only (no column 'correct'): "
-                "accuracy needs the argmax of the choices; use forecast mirage for p_correct"
-            )
-        agg = {"accuracy": ("correct", "mean"), "n_questions": ("question_id", "size")}
-        if "p_correct" in rows.columns and rows["p_correct"].notna().all():
-            rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
-            agg["tc_brier"] = ("tc_brier", "mean")
-        per_model = rows.groupby("model", sort=True).agg(**agg).reset_index()
+        if len(data.task_names) > 1 and single_answer(data) and (
+                "n_samples" in data.results.columns or "correct" in data.results.columns):
+            # every task's per-model aggregates in one pass (the same rows in the same order
+            # per model as one task's own pass)
+            per_model = data.memo(("per_model_answers",), lambda: _per_model_answers(data, None))
+            per_model = per_model.get(task)
+            if per_model is None:
+                per_model = _per_model_answers(data, task)
+            else:
+                per_model = per_model.copy()
+        else:
+            per_model = _per_model_answers(data, task)
     else:
         if data.scores is None:
             raise InputError(
