@@ -19,6 +19,7 @@ Slice 0 is the easiest, slice ``G-1`` the hardest.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,9 +52,11 @@ class Slices:
     source : str
         ``"quantile"``, ``"irt"`` or ``"groups"``.
     cross_fitted : bool
-    assignment : DataFrame or None
+    assignment_table : DataFrame or None
         Per-question data: ``model, question_id, slice`` — the slice each question has
-        when model ``model``'s points are computed (cross-fitted: without its answers).
+        when model ``model``'s points are computed (cross-fitted: without its answers);
+        read it as :attr:`assignment` (quantile slices build it from ``assignment_arrays``
+        on first use).
     horizon : float or None
         Pre-sliced groups: the largest compute (raw FLOPs) of the models they were sorted with.
     notes : tuple of str
@@ -66,12 +69,26 @@ class Slices:
     membership: pd.DataFrame | None
     source: str
     cross_fitted: bool
-    assignment: pd.DataFrame | None = None
+    assignment_table: pd.DataFrame | None = None
     horizon: float | None = None
     notes: tuple[str, ...] = ()
     #: ``(models, score, count)``: ``scores`` as arrays (n_slices, n_models) in the order of
     #: ``models`` (NaN where a model has none), when the slicer built them
     arrays: tuple | None = field(default=None, repr=False, compare=False)
+    #: ``(models, question_ids, labels)``: :attr:`assignment` as arrays (``labels`` per model
+    #: in order, each per question), built into the table on first use
+    assignment_arrays: tuple | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def assignment(self) -> pd.DataFrame | None:
+        """Per-question data: ``model, question_id, slice``, the slice each question has when
+        model ``model``'s points are computed (cross-fitted: without its answers)."""
+        if self.assignment_table is not None or self.assignment_arrays is None:
+            return self.assignment_table
+        models, question_ids, labels = self.assignment_arrays
+        return pd.DataFrame({"model": np.repeat(models, len(question_ids)),
+                             "question_id": np.tile(question_ids, len(models)),
+                             "slice": np.concatenate(labels)})
 
     @property
     def n_slices(self) -> int:
@@ -265,15 +282,9 @@ def quantile_slices(
     membership = pd.DataFrame(
         {"question_id": question_ids, "difficulty": difficulty, "tie_order": tie_order, "slice": overall}
     )
-    assignment = pd.DataFrame(
-        {
-            "model": np.repeat(models, q),
-            "question_id": np.tile(question_ids, len(models)),
-            "slice": np.concatenate(assigned),
-        }
-    )
-    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit), assignment,
-                  arrays=(models, score, n_questions.astype(float)))
+    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit),
+                  arrays=(models, score, n_questions.astype(float)),
+                  assignment_arrays=(models, question_ids, assigned))
 
 
 def legal_group_horizons(groups: pd.DataFrame, n_slices: int) -> np.ndarray:
