@@ -117,6 +117,23 @@ class Slices:
         return self._wide(models, 1, "n_questions")
 
 
+def long_arrays(scores: pd.DataFrame, n_slices: int) -> tuple | None:
+    """``(models, score, count)`` of a long ``model, slice, score, n_questions`` table as
+    arrays (n_slices, n_models), for :attr:`Slices.arrays`; None when a model has two rows
+    for one slice (the table is then read as it is, which refuses that)."""
+    names, col = np.unique(scores["model"].astype(str).to_numpy(), return_inverse=True)
+    row = scores["slice"].to_numpy()
+    if pd.MultiIndex.from_arrays([col, row]).has_duplicates:
+        return None
+    inside = (row >= 0) & (row < n_slices)
+    out = []
+    for column in ("score", "n_questions"):
+        table = np.full((n_slices, len(names)), np.nan)
+        table[row[inside].astype(int), col[inside]] = scores[column].to_numpy(dtype=float)[inside]
+        out.append(table)
+    return ([str(m) for m in names], *out)
+
+
 def effective_slices(n_questions: int, n_slices: int, task: str = "", allow_single: bool = False) -> int:
     """Number of slices: ``n_slices``, or fewer so that each holds at least 10 questions.
 
@@ -313,7 +330,7 @@ def whole_task_slice(scores: pd.DataFrame, task: str = "", prob_renormalized: bo
     rows = brier.drop_duplicates("model")
     out = pd.DataFrame({"model": rows["model"].to_numpy(), "slice": 0,
                         "score": rows["value"].to_numpy(dtype=float), "n_questions": np.nan})
-    return Slices(out, np.array([1.0]), metric, None, "whole_task", False,
+    return Slices(out, np.array([1.0]), metric, None, "whole_task", False, arrays=long_arrays(out, 1),
                   notes=(f"task {task!r}: one slice of the whole task (no difficulty slices usable "
                          "at this cut-off)",))
 
@@ -368,4 +385,5 @@ def group_slices(
     weights = (
         g.drop_duplicates("group_index").sort_values("group_index")["n_questions"].to_numpy(dtype=float)
     )
-    return Slices(scores, weights, "tc_brier", None, "groups", False, horizon=float(ok[-1]), notes=notes)
+    return Slices(scores, weights, "tc_brier", None, "groups", False, horizon=float(ok[-1]), notes=notes,
+                  arrays=long_arrays(scores, len(weights)))
