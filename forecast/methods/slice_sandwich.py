@@ -451,9 +451,12 @@ class SliceSandwich(FamilySpread, Forecaster):
                 matrix=matrix,
             )
         if fitted.groups is not None:
-            floor = legal_group_horizons(fitted.groups, self.n_slices)
+            # the published groups do not depend on the seed: read once per data and cut-off
+            floor = fitted.memo(("group_horizons", self.n_slices),
+                                lambda: legal_group_horizons(fitted.groups, self.n_slices))
             if floor.size and floor[0] <= self.cutoff_ * (1 + 1e-9):
-                return group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
+                return fitted.memo(("group_slices", self.cutoff_, self.n_slices, self.task_),
+                                   lambda: group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_))
         # the groups were sorted with models above the cut-off (they would leak), or the data
         # are task-level scores: one slice of the whole task
         if fitted.scores is None:
