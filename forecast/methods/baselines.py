@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.optimize import minimize_scalar
+from scipy.optimize import fmin_bfgs, minimize_scalar
 from scipy.special import expit, logit
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.tools.numdiff import approx_fprime
@@ -254,23 +254,53 @@ class FlooredBinomial(GenericLikelihoodModel):
         return np.concatenate([[logit(norm), 0.0], np.zeros(self.n_families)])
 
     def fit_mode(self, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The penalized estimate and the negative Hessian of the objective there."""
+        """The penalized estimate and the negative Hessian of the objective there.
+
+        BFGS (``scipy.optimize.fmin_bfgs`` on the objective per observation, ``gtol=1e-6``)
+        polished by up to 20 Newton steps (ridge ``1e-10``, step tolerance ``1e-8``): the
+        steps of statsmodels' ``fit(method="bfgs")`` then ``fit(method="newton")``, taken
+        here without building their result objects.
+        """
+        nobs = self.endog.shape[0]
+
+        def f(params: np.ndarray) -> float:
+            return -self.loglike(params) / nobs
+
+        def grad(params: np.ndarray) -> np.ndarray:
+            return -self.score(params) / nobs
+
+        def hess(params: np.ndarray) -> np.ndarray:
+            return -self.hessian(params) / nobs
+
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # statsmodels' notes on k_params and convergence
-            # skip_hessian: the estimate alone is used (its Hessian is computed below)
-            res = self.fit(start_params=self.start() if start is None else start, method="bfgs",
-                           maxiter=1000, disp=0, gtol=1e-6, skip_hessian=True)
-            params = np.asarray(res.params, dtype=float)
+            warnings.simplefilter("ignore")  # convergence notes
+            start = self.start() if start is None else start
+            params = np.asarray(fmin_bfgs(f, start, grad, gtol=1e-6, norm=np.inf, maxiter=1000,
+                                          full_output=True, disp=0)[0], dtype=float)
             if not np.isfinite(params).all():
                 raise FitError("the binomial sigmoid fit did not converge")
             try:  # polish with Newton steps; a singular Hessian keeps the BFGS estimate
-                res = self.fit(start_params=params, method="newton", maxiter=20, disp=0)
+                polished = _newton(grad, hess, params, maxiter=20)
             except np.linalg.LinAlgError:
-                res = None
-        if (res is not None and np.isfinite(np.asarray(res.params)).all()
-                and self.loglike(res.params) >= self.loglike(params)):
-            params = np.asarray(res.params, dtype=float)
+                polished = None
+        if (polished is not None and np.isfinite(polished).all()
+                and self.loglike(polished) >= self.loglike(params)):
+            params = np.asarray(polished, dtype=float)
         return params, -self.hessian(params)
+
+
+def _newton(grad, hess, start: np.ndarray, maxiter: int, tol: float = 1e-8, ridge: float = 1e-10) -> np.ndarray:
+    """Newton-Raphson steps ``x - (H + ridge I)^-1 g`` until no coordinate moves more than
+    ``tol`` (at most ``maxiter``); raises ``LinAlgError`` when the Hessian at the end is singular."""
+    iterations, old, new = 0, np.inf, np.asarray(start)
+    while iterations < maxiter and np.any(np.abs(new - old) > tol):
+        H = np.asarray(hess(new))
+        H[np.diag_indices(H.shape[0])] += ridge
+        old = new
+        new = old - np.linalg.solve(H, grad(old))
+        iterations += 1
+    np.linalg.inv(hess(new))  # the covariance statsmodels forms there: refused when singular
+    return new
 
 
 def _cov(neg_hess: np.ndarray) -> np.ndarray:
