@@ -344,6 +344,10 @@ class EvalData:
     def drop_models(self, names: list[str] | set[str]) -> EvalData:
         """Remove ``names`` from every table."""
         names = set(names)
+        if not names & (set(self.models["model"].tolist()) | set(self.models_of())) and all(
+                isinstance(t.index, pd.RangeIndex) and t.index.start == 0 and t.index.step == 1
+                for t in (self.models, *(getattr(self, label) for label in _TABLES)) if t is not None):
+            return self  # nothing to drop
         pick = {}
         for label in _TABLES:
             table = getattr(self, label)
