@@ -199,7 +199,9 @@ def score_matrix(data: EvalData, task: str) -> ScoreMatrix:
                     return full
                 if keep.any():
                     values = full.values[:, keep]
-                    answered = _answered(parent, task)[:, keep].any(axis=1)
+                    # a finite score is an answer; only where scores are missing are the rows read
+                    answered = (np.ones(len(values), dtype=bool) if np.isfinite(full.values).all()
+                                else _answered(parent, task)[:, keep].any(axis=1))
                     return ScoreMatrix(values[answered], full.question_ids[answered],
                                        [m for m, k in zip(full.models, keep) if k], full.metric)
         return ScoreMatrix.from_results(data.rows_of("results", task))
