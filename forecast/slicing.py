@@ -19,12 +19,14 @@ Slice 0 is the easiest, slice ``G-1`` the hardest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from forecast.data.task_table import one_row_per_answer
+from forecast.data.dataset import EvalData
+from forecast.data.task_table import one_row_per_answer, single_answer
 from forecast.errors import InputError
 
 MIN_PER_SLICE = 10
@@ -50,9 +52,11 @@ class Slices:
     source : str
         ``"quantile"``, ``"irt"`` or ``"groups"``.
     cross_fitted : bool
-    assignment : DataFrame or None
+    assignment_table : DataFrame or None
         Per-question data: ``model, question_id, slice`` — the slice each question has
-        when model ``model``'s points are computed (cross-fitted: without its answers).
+        when model ``model``'s points are computed (cross-fitted: without its answers);
+        read it as :attr:`assignment` (quantile slices build it from ``assignment_arrays``
+        on first use).
     horizon : float or None
         Pre-sliced groups: the largest compute (raw FLOPs) of the models they were sorted with.
     notes : tuple of str
@@ -65,18 +69,69 @@ class Slices:
     membership: pd.DataFrame | None
     source: str
     cross_fitted: bool
-    assignment: pd.DataFrame | None = None
+    assignment_table: pd.DataFrame | None = None
     horizon: float | None = None
     notes: tuple[str, ...] = ()
+    #: ``(models, score, count)``: ``scores`` as arrays (n_slices, n_models) in the order of
+    #: ``models`` (NaN where a model has none), when the slicer built them
+    arrays: tuple | None = field(default=None, repr=False, compare=False)
+    #: ``(models, question_ids, labels)``: :attr:`assignment` as arrays (``labels`` per model
+    #: in order, each per question), built into the table on first use
+    assignment_arrays: tuple | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def assignment(self) -> pd.DataFrame | None:
+        """Per-question data: ``model, question_id, slice``, the slice each question has when
+        model ``model``'s points are computed (cross-fitted: without its answers)."""
+        if self.assignment_table is not None or self.assignment_arrays is None:
+            return self.assignment_table
+        models, question_ids, labels = self.assignment_arrays
+        return pd.DataFrame({"model": np.repeat(models, len(question_ids)),
+                             "question_id": np.tile(question_ids, len(models)),
+                             "slice": np.concatenate(labels)})
 
     @property
     def n_slices(self) -> int:
         return int(len(self.weights))
 
+    def _wide(self, models: list[str], column: int, values: str) -> np.ndarray:
+        if self.arrays is not None:
+            names, *tables = self.arrays
+            where = {m: j for j, m in enumerate(names)}
+            cols = np.array([where.get(m, -1) for m in models], dtype=int)
+            table = np.asarray(tables[column], dtype=float)
+            out = np.full((self.n_slices, len(models)), np.nan)
+            have = cols >= 0
+            out[:, have] = table[:, cols[have]]
+            return out
+        wide = self.scores.pivot(index="slice", columns="model", values=values)
+        return wide.reindex(index=range(self.n_slices), columns=models).to_numpy(dtype=float)
+
     def matrix(self, models: list[str]) -> np.ndarray:
         """Scores as an array (n_slices, n_models) in the order of ``models``."""
-        wide = self.scores.pivot(index="slice", columns="model", values="score")
-        return wide.reindex(index=range(self.n_slices), columns=models).to_numpy(dtype=float)
+        return self._wide(models, 0, "score")
+
+    def counts(self, models: list[str]) -> np.ndarray:
+        """Question counts (``n_questions``) as an array (n_slices, n_models) in the order of
+        ``models`` (NaN where a model has none)."""
+        return self._wide(models, 1, "n_questions")
+
+
+def long_arrays(scores: pd.DataFrame, n_slices: int) -> tuple | None:
+    """``(models, score, count)`` of a long ``model, slice, score, n_questions`` table as
+    arrays (n_slices, n_models), for :attr:`Slices.arrays`; None when a model has two rows
+    for one slice (the table is then read as it is, which refuses that)."""
+    names, col = np.unique(scores["model"].astype(str).to_numpy(), return_inverse=True)
+    row = scores["slice"].to_numpy()
+    if pd.MultiIndex.from_arrays([col, row]).has_duplicates:
+        return None
+    inside = (row >= 0) & (row < n_slices)
+    out = []
+    for column in ("score", "n_questions"):
+        table = np.full((n_slices, len(names)), np.nan)
+        table[row[inside].astype(int), col[inside]] = scores[column].to_numpy(dtype=float)[inside]
+        out.append(table)
+    return ([str(m) for m in names], *out)
 
 
 def effective_slices(n_questions: int, n_slices: int, task: str = "", allow_single: bool = False) -> int:
@@ -111,6 +166,67 @@ def _score_matrix(results: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return wide.sort_index(axis=1), metric
 
 
+@dataclass(frozen=True)
+class ScoreMatrix:
+    """Per-question scores of one task as arrays: ``values`` (questions x models, NaN where a
+    model has no answer), ``question_ids`` (sorted), ``models`` (sorted) and ``metric``."""
+
+    values: np.ndarray
+    question_ids: np.ndarray
+    models: list[str]
+    metric: str
+
+    @classmethod
+    def from_results(cls, results: pd.DataFrame) -> ScoreMatrix:
+        wide, metric = _score_matrix(results)
+        return cls(wide.to_numpy(dtype=float), wide.index.astype(str).to_numpy(), [str(m) for m in wide.columns],
+                   metric)
+
+
+def score_matrix(data: EvalData, task: str) -> ScoreMatrix:
+    """The :class:`ScoreMatrix` of ``task`` in ``data`` (per-question data), built once per
+    data instance; on a subset of other data (``restrict``, ``for_task``) the parent's
+    columns of the kept models, less the questions none of them answered."""
+
+    def build() -> ScoreMatrix:
+        origin = data.derived.get("origin")
+        if origin is not None:
+            parent, dropped, only = origin
+            if parent.results is not None and (only == task or (only is None and single_answer(parent))):
+                full = score_matrix(parent, task)
+                keep = np.array([m not in dropped for m in full.models], dtype=bool)
+                if keep.all():
+                    return full
+                if keep.any():
+                    values = full.values[:, keep]
+                    # a finite score is an answer; only where scores are missing are the rows read
+                    answered = (np.ones(len(values), dtype=bool) if np.isfinite(full.values).all()
+                                else _answered(parent, task)[:, keep].any(axis=1))
+                    return ScoreMatrix(values[answered], full.question_ids[answered],
+                                       [m for m, k in zip(full.models, keep) if k], full.metric)
+        return ScoreMatrix.from_results(data.rows_of("results", task))
+
+    return data.memo(("score_matrix", task), build)
+
+
+def _answered(data: EvalData, task: str) -> np.ndarray:
+    """Whether each model of :func:`score_matrix` answered each question (questions x models)."""
+
+    def build() -> np.ndarray:
+        full = score_matrix(data, task)
+        origin = data.derived.get("origin")
+        if origin is not None and origin[2] == task and origin[0].results is not None:
+            return _answered(origin[0], task)
+        rows = data.rows_of("results", task)
+        q = pd.Index(full.question_ids).get_indexer(rows["question_id"].astype(str).to_numpy())
+        m = pd.Index(full.models).get_indexer(rows["model"].astype(str).to_numpy())
+        out = np.zeros(full.values.shape, dtype=bool)
+        out[q, m] = True
+        return out
+
+    return data.memo(("answered", task), build)
+
+
 def _assign(difficulty: np.ndarray, tie_order: np.ndarray, n_slices: int) -> np.ndarray:
     """Slice of each question: sorted easiest first (highest mean score), equal counts."""
     order = np.lexsort((tie_order, -difficulty))
@@ -127,6 +243,7 @@ def quantile_slices(
     cross_fit: bool = True,
     task: str = "",
     allow_single: bool = False,
+    matrix: ScoreMatrix | None = None,
 ) -> Slices:
     """Cut a task's questions into equal-count difficulty slices using the given models.
 
@@ -143,11 +260,15 @@ def quantile_slices(
         reproduces the biased in-sample sort, for comparison only.
     allow_single : bool
         Let a task with under 20 questions be one slice instead of an error.
+    matrix : ScoreMatrix, optional
+        ``results`` as arrays, when already built (:func:`score_matrix`).
     """
-    wide, metric = _score_matrix(results)
-    q, models = wide.shape[0], list(wide.columns)
+    if matrix is None:
+        matrix = ScoreMatrix.from_results(results)
+    metric, models, question_ids = matrix.metric, list(matrix.models), matrix.question_ids
+    values = matrix.values
+    q = values.shape[0]
     g = effective_slices(q, n_slices, task, allow_single)
-    values = wide.to_numpy(dtype=float)
     present = np.isfinite(values)
     filled = np.where(present, values, 0.0)
     total, count = filled.sum(axis=1), present.sum(axis=1)
@@ -155,8 +276,10 @@ def quantile_slices(
         difficulty = total / count
     tie_order = np.random.default_rng(seed).permutation(q)
     overall = _assign(np.nan_to_num(difficulty, nan=-np.inf), tie_order, g)
-    rows, assigned = [], []
-    for j, model in enumerate(models):
+    assigned = []
+    score = np.full((g, len(models)), np.nan)
+    n_questions = np.zeros((g, len(models)), dtype=int)
+    for j in range(len(models)):
         if cross_fit and len(models) > 1:
             cnt = count - present[:, j]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -167,24 +290,20 @@ def quantile_slices(
         assigned.append(labels)
         for s in range(g):
             mask = (labels == s) & present[:, j]
-            rows.append(
-                {"model": model, "slice": s, "score": float(filled[mask, j].mean()) if mask.any() else np.nan,
-                 "n_questions": int(mask.sum())}
-            )
-    scores = pd.DataFrame(rows)
+            n_questions[s, j] = int(mask.sum())
+            if n_questions[s, j]:
+                score[s, j] = float(filled[mask, j].mean())
+    # long table: one row per model and slice, models in order
+    scores = pd.DataFrame({"model": np.repeat(np.array(models, dtype=object), g).tolist(),
+                           "slice": np.tile(np.arange(g), len(models)),
+                           "score": score.T.ravel(), "n_questions": n_questions.T.ravel()})
     weights = np.bincount(overall, minlength=g).astype(float)
     membership = pd.DataFrame(
-        {"question_id": wide.index.astype(str), "difficulty": difficulty, "tie_order": tie_order,
-         "slice": overall}
+        {"question_id": question_ids, "difficulty": difficulty, "tie_order": tie_order, "slice": overall}
     )
-    assignment = pd.DataFrame(
-        {
-            "model": np.repeat(models, q),
-            "question_id": np.tile(wide.index.astype(str), len(models)),
-            "slice": np.concatenate(assigned),
-        }
-    )
-    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit), assignment)
+    return Slices(scores, weights, metric, membership, "quantile", bool(cross_fit),
+                  arrays=(models, score, n_questions.astype(float)),
+                  assignment_arrays=(models, question_ids, assigned))
 
 
 def legal_group_horizons(groups: pd.DataFrame, n_slices: int) -> np.ndarray:
@@ -213,7 +332,7 @@ def whole_task_slice(scores: pd.DataFrame, task: str = "", prob_renormalized: bo
     rows = brier.drop_duplicates("model")
     out = pd.DataFrame({"model": rows["model"].to_numpy(), "slice": 0,
                         "score": rows["value"].to_numpy(dtype=float), "n_questions": np.nan})
-    return Slices(out, np.array([1.0]), metric, None, "whole_task", False,
+    return Slices(out, np.array([1.0]), metric, None, "whole_task", False, arrays=long_arrays(out, 1),
                   notes=(f"task {task!r}: one slice of the whole task (no difficulty slices usable "
                          "at this cut-off)",))
 
@@ -268,4 +387,5 @@ def group_slices(
     weights = (
         g.drop_duplicates("group_index").sort_values("group_index")["n_questions"].to_numpy(dtype=float)
     )
-    return Slices(scores, weights, "tc_brier", None, "groups", False, horizon=float(ok[-1]), notes=notes)
+    return Slices(scores, weights, "tc_brier", None, "groups", False, horizon=float(ok[-1]), notes=notes,
+                  arrays=long_arrays(scores, len(weights)))

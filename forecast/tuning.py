@@ -15,6 +15,7 @@ one larger model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,13 +62,18 @@ class PseudoSplit:
     cutoff: float
     table: pd.DataFrame
 
-    @property
-    def targets(self) -> pd.DataFrame:
-        return self.table[self.table["compute"] > self.cutoff * (1 + 1e-12)].reset_index(drop=True)
+    @functools.cached_property
+    def is_target(self) -> np.ndarray:
+        """Which rows of ``table`` are targets (models above the pseudo-cut-off)."""
+        return self.table["compute"].to_numpy(dtype=float) > self.cutoff * (1 + 1e-12)
 
-    @property
+    @functools.cached_property
+    def targets(self) -> pd.DataFrame:
+        return self.table[self.is_target].reset_index(drop=True)
+
+    @functools.cached_property
     def fitted(self) -> pd.DataFrame:
-        return self.table[self.table["compute"] <= self.cutoff * (1 + 1e-12)].reset_index(drop=True)
+        return self.table[~self.is_target].reset_index(drop=True)
 
 
 def pseudo_splits(
@@ -168,9 +174,10 @@ def choose_by_pseudo_crps(
             continue
         n_targets += len(targets)
         y = targets["accuracy"].to_numpy(dtype=float)
+        compute = targets["compute"].to_numpy(dtype=float)
         for value in candidates:
             apply(fc, value)
-            draws = fc.sample(targets["compute"].to_numpy(dtype=float), "observed")
+            draws = fc.sample(compute, "observed")
             per_task.setdefault((value, split.task), []).extend(crps_sample(draws, y).tolist())
     tasks = sorted({t for (_, t) in per_task})
     wide = np.array([[np.mean(per_task[(v, t)]) for t in tasks] for v in candidates]) if tasks else None

@@ -149,6 +149,8 @@ class EvalData:
     @functools.cached_property
     def task_names(self) -> list[str]:
         """Tasks with any data, sorted."""
+        if self.derived.get("origin") is not None:  # the same tables: the same tasks
+            return sorted(self._models_by_task)
         names: set[str] = set()
         for table in (self.results, self.groups, self.scores):
             if table is not None:
@@ -173,8 +175,10 @@ class EvalData:
 
     def unfitted_models(self) -> set[str]:
         """Models never fitted at any cut-off (their role is in ``unfitted_roles``)."""
-        roles = self.roles()
-        return set(roles.index[roles.isin(self.unfitted_roles)])
+        def build() -> frozenset[str]:
+            roles = self.roles()
+            return frozenset(roles.index[roles.isin(self.unfitted_roles)])
+        return set(self.memo(("unfitted_models",), build))
 
     def held_out_models(self, cutoff: float, task: str | None = None) -> list[str]:
         """Models a forecast at ``cutoff`` is scored on: every model above the cut-off and
@@ -194,7 +198,30 @@ class EvalData:
         return sorted(held)
 
     @functools.cached_property
+    def derived(self) -> dict:
+        """Tables derived from this data, built once per instance (the data are immutable):
+        compute tables, task tables, subsets by task and cut-off.  A subset made by
+        :meth:`for_task`, :meth:`drop_models` or :meth:`restrict` records where it came from
+        under ``"origin"`` (``(parent, dropped models, task)``), so that what it derives can
+        be read off its parent's tables by a row mask where that gives the same table."""
+        return {}
+
+    def memo(self, key: tuple, build):
+        """``build()``, computed once per instance and ``key`` (see :attr:`derived`)."""
+        store = self.derived
+        if key not in store:
+            store[key] = build()
+        return store[key]
+
+    @functools.cached_property
     def _models_by_task(self) -> dict[str, list[str]]:
+        origin = self.derived.get("origin")
+        if origin is not None:
+            parent, dropped, only = origin
+            if only is not None:
+                return {only: list(parent._models_by_task.get(only, []))}
+            kept = {t: [m for m in ms if m not in dropped] for t, ms in parent._models_by_task.items()}
+            return {t: ms for t, ms in kept.items() if ms}
         names: dict[str, set[str]] = {}
         for table in (self.results, self.groups, self.scores):
             if table is not None:
@@ -211,10 +238,18 @@ class EvalData:
 
     def chance(self, task: str) -> float:
         """Chance accuracy of ``task``."""
-        row = self.tasks[self.tasks["task"] == task]
-        if row.empty:
+        chances = self.memo(("chance",), lambda: dict(zip(self.tasks["task"].tolist(), self.tasks["chance"].tolist())))
+        if task not in chances:
             raise InputError(f"{self.name}: unknown task {task!r}")
-        return float(row["chance"].iloc[0])
+        return float(chances[task])
+
+    def rows_of(self, label: str, task: str) -> pd.DataFrame:
+        """The rows of ``task`` in table ``label`` (``"results"``, ``"groups"``, ...), as
+        ``table[table["task"] == task]`` (positions found once per instance and table)."""
+        table = getattr(self, label)
+        where = self.memo(("rows_of", label), lambda: table.groupby("task", sort=False, observed=True).indices)
+        idx = where.get(task)
+        return table.iloc[idx] if idx is not None else table.iloc[:0]
 
     def task_groups(self) -> pd.Series:
         """The unit of per-task averages and task bootstraps for every task (index: task).
@@ -247,8 +282,16 @@ class EvalData:
         The scale is :attr:`axis` if set, else training FLOPs when every model has them,
         parameters when none has; a mixture is refused (the two scales cannot share one fit).
         """
+        table = self.memo(("compute_table", task), lambda: self._compute_table(task))
+        return table.copy()
+
+    @functools.cached_property
+    def _models_indexed(self) -> pd.DataFrame:
+        return self.models.set_index("model")
+
+    def _compute_table(self, task: str | None) -> pd.DataFrame:
         names = self.models_of(task)
-        m = self.models.set_index("model").loc[names]
+        m = self._models_indexed.loc[names]
         has_flops = m["flops"].notna()
         if self.axis == PARAMS:
             has_flops[:] = False
@@ -285,17 +328,26 @@ class EvalData:
                 + (", ..." if len(self.task_names) > 8 else "")
                 + ")"
             )
+        return self.memo(("for_task", task), lambda: self._for_task(task))
+
+    def _for_task(self, task: str) -> EvalData:
         pick = {}
         for label in _TABLES:
             table = getattr(self, label)
-            pick[label] = None if table is None else table[table["task"] == task].reset_index(drop=True)
+            pick[label] = None if table is None else self.rows_of(label, task).reset_index(drop=True)
         models = self.models[self.models["model"].isin(self.models_of(task))].reset_index(drop=True)
         tasks = self.tasks[self.tasks["task"] == task].reset_index(drop=True)
-        return replace(self, models=models, tasks=tasks, **pick)
+        out = replace(self, models=models, tasks=tasks, **pick)
+        out.derived["origin"] = (self, frozenset(), task)
+        return out
 
     def drop_models(self, names: list[str] | set[str]) -> EvalData:
         """Remove ``names`` from every table."""
         names = set(names)
+        if not names & (set(self.models["model"].tolist()) | set(self.models_of())) and all(
+                isinstance(t.index, pd.RangeIndex) and t.index.start == 0 and t.index.step == 1
+                for t in (self.models, *(getattr(self, label) for label in _TABLES)) if t is not None):
+            return self  # nothing to drop
         pick = {}
         for label in _TABLES:
             table = getattr(self, label)
@@ -303,7 +355,9 @@ class EvalData:
                 None if table is None else table[~table["model"].isin(names)].reset_index(drop=True)
             )
         models = self.models[~self.models["model"].isin(names)].reset_index(drop=True)
-        return replace(self, models=models, **pick)
+        out = replace(self, models=models, **pick)
+        out.derived["origin"] = (self, frozenset(names), None)
+        return out
 
     def restrict(self, cutoff: float, task: str | None = None) -> EvalData:
         """Keep only models with compute ``<= cutoff`` (raw FLOPs or parameters).
@@ -313,6 +367,9 @@ class EvalData:
         models table all lose their rows.  Models whose role is in ``unfitted_roles`` (a
         ladder's targets, re-run twins) are removed at every cut-off.
         """
+        return self.memo(("restrict", float(cutoff), task), lambda: self._restrict(float(cutoff), task))
+
+    def _restrict(self, cutoff: float, task: str | None) -> EvalData:
         table = self.compute_table(task)
         above = set(table.loc[table["compute"] > cutoff * (1 + 1e-12), "model"])
         return self.drop_models(above | self.unfitted_models())

@@ -43,6 +43,86 @@ def one_row_per_answer(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
+    """Per-model table of ``task`` (see :func:`build_task_table`), built once per data
+    instance; on a subset of other data (:meth:`EvalData.restrict`, ``for_task``) read off
+    the parent's table by a row mask wherever that is the same table."""
+    key = ("task_table", task, bool(prob_renormalized))
+    store = data.derived
+    if key not in store:
+        table = _from_parent(data, task, prob_renormalized)
+        store[key] = build_task_table(data, task, prob_renormalized) if table is None else table
+    out = store[key].copy()
+    out.attrs["scale"] = store[key].attrs["scale"]
+    return out
+
+
+def single_answer(data: EvalData) -> bool:
+    """Whether per-model aggregates of ``data.results`` cannot change when models are dropped:
+    one filter at most, and ``p_correct`` either absent or known everywhere."""
+    def check() -> bool:
+        r = data.results
+        if "filter" in r.columns and r["filter"].nunique() > 1:
+            return False
+        return "p_correct" not in r.columns or bool(r["p_correct"].notna().all())
+    return data.memo(("single_answer",), check)
+
+
+def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataFrame | None:
+    """The task table of a subset read off its parent's (None: build it anew)."""
+    origin = data.derived.get("origin")
+    if origin is None:
+        return None
+    parent, dropped, only = origin
+    if only is not None:  # one task's data: that task's table is the parent's
+        if only != task:
+            return None
+        try:
+            return task_table(parent, task, prob_renormalized)
+        except (InputError, NotApplicable):
+            return None
+    if parent.results is not None:
+        if not single_answer(parent):
+            return None
+    elif parent.groups is not None:  # the question count is a maximum over the models
+        return None
+    try:
+        full = task_table(parent, task, prob_renormalized)
+    except (InputError, NotApplicable):
+        return None
+    keep = np.array([m not in dropped for m in full["model"].tolist()], dtype=bool)
+    if not keep.any():
+        return None
+    out = full[keep].reset_index(drop=True)
+    if "tc_brier" in out.columns and not out["tc_brier"].notna().any():
+        return None  # without the dropped models the column may be absent
+    out.attrs["scale"] = full.attrs["scale"]
+    return out
+
+
+def _per_model_answers(data: EvalData, task: str | None):
+    """``model, accuracy, n_questions[, tc_brier]`` of ``task`` from the per-question results
+    (``task=None``: of every task at once, a dict by task; only where no task's filter choice
+    depends on the others, :func:`single_answer`)."""
+    rows = one_row_per_answer(data.results if task is None else data.rows_of("results", task))
+    if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
+        rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
+    elif "correct" not in rows.columns:
+        raise NotApplicable(
+            f"{data.name}: task {task!r} has probabilities only (no column 'correct'): "
+            "accuracy needs the argmax of the choices; use forecast mirage for p_correct"
+        )
+    agg = {"accuracy": ("correct", "mean"), "n_questions": ("question_id", "size")}
+    if "p_correct" in rows.columns and rows["p_correct"].notna().all():
+        rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
+        agg["tc_brier"] = ("tc_brier", "mean")
+    if task is not None:
+        return rows.groupby("model", sort=True).agg(**agg).reset_index()
+    every = rows.groupby(["task", "model"], sort=True).agg(**agg).reset_index()
+    return {str(t): part.drop(columns="task").reset_index(drop=True)
+            for t, part in every.groupby("task", sort=False)}
+
+
+def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.DataFrame:
     """Per-model table of ``task``: ``model, compute, log10_compute, accuracy, n_questions``.
 
     For sampled answers (``n_samples, n_correct``) accuracy is the mean per-question success
@@ -53,19 +133,18 @@ def task_table(data: EvalData, task: str, prob_renormalized: bool = True) -> pd.
     """
     compute = data.compute_table(task)
     if data.results is not None:
-        rows = one_row_per_answer(data.results[data.results["task"] == task])
-        if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
-            rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
-        elif "correct" not in rows.columns:
-            raise NotApplicable(
-                f"{data.name}: task {task!r} has probabilities only (no column 'correct'): "
-                "accuracy needs the argmax of the choices; use forecast mirage for p_correct"
-            )
-        agg = {"accuracy": ("correct", "mean"), "n_questions": ("question_id", "size")}
-        if "p_correct" in rows.columns and rows["p_correct"].notna().all():
-            rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
-            agg["tc_brier"] = ("tc_brier", "mean")
-        per_model = rows.groupby("model", sort=True).agg(**agg).reset_index()
+        if len(data.task_names) > 1 and single_answer(data) and (
+                "n_samples" in data.results.columns or "correct" in data.results.columns):
+            # every task's per-model aggregates in one pass (the same rows in the same order
+            # per model as one task's own pass)
+            per_model = data.memo(("per_model_answers",), lambda: _per_model_answers(data, None))
+            per_model = per_model.get(task)
+            if per_model is None:
+                per_model = _per_model_answers(data, task)
+            else:
+                per_model = per_model.copy()
+        else:
+            per_model = _per_model_answers(data, task)
     else:
         if data.scores is None:
             raise InputError(

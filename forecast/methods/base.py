@@ -287,13 +287,17 @@ class Forecaster:
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
         x_fit = table["log10_compute"].to_numpy(dtype=float)
-        if not np.isfinite(self._mean_draws(x_fit)).all():
+        fitted_draws = self._mean_draws(x_fit)
+        if not np.isfinite(fitted_draws).all():
             raise FitError(
                 f"{self.name} cannot fit task {task!r} at cutoff {cutoff:.4g}: its curve is undefined "
                 f"(fitted accuracies range {table['accuracy'].min():.3g}-{table['accuracy'].max():.3g})"
             )
-        self._estimate_spread()
-        x = table["log10_compute"].to_numpy(dtype=float)
+        if type(self)._estimate_spread is Forecaster._estimate_spread:
+            self._estimate_spread(fitted_draws)
+        else:  # a subclass's spread may read other draws (e.g. each model's own family curve)
+            self._estimate_spread()
+        x = x_fit
         self.search_range_ = (float(x.min()), float(np.log10(cutoff) + SEARCH_DECADES))
         return self
 
@@ -359,12 +363,13 @@ class Forecaster:
     def _from_noise(self, z: np.ndarray) -> np.ndarray:
         return expit(z) if self.noise_scale == "logit" else z
 
-    def _estimate_spread(self) -> None:
-        """Between-model spread from the fitted residuals, binomial noise taken out."""
+    def _estimate_spread(self, fitted_draws: np.ndarray | None = None) -> None:
+        """Between-model spread from the fitted residuals, binomial noise taken out
+        (``fitted_draws``: :meth:`_mean_draws` at the fitted models, when already drawn)."""
         t = self.fit_table_
         x = t["log10_compute"].to_numpy(dtype=float)
         acc = t["accuracy"].to_numpy(dtype=float)
-        center = np.median(self._mean_draws(x), axis=0)
+        center = np.median(self._mean_draws(x) if fitted_draws is None else fitted_draws, axis=0)
         resid = self._to_noise(acc) - self._to_noise(np.clip(center, 0.0, 1.0) if self.noise_scale == "logit" else center)
         dof = max(len(x) - self.n_curve_params, 1)
         total = float(np.sum(resid**2) / dof)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.optimize import minimize_scalar
+from scipy.optimize import fmin_bfgs, minimize_scalar
 from scipy.special import expit, logit
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.tools.numdiff import approx_fprime
@@ -99,10 +99,12 @@ def _log_probs(eta: np.ndarray, chance: float) -> tuple[np.ndarray, np.ndarray]:
     return log_p, np.log1p(-chance) + log_one_minus_sig
 
 
-def _fisher_weights(eta: np.ndarray, n: np.ndarray, chance: float) -> tuple[np.ndarray, float, np.ndarray]:
+def _fisher_weights(eta: np.ndarray, n: np.ndarray, chance: float,
+                    log_probs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Fisher weights ``n (dp/deta)^2 / (p (1 - p))`` divided by ``exp(top)`` (computed in
-    logs so that they stay finite far in the tails), ``top``, and ``dlog w / deta``."""
-    log_p, log_q = _log_probs(eta, chance)
+    logs so that they stay finite far in the tails), ``top``, and ``dlog w / deta``
+    (``log_probs``: :func:`_log_probs` of ``eta``, when already computed)."""
+    log_p, log_q = _log_probs(eta, chance) if log_probs is None else log_probs
     log_dp = np.log1p(-chance) - np.logaddexp(0.0, -eta) - np.logaddexp(0.0, eta)
     log_w = np.log(n) + 2 * log_dp - log_p - log_q
     top = float(np.max(log_w))
@@ -115,10 +117,12 @@ def _info(w: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.array([[w.sum(), (w * z).sum()], [(w * z).sum(), (w * z * z).sum()]])
 
 
-def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float) -> float:
+def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float,
+              fisher: tuple[np.ndarray, float, np.ndarray] | None = None) -> float:
     """Half the log-determinant of the Fisher information of ``(a, b)`` (Jeffreys prior);
-    ``z`` is the slope's covariate per model."""
-    w, top, _ = _fisher_weights(eta, n, chance)
+    ``z`` is the slope's covariate per model (``fisher``: :func:`_fisher_weights`, when
+    already computed)."""
+    w, top, _ = _fisher_weights(eta, n, chance) if fisher is None else fisher
     info = _info(w, z)
     det = info[0, 0] * info[1, 1] - info[0, 1] ** 2
     if not det > 0:
@@ -127,10 +131,11 @@ def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float) -> f
 
 
 def _jeffreys_grad(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float, b: float,
-                   family: np.ndarray, n_families: int) -> np.ndarray:
+                   family: np.ndarray, n_families: int,
+                   fisher: tuple[np.ndarray, float, np.ndarray] | None = None) -> np.ndarray:
     """Gradient of :func:`_jeffreys` in ``(a, b, delta_1..delta_F)`` with ``eta = a + b z``,
     ``z = x + delta_family``: ``0.5 tr(I^-1 dI)``."""
-    w, _, dlog_w = _fisher_weights(eta, n, chance)
+    w, _, dlog_w = _fisher_weights(eta, n, chance) if fisher is None else fisher
     zt = np.column_stack([np.ones_like(z), z])
     try:
         inv = np.linalg.inv(_info(w, z))
@@ -189,12 +194,28 @@ class FlooredBinomial(GenericLikelihoodModel):
     def eta(self, params: np.ndarray) -> np.ndarray:
         return params[0] + params[1] * self.covariate(params)
 
+    def _terms(self, params: np.ndarray) -> tuple:
+        """``eta``, the covariate, :func:`_log_probs` and :func:`_fisher_weights` at ``params``,
+        kept for the last ``params`` (an optimizer asks for the objective and its gradient at
+        the same point)."""
+        params = np.asarray(params, dtype=float)
+        key = params.tobytes()
+        last = getattr(self, "_last_terms", None)
+        if last is not None and last[0] == key:
+            return last[1]
+        eta, z = self.eta(params), self.covariate(params)
+        log_probs = _log_probs(eta, self.chance)
+        terms = (eta, z, log_probs, _fisher_weights(eta, self.n, self.chance, log_probs))
+        self._last_terms = (key, terms)
+        return terms
+
     def binomial_loglike(self, params: np.ndarray) -> float:
-        log_p, log_q = _log_probs(self.eta(params), self.chance)
+        log_p, log_q = self._terms(params)[2]
         return float(np.sum(self.endog * log_p + (self.n - self.endog) * log_q))
 
     def _jeffreys(self, params: np.ndarray) -> float:
-        return _jeffreys(self.eta(params), self.covariate(params), self.n, self.chance)
+        eta, z, _, fisher = self._terms(params)
+        return _jeffreys(eta, z, self.n, self.chance, fisher)
 
     def loglike(self, params: np.ndarray) -> float:
         params = np.asarray(params, dtype=float)
@@ -209,8 +230,7 @@ class FlooredBinomial(GenericLikelihoodModel):
     def score(self, params: np.ndarray) -> np.ndarray:
         """Gradient of :meth:`loglike` (analytic)."""
         params = np.asarray(params, dtype=float)
-        eta, z = self.eta(params), self.covariate(params)
-        log_p, _ = _log_probs(eta, self.chance)
+        eta, z, (log_p, _), fisher = self._terms(params)
         sig = expit(eta)
         log_dp = np.log1p(-self.chance) - np.logaddexp(0.0, -eta) - np.logaddexp(0.0, eta)
         g = (self.endog * np.exp(log_dp - log_p) - (self.n - self.endog) * sig) / self.phi
@@ -220,7 +240,8 @@ class FlooredBinomial(GenericLikelihoodModel):
             per_family = np.bincount(self.family[self.family >= 0], weights=g[self.family >= 0],
                                      minlength=self.n_families)
             grad[2:] = params[1] * per_family - params[2:] / self.tau**2
-        return grad + _jeffreys_grad(eta, z, self.n, self.chance, float(params[1]), self.family, self.n_families)
+        return grad + _jeffreys_grad(eta, z, self.n, self.chance, float(params[1]), self.family, self.n_families,
+                                     fisher)
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """Numerical Jacobian of :meth:`score`, symmetrized."""
@@ -234,22 +255,53 @@ class FlooredBinomial(GenericLikelihoodModel):
         return np.concatenate([[logit(norm), 0.0], np.zeros(self.n_families)])
 
     def fit_mode(self, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The penalized estimate and the negative Hessian of the objective there."""
+        """The penalized estimate and the negative Hessian of the objective there.
+
+        BFGS (``scipy.optimize.fmin_bfgs`` on the objective per observation, ``gtol=1e-6``)
+        polished by up to 20 Newton steps (ridge ``1e-10``, step tolerance ``1e-8``): the
+        steps of statsmodels' ``fit(method="bfgs")`` then ``fit(method="newton")``, taken
+        here without building their result objects.
+        """
+        nobs = self.endog.shape[0]
+
+        def f(params: np.ndarray) -> float:
+            return -self.loglike(params) / nobs
+
+        def grad(params: np.ndarray) -> np.ndarray:
+            return -self.score(params) / nobs
+
+        def hess(params: np.ndarray) -> np.ndarray:
+            return -self.hessian(params) / nobs
+
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # statsmodels' notes on k_params and convergence
-            res = self.fit(start_params=self.start() if start is None else start, method="bfgs",
-                           maxiter=1000, disp=0, gtol=1e-6)
-            params = np.asarray(res.params, dtype=float)
+            warnings.simplefilter("ignore")  # convergence notes
+            start = self.start() if start is None else start
+            params = np.asarray(fmin_bfgs(f, start, grad, gtol=1e-6, norm=np.inf, maxiter=1000,
+                                          full_output=True, disp=0)[0], dtype=float)
             if not np.isfinite(params).all():
                 raise FitError("the binomial sigmoid fit did not converge")
             try:  # polish with Newton steps; a singular Hessian keeps the BFGS estimate
-                res = self.fit(start_params=params, method="newton", maxiter=20, disp=0)
+                polished = _newton(grad, hess, params, maxiter=20)
             except np.linalg.LinAlgError:
-                res = None
-        if (res is not None and np.isfinite(np.asarray(res.params)).all()
-                and self.loglike(res.params) >= self.loglike(params)):
-            params = np.asarray(res.params, dtype=float)
+                polished = None
+        if (polished is not None and np.isfinite(polished).all()
+                and self.loglike(polished) >= self.loglike(params)):
+            params = np.asarray(polished, dtype=float)
         return params, -self.hessian(params)
+
+
+def _newton(grad, hess, start: np.ndarray, maxiter: int, tol: float = 1e-8, ridge: float = 1e-10) -> np.ndarray:
+    """Newton-Raphson steps ``x - (H + ridge I)^-1 g`` until no coordinate moves more than
+    ``tol`` (at most ``maxiter``); raises ``LinAlgError`` when the Hessian at the end is singular."""
+    iterations, old, new = 0, np.inf, np.asarray(start)
+    while iterations < maxiter and np.any(np.abs(new - old) > tol):
+        H = np.asarray(hess(new))
+        H[np.diag_indices(H.shape[0])] += ridge
+        old = new
+        new = old - np.linalg.solve(H, grad(old))
+        iterations += 1
+    np.linalg.inv(hess(new))  # the covariance statsmodels forms there: refused when singular
+    return new
 
 
 def _cov(neg_hess: np.ndarray) -> np.ndarray:
@@ -437,10 +489,13 @@ class Linear(Forecaster):
 # --------------------------------------------------------------------------- persistence
 def last_level(table: pd.DataFrame) -> tuple[float, float]:
     """Accuracy at the largest fitted compute (mean over the models there) and its log10 compute."""
-    x = table["log10_compute"].to_numpy(dtype=float)
+    return _last_level(table["log10_compute"].to_numpy(dtype=float), table["accuracy"].to_numpy(dtype=float))
+
+
+def _last_level(x: np.ndarray, acc: np.ndarray) -> tuple[float, float]:
     top = float(np.max(x))
     at_top = x >= top - 1e-12
-    return float(np.mean(table["accuracy"].to_numpy(dtype=float)[at_top])), top
+    return float(np.mean(acc[at_top])), top
 
 
 class Persistence(Forecaster):
@@ -532,13 +587,19 @@ class PersistenceDrift(Forecaster):
         """Drift per decade and error spread from every task's pseudo-cut-offs (see class doc)."""
         slopes, dists, gaps, tasks = [], [], [], set()
         n_pseudo = 0
+        columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for split in pseudo_splits(pool, max_per_task=None):
-            fitted, targets = split.fitted, split.targets
-            if fitted.empty or targets.empty:
+            # the task's columns once, each pseudo-cut-off a row mask of them
+            if split.task not in columns:
+                columns[split.task] = (split.table["log10_compute"].to_numpy(dtype=float),
+                                       split.table["accuracy"].to_numpy(dtype=float))
+            x_all, acc_all = columns[split.task]
+            is_target = split.is_target
+            if is_target.all() or not is_target.any():
                 continue
-            level, top = last_level(fitted)
-            d = targets["log10_compute"].to_numpy(dtype=float) - top
-            y = targets["accuracy"].to_numpy(dtype=float)
+            level, top = _last_level(x_all[~is_target], acc_all[~is_target])
+            d = x_all[is_target] - top
+            y = acc_all[is_target]
             ok = d > 0
             if not ok.any():
                 continue

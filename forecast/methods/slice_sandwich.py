@@ -48,6 +48,7 @@ from forecast.slicing import (
     group_slices,
     legal_group_horizons,
     quantile_slices,
+    score_matrix,
     whole_task_slice,
 )
 from forecast.threshold import Threshold, summarise_crossings
@@ -289,11 +290,11 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["combine_skipped"] = "data of several families (the components ignore families)"
         if self.extrapolation_sd is None or mixes:
             fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
+            pseudo = self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
+                                extrapolation_sd=0.0, family=False, combine=None).get_params()
             fits = pseudo_forecasts(
                 pool,
-                lambda d, c, t: self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
-                                           extrapolation_sd=0.0, family=False, combine=None).fit(
-                    d, c, t, context=fixed),
+                lambda d, c, t: type(self)(**pseudo).fit(d, c, t, context=fixed),
                 list(pseudo_splits(pool, max_per_task=self.n_pseudo, spacing=self.pseudo_spacing)),
             )
         if self.extrapolation_sd is None:
@@ -433,14 +434,16 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     def _slices(self, fitted: EvalData) -> Slices:
         if fitted.results is not None:
-            n_q = fitted.results["question_id"].nunique()
+            matrix = score_matrix(fitted, self.task_)
+            n_q = len(matrix.question_ids)
             if n_q < 2 * MIN_PER_SLICE:
                 self.diagnostics_["warnings"].append(
                     f"task {self.task_!r} has {n_q} questions, too few for 2 slices of "
                     f"{MIN_PER_SLICE}: one slice (a curve of the whole task)"
                 )
                 return quantile_slices(fitted.results, self.n_slices, seed=self.seed,
-                                       cross_fit=self.cross_fit, task=self.task_, allow_single=True)
+                                       cross_fit=self.cross_fit, task=self.task_, allow_single=True,
+                                       matrix=matrix)
             if self.slicing == "irt":
                 from forecast.irt import irt_slices
 
@@ -449,12 +452,16 @@ class SliceSandwich(FamilySpread, Forecaster):
                     seed=self.seed, task=self.task_, cross_fit=self.cross_fit,
                 )
             return quantile_slices(
-                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_
+                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_,
+                matrix=matrix,
             )
         if fitted.groups is not None:
-            floor = legal_group_horizons(fitted.groups, self.n_slices)
+            # the published groups do not depend on the seed: read once per data and cut-off
+            floor = fitted.memo(("group_horizons", self.n_slices),
+                                lambda: legal_group_horizons(fitted.groups, self.n_slices))
             if floor.size and floor[0] <= self.cutoff_ * (1 + 1e-9):
-                return group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_)
+                return fitted.memo(("group_slices", self.cutoff_, self.n_slices, self.task_),
+                                   lambda: group_slices(fitted.groups, self.cutoff_, self.n_slices, task=self.task_))
         # the groups were sorted with models above the cut-off (they would leak), or the data
         # are task-level scores: one slice of the whole task
         if fitted.scores is None:
@@ -504,6 +511,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                              "prior_sd / extrapolation_sd (learn it with learn_context)")
         self.prior_sd_ = tuple(float(v) for v in prior)
         self.extrapolation_sd_ = float(extrap)
+        self._curve_memo = None
         t = self.fit_table_
         models = list(t["model"])
         x = t["log10_compute"].to_numpy(dtype=float)
@@ -513,8 +521,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         matrix = slices.matrix(models)
         counts = None
         if slices.metric == "accuracy":
-            wide = slices.scores.pivot(index="slice", columns="model", values="n_questions")
-            counts = wide.reindex(index=range(slices.n_slices), columns=models).to_numpy(dtype=float)
+            counts = slices.counts(models)
             if not np.isfinite(counts).any():
                 counts = None
         z = to_link(matrix, slices.metric, counts)
@@ -647,18 +654,28 @@ class SliceSandwich(FamilySpread, Forecaster):
         efficiency offset in log10 compute, shape (n_draws, len(x)); None: no offset).  The
         slope change past the cut-off applies to the model's own compute."""
         x = np.atleast_1d(np.asarray(x, dtype=float))
-        if offset is None:
-            scores = self.curves_.scores(x)
+        # the curve before the slope change, kept for the last x read without offsets (settings
+        # learning reads the same targets once per candidate slope-change spread)
+        key = (x.tobytes(), id(self.curves_), id(self.map_), id(self.slice_set_))
+        memo = getattr(self, "_curve_memo", None)
+        if offset is None and memo is not None and memo[0] == key:
+            acc = memo[1]
         else:
-            c = self.curves_
-            shifted = (x[None, :] + offset).ravel()
-            X = design(shifted, c.center, c.degree).reshape(offset.shape + (c.degree + 1,))
-            scores = from_link(np.einsum("sgp,snp->sgn", c.coef, X), c.metric)
-        task_score = combine(scores, self.slice_set_.weights)
-        acc = self.map_(task_score)
+            if offset is None:
+                scores = self.curves_.scores(x)
+            else:
+                c = self.curves_
+                shifted = (x[None, :] + offset).ravel()
+                X = design(shifted, c.center, c.degree).reshape(offset.shape + (c.degree + 1,))
+                scores = from_link(np.einsum("sgp,snp->sgn", c.coef, X), c.metric)
+            task_score = combine(scores, self.slice_set_.weights)
+            acc = self.map_(task_score)
+            if offset is None:
+                # (the objects are held so that their ids stay theirs while the key is kept)
+                self._curve_memo = (key, acc, (self.curves_, self.map_, self.slice_set_))
         past = np.maximum(x - np.log10(self.cutoff_), 0.0)
         if not past.any():
-            return acc
+            return acc.copy()
         shift = self.slope_change_[:, None] * past[None, :]
         return expit(logit(np.clip(acc, 1e-9, 1 - 1e-9)) + shift)
 

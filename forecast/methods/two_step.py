@@ -55,9 +55,6 @@ MIN_DECADES = 0.05
 MAX_NFEV = 100
 #: fewest fitted runs a step-1 fit accepts (5 parameters + 1)
 MIN_RUNS = 6
-#: pseudo-cut-off point fits kept in this process (by settings, task and fitted rows)
-MAX_PSEUDO_FITS = 4096
-_PSEUDO_FITS: dict[tuple, Any] = {}
 
 
 def loss_law(p: np.ndarray, n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -489,8 +486,6 @@ class TwoStep(Forecaster):
             return {}
         from forecast.tuning import pseudo_splits
 
-        from forecast.data.fingerprint import data_fingerprint
-
         errors: list[float] = []
         decades: list[float] = []
         settings = {**self.get_params(), "calibrate": False, "n_draws": 10, "loss_disagreement": False}
@@ -499,21 +494,13 @@ class TwoStep(Forecaster):
             if split.task not in subs:
                 subs[split.task] = pool.for_task(split.task)
             sub = subs[split.task]
-            # the point fit reads only the task's runs at or below the pseudo-cut-off: the
-            # same fit recurs at every later real cut-off, so it is kept by that content
-            key = (repr(sorted(settings.items())), split.task,
-                   data_fingerprint(sub.restrict(split.cutoff, split.task)))
-            if key not in _PSEUDO_FITS:
-                if len(_PSEUDO_FITS) >= MAX_PSEUDO_FITS:
-                    _PSEUDO_FITS.pop(next(iter(_PSEUDO_FITS)))
-                try:
-                    fc = TwoStep(**settings).fit_point(sub, split.cutoff, split.task, context={})
-                    _PSEUDO_FITS[key] = (fc.loss_params_, fc.map_params_, fc.chance_)
-                except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
-                    _PSEUDO_FITS[key] = None
-            if _PSEUDO_FITS[key] is None:
+            # one point fit per task and pseudo-cut-off (each split is its own), on the
+            # task's runs at or below the pseudo-cut-off
+            try:
+                fc = TwoStep(**settings).fit_point(sub, split.cutoff, split.task, context={})
+            except (NotApplicable, ValueError, RuntimeError, np.linalg.LinAlgError):
                 continue
-            p, q, chance = _PSEUDO_FITS[key]
+            p, q, chance = fc.loss_params_, fc.map_params_, fc.chance_
             targets = split.targets.merge(sub.models[["model", "params", "tokens"]], on="model")
             targets = targets[np.isfinite(targets[["params", "tokens"]].to_numpy(dtype=float)).all(axis=1)]
             if targets.empty:
