@@ -33,7 +33,7 @@ from scipy.special import expit, logit
 
 from forecast.curves.basis import classify_shape, design, from_link, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
-from forecast.curves.draws import CurveDraws
+from forecast.curves.draws import CurveDraws, QuasiDraws
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
@@ -53,6 +53,9 @@ from forecast.threshold import Threshold, summarise_crossings
 from forecast.tuning import MAX_PSEUDO_CUTOFFS
 
 ENGINES = ("conjugate", "ols", "pymc")
+#: seed of the order that breaks ties in question difficulty (fixed: the slices must not
+#: move with the forecast's seed)
+TIE_SEED = 0
 #: polynomial degree of the easiest slice's curve when locating its turn
 EASY_TURN_DEGREE = 3
 SLICINGS = ("quantile", "irt")
@@ -278,7 +281,6 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["prior_sd"] = [float(v) for v in prior]
             context["prior_report"] = report
         fits = None
-        z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
         mixes = self._mixes_on(pool, cutoff)
         if self._components() and not mixes:
             context["combine_skipped"] = "data of several families (the components ignore families)"
@@ -294,7 +296,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         if self.extrapolation_sd is None:
 
             def apply(fc, value):
-                fc.slope_change_ = z * value
+                # common random numbers across the grid: the fit's own standard-normal draws
+                fc.slope_change_ = fc.slope_z_ * value
 
             best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply)
             context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
@@ -303,7 +306,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         if mixes:
             extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
             for _, fc in fits:
-                fc.slope_change_ = z * extrap
+                fc.slope_change_ = fc.slope_z_ * extrap
             context.update(self._learn_combination(pool, cutoff, fits))
         return context
 
@@ -434,7 +437,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                     f"task {self.task_!r} has {n_q} questions, too few for 2 slices of "
                     f"{MIN_PER_SLICE}: one slice (a curve of the whole task)"
                 )
-                return quantile_slices(fitted.results, self.n_slices, seed=self.seed,
+                return quantile_slices(fitted.results, self.n_slices, seed=TIE_SEED,
                                        cross_fit=self.cross_fit, task=self.task_, allow_single=True)
             if self.slicing == "irt":
                 from forecast.irt import irt_slices
@@ -444,7 +447,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                     seed=self.seed, task=self.task_, cross_fit=self.cross_fit,
                 )
             return quantile_slices(
-                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_
+                fitted.results, self.n_slices, seed=TIE_SEED, cross_fit=self.cross_fit, task=self.task_
             )
         if fitted.groups is not None:
             floor = legal_group_horizons(fitted.groups, self.n_slices)
@@ -527,6 +530,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             center = float(np.mean(x))
         self.ols_results_ = None
         self.posterior_ = None
+        self._rng = QuasiDraws(self.seed)  # quasi-random draws (forecast.curves.draws)
         if self.engine == "conjugate":
             curves = fit_conjugate_slices(
                 x, z, self.degree, center, slices.metric, self.n_draws, self._rng, self.prior_sd_
@@ -570,7 +574,8 @@ class SliceSandwich(FamilySpread, Forecaster):
             self.diagnostics_["engine"] = self.engine
         if not np.isfinite(self.extrapolation_sd_) or self.extrapolation_sd_ < 0:
             raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd_!r}")
-        self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd_, curves.n_draws)
+        self.slope_z_ = self._rng.standard_normal(curves.n_draws)
+        self.slope_change_ = self.slope_z_ * self.extrapolation_sd_
         if self.family_offsets_ is not None and self.family_offsets_.new.shape[0] != curves.n_draws:
             pick = np.arange(curves.n_draws) % self.family_offsets_.new.shape[0]
             self.family_offsets_ = FamilyOffsets(self.family_offsets_.families, self.family_offsets_.fitted[pick],
@@ -592,6 +597,26 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
+
+    def _mixture_mean(self, parts: list[np.ndarray], draws: np.ndarray) -> np.ndarray:
+        """The mixture's mean: the weighted mean of its components' means (each over all of
+        its draws), not the mean of the mixed draws; with a spread scale, the draws' mean."""
+        if self.spread_scale_ != 1.0:
+            return draws.mean(axis=0)
+        return sum(w * p.mean(axis=0) for w, p in zip(self.weights_.values(), parts))
+
+    def _predictive_mean(self, x: np.ndarray, draws: np.ndarray, kind: str) -> np.ndarray:
+        if not getattr(self, "_mixing", False):
+            return super()._predictive_mean(x, draws, kind)
+        compute = 10.0 ** np.asarray(x, dtype=float)
+        own = self._alone(super().sample, compute, kind)
+        return self._mixture_mean([own, *[c.sample(compute, kind) for c in self.components_.values()]], draws)
+
+    def _predictive_mean_models(self, models: pd.DataFrame, draws: np.ndarray, kind: str) -> np.ndarray:
+        if not getattr(self, "_mixing", False):
+            return super()._predictive_mean_models(models, draws, kind)
+        own = self._alone(self.sample_models, models, kind)
+        return self._mixture_mean([own, *[c.sample_models(models, kind) for c in self.components_.values()]], draws)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         if not getattr(self, "_mixing", False):
@@ -745,7 +770,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         degree = max(self.degree, EASY_TURN_DEGREE)
         prior = tuple(self.prior_sd_) + DEFAULT_PRIOR_SD[len(self.prior_sd_):]
         return fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
-                                    np.random.default_rng([self.seed, 2]), prior)
+                                    QuasiDraws((self.seed, 2)), prior)
 
     def easy_curve_scores(self, compute) -> np.ndarray:
         """Draws of the easiest slice's score at ``compute`` on the cubic the turn is read
