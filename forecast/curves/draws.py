@@ -137,10 +137,17 @@ class QuasiDraws:
         root = u * np.sqrt(np.clip(s, 0.0, None))
         return mean + self.standard_normal((size, mean.size)) @ root.T
 
-    def noise(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Observation noise for draws of shape ``(n, n_columns)``: a standard-normal and a
-        uniform array of that shape, each column from its own two dimensions."""
-        n, cols = int(shape[0]), int(shape[1])
+    def head(self, n: int) -> _Head:
+        """A view whose :meth:`noise` gives the first rows of the ``n``-point set (the noise of
+        the first draws of ``n``, e.g. the draws a mixture takes of one component)."""
+        return _Head(self, int(n))
+
+    def noise(self, shape: tuple[int, int], n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Observation noise for draws of shape ``(rows, n_columns)``: a standard-normal and a
+        uniform array of that shape, each column from its own two dimensions (the first
+        ``rows`` points of the ``n``-point set; ``n = rows`` by default)."""
+        rows_wanted, cols = int(shape[0]), int(shape[1])
+        n = rows_wanted if n is None else max(int(n), rows_wanted)
         u = self.points(n)
         j = np.arange(cols)
         dims = FIT_DIMS + 2 * (j % NOISE_COLUMNS)
@@ -151,4 +158,14 @@ class QuasiDraws:
             z_u, b_u = np.take_along_axis(z_u, rows, 0), np.take_along_axis(b_u, rows, 0)
         from scipy.special import ndtri
 
-        return ndtri(z_u), b_u
+        return ndtri(z_u[:rows_wanted]), b_u[:rows_wanted]
+
+
+class _Head:
+    """The first rows of a :class:`QuasiDraws` set's observation noise (:meth:`QuasiDraws.head`)."""
+
+    def __init__(self, parent: QuasiDraws, n: int) -> None:
+        self.parent, self.n = parent, n
+
+    def noise(self, shape: tuple[int, int], n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.parent.noise(shape, self.n if n is None else n)

@@ -353,6 +353,13 @@ class Forecaster:
         rng = getattr(self, "_rng", None)
         return rng if isinstance(rng, QuasiDraws) else QuasiDraws(self.seed)
 
+    def _observed_mean(self, mean: np.ndarray) -> np.ndarray:
+        """Mean of the observed score per column from mean-curve draws ``mean``: the binomial
+        noise's mean is its rate, so the mean of the rate over the spread's quasi-random noise
+        (no binomial draws; what :meth:`_observed_draws` averages to)."""
+        z, _ = self._noise_source().noise(mean.shape)
+        return np.clip(self._from_noise(self._to_noise(mean) + self.spread_ * z), 0.0, 1.0).mean(axis=0)
+
     def _observed_draws(self, mean: np.ndarray, rng: QuasiDraws) -> np.ndarray:
         """Add between-model spread and binomial question noise to mean-curve draws.
 

@@ -586,6 +586,11 @@ class PersistenceDrift(Forecaster):
         z, _ = rng.noise(mean.shape)
         return np.clip(mean + self.s0_ * z, 0.0, 1.0)
 
+    def _observed_mean(self, mean: np.ndarray) -> np.ndarray:
+        if not self.learned_:
+            return super()._observed_mean(mean)
+        return self._observed_draws(mean, self._noise_source()).mean(axis=0)
+
 
 # --------------------------------------------------------------------------- family-aware
 #: search range of the family-offset sd (decades of compute) for the empirical-Bayes estimate

@@ -37,7 +37,7 @@ from forecast.curves.draws import CurveDraws, QuasiDraws
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
-from forecast.methods.base import Forecaster, _model_compute, as_compute, check_level
+from forecast.methods.base import Forecaster, _model_compute, as_compute, check_compute_scale, check_level
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
 from forecast.stacking import DEFAULT_COMPONENTS, draw_components, learn_stack, mix, scale_spread
@@ -598,25 +598,68 @@ class SliceSandwich(FamilySpread, Forecaster):
     def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
 
-    def _mixture_mean(self, parts: list[np.ndarray], draws: np.ndarray) -> np.ndarray:
-        """The mixture's mean: the weighted mean of its components' means (each over all of
-        its draws), not the mean of the mixed draws; with a spread scale, the draws' mean."""
+    def _parts(self) -> list[Forecaster]:
+        """The mixture's parts: the curve itself, then the components (in weight order)."""
+        return [self, *self.components_.values()]
+
+    @staticmethod
+    def _plain(fc: Forecaster) -> bool:
+        """Whether ``fc`` draws named models from compute alone with the base class's noise
+        (then only the draws the mixture takes of it are made)."""
+        return (fc.sample_models.__func__ is Forecaster.sample_models
+                and type(fc).sample in (Forecaster.sample, SliceSandwich.sample))
+
+    def _part_draws(self, k: int, fc: Forecaster, x: np.ndarray, compute, models, kind: str,
+                    rows: int) -> np.ndarray:
+        """The first ``rows`` draws of ``kind`` of part ``k`` (its first curve draws, with the
+        observation noise of those draws)."""
+        if k == 0 or self._plain(fc):
+            mean = self._alone(self._mean_draws, x) if k == 0 else fc._mean_draws(x)
+            if kind == "mean":
+                return mean[:rows]
+            return fc._observed_draws(mean[:rows], fc._noise_source().head(mean.shape[0]))
+        other = fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)
+        return other[:rows]
+
+    def _mixed_kind(self, compute, models, kind: str) -> np.ndarray:
+        """The mixture's draws of ``kind``: part ``k`` gives its first ``n_k`` draws
+        (:func:`~forecast.stacking.draw_components`)."""
+        self._check_fitted()
+        if kind not in ("observed", "mean"):
+            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
+        x = np.log10(check_compute_scale(compute, self.fit_table_["compute"].min(), "compute"))
+        parts = self._parts()
+        counts = np.bincount(self._draw_component, minlength=len(parts))
+        draws = [self._part_draws(k, fc, x, compute, models, kind, int(counts[k]))
+                 for k, fc in enumerate(parts) if counts[k]]
+        return scale_spread(np.concatenate(draws, axis=0), self.spread_scale_)
+
+    def _mixture_mean(self, compute, models, draws: np.ndarray, kind: str) -> np.ndarray:
+        """The mixture's mean: the weighted mean of its parts' means, each over all of its draws
+        (the observed score's mean without binomial draws, :meth:`Forecaster._observed_mean`),
+        not the mean of the mixed draws; with a spread scale, the draws' mean."""
         if self.spread_scale_ != 1.0:
             return draws.mean(axis=0)
-        return sum(w * p.mean(axis=0) for w, p in zip(self.weights_.values(), parts))
+        x = np.log10(as_compute(compute))
+        total = 0.0
+        for k, (w, fc) in enumerate(zip(self.weights_.values(), self._parts())):
+            if k == 0 or self._plain(fc):
+                mean = self._alone(self._mean_draws, x) if k == 0 else fc._mean_draws(x)
+                part = fc._observed_mean(mean) if kind == "observed" else mean.mean(axis=0)
+            else:
+                part = (fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)).mean(axis=0)
+            total = total + w * part
+        return total
 
     def _predictive_mean(self, x: np.ndarray, draws: np.ndarray, kind: str) -> np.ndarray:
         if not getattr(self, "_mixing", False):
             return super()._predictive_mean(x, draws, kind)
-        compute = 10.0 ** np.asarray(x, dtype=float)
-        own = self._alone(super().sample, compute, kind)
-        return self._mixture_mean([own, *[c.sample(compute, kind) for c in self.components_.values()]], draws)
+        return self._mixture_mean(10.0 ** np.asarray(x, dtype=float), None, draws, kind)
 
     def _predictive_mean_models(self, models: pd.DataFrame, draws: np.ndarray, kind: str) -> np.ndarray:
         if not getattr(self, "_mixing", False):
             return super()._predictive_mean_models(models, draws, kind)
-        own = self._alone(self.sample_models, models, kind)
-        return self._mixture_mean([own, *[c.sample_models(models, kind) for c in self.components_.values()]], draws)
+        return self._mixture_mean(_model_compute(models), models, draws, kind)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         if not getattr(self, "_mixing", False):
@@ -625,11 +668,11 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     def sample(self, compute, kind: str = "observed") -> np.ndarray:
         """Draws of the accuracy at ``compute`` (see :meth:`Forecaster.sample`); with
-        ``combine``, draw ``i`` is the ``i``-th draw of the component it is assigned to."""
+        ``combine``, component ``k`` gives its first ``round(w_k n)`` draws, each with its own
+        observation noise."""
         if not getattr(self, "_mixing", False):
             return super().sample(compute, kind)
-        own = self._alone(super().sample, compute, kind)
-        return self._mixed(own, [c.sample(compute, kind) for c in self.components_.values()])
+        return self._mixed_kind(compute, None, kind)
 
     def _curve_draws(self, x: np.ndarray) -> np.ndarray:
         offset = None
@@ -647,9 +690,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         """Draws per named model; with family offsets (see the module doc) each model gets its
         family's offset, a model of a new family one drawn from the families' spread."""
         self._check_fitted()
-        if getattr(self, "_mixing", False):
-            own = self._alone(self.sample_models, models, kind)
-            return self._mixed(own, [c.sample_models(models, kind) for c in self.components_.values()])
+        if getattr(self, "_mixing", False):  # no family offsets when mixing (_mixes_on)
+            return self._mixed_kind(_model_compute(models), models, kind)
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
         x = np.log10(_model_compute(models))
