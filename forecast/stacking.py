@@ -25,8 +25,8 @@ Settings fixed a priori (not tuned on any result):
 * one weight vector for every distance past the cut-off: a draw of the mixture is one whole
   curve of one component, so thresholds and emergence probabilities come from coherent
   curves (weights by distance would splice curves);
-* a draw is given to component ``k`` in proportion to its weight (largest remainders of
-  ``w n``), the draws shuffled with a fixed seed (:func:`draw_components`);
+* component ``k`` gives ``round(w_k n)`` draws (largest remainders), its first ones: a
+  prefix of its quasi-random draws (:func:`draw_components`, :func:`mix`);
 * calibration (optional, off in ``slice_sandwich`` by default): one scale of the mixture's
   spread around its median, the value of :data:`SPREAD_GRID` chosen by
   :func:`~forecast.tuning.choose_by_pseudo_crps` on the same pseudo-cut-offs
@@ -107,26 +107,31 @@ def simplex_weights(gram: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def draw_components(weights: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+def draw_components(weights: np.ndarray, n_draws: int, seed: int | None = None) -> np.ndarray:
     """Which component each of ``n_draws`` draws comes from: ``round(w n)`` draws each
-    (largest remainders), shuffled with ``seed``."""
+    (largest remainders), in component order (stratified: the counts are fixed by the weights,
+    no draw is assigned at random; ``seed`` is not used and kept for callers).
+
+    With :func:`mix`, component ``k`` gives its *first* ``n_k`` draws: a prefix of its
+    quasi-random draws (:class:`~forecast.curves.draws.QuasiDraws`), itself a low-discrepancy
+    sample, rather than a random subset of them."""
     w = np.asarray(weights, dtype=float)
     raw = w * n_draws
     counts = np.floor(raw).astype(int)
     short = n_draws - counts.sum()
     if short > 0:
         counts[np.argsort(-(raw - counts), kind="stable")[:short]] += 1
-    index = np.repeat(np.arange(len(w)), counts)
-    return np.random.default_rng([int(seed), 4]).permutation(index)
+    return np.repeat(np.arange(len(w)), counts)
 
 
 def mix(draws: Sequence[np.ndarray], index: np.ndarray) -> np.ndarray:
-    """Draw ``i`` (a whole row) of component ``index[i]``."""
+    """The mixture's draws: the ``j``-th draw given to component ``k`` (``index == k``) is
+    component ``k``'s ``j``-th draw (a whole row)."""
     out = np.array(draws[0], dtype=float, copy=True)
     for k in range(1, len(draws)):
-        pick = index == k
-        if pick.any():
-            out[pick] = draws[k][pick]
+        pick = np.flatnonzero(index == k)
+        if pick.size:
+            out[pick] = np.asarray(draws[k])[:pick.size]
     return out
 
 

@@ -51,3 +51,121 @@ class CurveDraws:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Slice scores inside their metric's range, shape (n_draws, n_slices, len(x))."""
         return from_link(self.link(x), self.metric, self.n_questions)
+
+
+#: dimensions of a fit's quasi-random points used by fit-time draws (coefficients, residual
+#: scales, the map, slope changes), allocated in the order they are asked for
+FIT_DIMS = 32
+#: columns (forecast points) of observation noise with dimensions of their own; a column
+#: past them reuses the dimensions of ``column % NOISE_COLUMNS`` with its rows rotated
+NOISE_COLUMNS = 24
+#: keeps the inverse CDFs finite
+_EDGE = 1e-12
+
+
+class QuasiDraws:
+    """Randomised quasi-Monte Carlo draws of one fit: scrambled Sobol points
+    (:class:`scipy.stats.qmc.Sobol`, scrambled with ``seed``) turned into normal, chi-square
+    and binomial draws by their inverse CDFs.
+
+    One point set of ``FIT_DIMS + 2 * NOISE_COLUMNS`` dimensions per number of draws ``n``
+    (the first ``n`` of ``2**ceil(log2 n)`` points): fit-time draws take the next free
+    dimensions (:meth:`standard_normal`, :meth:`chisquare`, :meth:`multivariate_normal`,
+    mirroring :class:`numpy.random.Generator`), observation noise takes dimensions of its own
+    per forecast column (:meth:`noise`).  Draw ``i`` of every part is point ``i`` of the same
+    set, so a curve draw and its observation noise are jointly low-discrepancy, and two
+    methods (or two settings) fitted with the same seed share their base points (common
+    random numbers).  Same seed, same draws.
+    """
+
+    def __init__(self, seed: int | tuple[int, ...]) -> None:
+        self.seed = seed
+        self._seed = [int(v) for v in np.atleast_1d(seed)]
+        self._points: dict[int, np.ndarray] = {}
+        self._used: dict[int, int] = {}
+
+    def points(self, n: int) -> np.ndarray:
+        """The ``(n, FIT_DIMS + 2 * NOISE_COLUMNS)`` uniform points for ``n`` draws."""
+        from scipy.stats import qmc
+
+        n = int(n)
+        if n not in self._points:
+            m = max(int(np.ceil(np.log2(max(n, 2)))), 1)
+            sobol = qmc.Sobol(d=FIT_DIMS + 2 * NOISE_COLUMNS, scramble=True,
+                              seed=np.random.default_rng([*self._seed, 11, n]))
+            self._points[n] = np.clip(sobol.random_base2(m)[:n], _EDGE, 1.0 - _EDGE)
+            self._used[n] = 0
+        return self._points[n]
+
+    def uniform(self, n: int, k: int) -> np.ndarray:
+        """The next ``k`` free fit-time dimensions for ``n`` draws: shape ``(n, k)``.
+
+        Past :data:`FIT_DIMS` (a model with very many coefficients) the extra dimensions come
+        from a second scrambled set."""
+        u = self.points(n)
+        start = self._used[n]
+        self._used[n] = start + k
+        if start + k <= FIT_DIMS:
+            return u[:, start:start + k]
+        from scipy.stats import qmc
+
+        extra = qmc.Sobol(d=k, scramble=True, seed=np.random.default_rng([*self._seed, 12, n, start]))
+        m = max(int(np.ceil(np.log2(max(n, 2)))), 1)
+        return np.clip(extra.random_base2(m)[:n], _EDGE, 1.0 - _EDGE)
+
+    # numpy.random.Generator-like fit-time draws
+    def standard_normal(self, size) -> np.ndarray:
+        from scipy.special import ndtri
+
+        n, k = (size, 1) if np.ndim(size) == 0 else (size[0], int(np.prod(size[1:])))
+        return ndtri(self.uniform(n, k)).reshape(size)
+
+    def normal(self, loc=0.0, scale=1.0, size=None) -> np.ndarray:
+        return loc + scale * self.standard_normal(size)
+
+    def chisquare(self, df: float, size) -> np.ndarray:
+        from scipy.stats import chi2
+
+        n = size if np.ndim(size) == 0 else size[0]
+        return chi2.ppf(self.uniform(n, 1)[:, 0], df).reshape(size)
+
+    def multivariate_normal(self, mean, cov, size: int, method: str = "svd") -> np.ndarray:
+        """``mean + z A'`` with ``A A' = cov`` (the symmetric square root, as numpy's ``svd``)."""
+        mean = np.asarray(mean, dtype=float)
+        cov = np.asarray(cov, dtype=float)
+        u, s, vt = np.linalg.svd(cov)
+        root = u * np.sqrt(np.clip(s, 0.0, None))
+        return mean + self.standard_normal((size, mean.size)) @ root.T
+
+    def head(self, n: int) -> _Head:
+        """A view whose :meth:`noise` gives the first rows of the ``n``-point set (the noise of
+        the first draws of ``n``, e.g. the draws a mixture takes of one component)."""
+        return _Head(self, int(n))
+
+    def noise(self, shape: tuple[int, int], n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Observation noise for draws of shape ``(rows, n_columns)``: a standard-normal and a
+        uniform array of that shape, each column from its own two dimensions (the first
+        ``rows`` points of the ``n``-point set; ``n = rows`` by default)."""
+        rows_wanted, cols = int(shape[0]), int(shape[1])
+        n = rows_wanted if n is None else max(int(n), rows_wanted)
+        u = self.points(n)
+        j = np.arange(cols)
+        dims = FIT_DIMS + 2 * (j % NOISE_COLUMNS)
+        z_u, b_u = u[:, dims], u[:, dims + 1]
+        turn = j // NOISE_COLUMNS
+        if turn.max(initial=0) > 0:  # columns past NOISE_COLUMNS: the same dims, rows rotated
+            rows = (np.arange(n)[:, None] + 7919 * turn[None, :]) % n
+            z_u, b_u = np.take_along_axis(z_u, rows, 0), np.take_along_axis(b_u, rows, 0)
+        from scipy.special import ndtri
+
+        return ndtri(z_u[:rows_wanted]), b_u[:rows_wanted]
+
+
+class _Head:
+    """The first rows of a :class:`QuasiDraws` set's observation noise (:meth:`QuasiDraws.head`)."""
+
+    def __init__(self, parent: QuasiDraws, n: int) -> None:
+        self.parent, self.n = parent, n
+
+    def noise(self, shape: tuple[int, int], n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.parent.noise(shape, self.n if n is None else n)

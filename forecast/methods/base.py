@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from forecast.curves.draws import QuasiDraws
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
@@ -388,14 +389,36 @@ class Forecaster:
         if self.n_questions_ and binom > 0 and total < binom:
             self.n_effective_ = float(self.n_questions_ * binom / max(total, 1e-12))
 
-    def _observed_draws(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Add between-model spread and binomial question noise to mean-curve draws."""
-        latent = self._from_noise(self._to_noise(mean) + rng.normal(0.0, self.spread_, mean.shape))
+    def _noise_source(self) -> QuasiDraws:
+        """The quasi-random points of the observation noise: the fit's own
+        (:class:`~forecast.curves.draws.QuasiDraws`, so a curve draw and its noise are points of
+        one low-discrepancy set), or a set seeded from ``seed`` for a method that drew its
+        curves otherwise."""
+        rng = getattr(self, "_rng", None)
+        return rng if isinstance(rng, QuasiDraws) else QuasiDraws(self.seed)
+
+    def _observed_mean(self, mean: np.ndarray) -> np.ndarray:
+        """Mean of the observed score per column from mean-curve draws ``mean``: the binomial
+        noise's mean is its rate, so the mean of the rate over the spread's quasi-random noise
+        (no binomial draws; what :meth:`_observed_draws` averages to)."""
+        z, _ = self._noise_source().noise(mean.shape)
+        return np.clip(self._from_noise(self._to_noise(mean) + self.spread_ * z), 0.0, 1.0).mean(axis=0)
+
+    def _observed_draws(self, mean: np.ndarray, rng: QuasiDraws) -> np.ndarray:
+        """Add between-model spread and binomial question noise to mean-curve draws.
+
+        Both by inverse CDFs of quasi-random points (``rng.noise``): the spread's normal
+        quantile, then the binomial count's quantile at the drawn rate (one column's draws
+        are a stratified sample of its predictive distribution, not a Monte Carlo one)."""
+        from scipy.stats import binom
+
+        z, u = rng.noise(mean.shape)
+        latent = self._from_noise(self._to_noise(mean) + self.spread_ * z)
         if not self.n_questions_:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
-        draws = rng.binomial(n, p) / n  # an observed accuracy lies in [0, 1]
+        draws = binom.ppf(u, n, p) / n  # an observed accuracy lies in [0, 1]
         n_real = int(round(self.n_questions_))
         if n != n_real:
             # discrete outcomes: a score on n questions is k/n, so are its draws (their
@@ -417,7 +440,18 @@ class Forecaster:
             return mean
         if kind != "observed":
             raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))
+        return self._observed_draws(mean, self._noise_source())
+
+    def _predictive_mean(self, x: np.ndarray, draws: np.ndarray, kind: str) -> np.ndarray:
+        """The ``mean`` column at log10 compute ``x``: the point forecast of a method
+        defined by one (:meth:`_point`), else the mean of ``draws``."""
+        point = self._point(x)
+        return draws.mean(axis=0) if point is None else point
+
+    def _predictive_mean_models(self, models: pd.DataFrame, draws: np.ndarray, kind: str) -> np.ndarray:
+        """:meth:`_predictive_mean` of named models."""
+        point = self._point_models(models)
+        return draws.mean(axis=0) if point is None else point
 
     def predict(self, compute: Any, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
         """Tidy forecast: ``compute, log10_compute, mean, lower, upper, level, kind``.
@@ -431,8 +465,7 @@ class Forecaster:
         draws = self.sample(comp, kind)
         alpha = (1.0 - level) / 2.0
         lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
-        point = self._point(np.log10(comp))
-        mean = draws.mean(axis=0) if point is None else point
+        mean = self._predictive_mean(np.log10(comp), draws, kind)
         # a very skewed (discrete) predictive can put its mean outside the central interval:
         # widen the interval to hold the point forecast
         lower, upper = np.minimum(lower, mean), np.maximum(upper, mean)
@@ -465,8 +498,7 @@ class Forecaster:
         draws = self.sample_models(models, kind)
         alpha = (1.0 - level) / 2.0
         lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
-        point = self._point_models(models)
-        mean = draws.mean(axis=0) if point is None else point
+        mean = self._predictive_mean_models(models, draws, kind)
         out = pd.DataFrame({
             "compute": comp, "log10_compute": np.log10(comp), "mean": mean,
             "lower": np.minimum(lower, mean), "upper": np.maximum(upper, mean),  # as in predict

@@ -29,6 +29,7 @@ from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.tools.numdiff import approx_fprime
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
+from forecast.curves.draws import QuasiDraws
 from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.errors import FitError, InputError, NotApplicable
@@ -66,7 +67,7 @@ def binomial_counts(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 def _coef_draws(params: np.ndarray, cov: np.ndarray, df: float | None, n_draws: int,
-                rng: np.random.Generator) -> np.ndarray:
+                rng: np.random.Generator | QuasiDraws) -> np.ndarray:
     """Coefficient draws: normal around ``params`` (``df=None``: the scale is known), or the
     multivariate t of an estimated scale with ``df`` residual degrees of freedom."""
     if df is None:
@@ -369,6 +370,7 @@ class Sigmoid(Forecaster):
         k, n, known = binomial_counts(t)
         self.params_, self.cov_, self.dispersion_ = fit_floored_sigmoid(x - self.center_, k, n, self.chance_, known)
         df = None if self.dispersion_ == 1.0 else float(len(x) - 2)
+        self._rng = QuasiDraws(self.seed)  # quasi-random draws (forecast.curves.draws)
         self.coef_draws_ = _coef_draws(self.params_, self.cov_, df, self.n_draws, self._rng)
         self.diagnostics_["dispersion"] = self.dispersion_
         self.diagnostics_["counts_known"] = known
@@ -411,6 +413,7 @@ class PaperSigmoid(Forecaster):
         x = t["log10_compute"].to_numpy(dtype=float)
         y = _logit_eps(np.clip(t["accuracy"].to_numpy(dtype=float) - self.chance_, 0.0, 1.0))
         self.result_ = sm.OLS(y, sm.add_constant(x)).fit()
+        self._rng = QuasiDraws(self.seed)
         self.coef_draws_ = ols_coef_draws(self.result_, self.n_draws, self._rng)
 
     def _bound(self, acc: np.ndarray) -> np.ndarray:
@@ -476,6 +479,7 @@ class Linear(Forecaster):
                 "Jeffreys-penalized (Firth) fit instead"
             )
         self.params_, self.cov_, self.dispersion_ = params, cov, phi
+        self._rng = QuasiDraws(self.seed)
         self.coef_draws_ = _coef_draws(params, cov, None if phi == 1.0 else df, self.n_draws, self._rng)
         self.diagnostics_["dispersion"] = phi
 
@@ -629,6 +633,7 @@ class PersistenceDrift(Forecaster):
             )
         self.s0_ = float(s0) if self.learned_ else 0.0
         self.s1_ = float(s1) if self.learned_ else 0.0
+        self._rng = QuasiDraws(self.seed)
         self._z = self._rng.standard_normal((self.n_draws, 1))
         self.diagnostics_["context"] = dict(ctx)
 
@@ -642,10 +647,16 @@ class PersistenceDrift(Forecaster):
         d = self._distance(x)[None, :]
         return np.clip(self.level_ + self.drift_ * d + self._z * self.s1_ * d, 0.0, 1.0)
 
-    def _observed_draws(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _observed_draws(self, mean: np.ndarray, rng: QuasiDraws) -> np.ndarray:
         if not self.learned_:
             return super()._observed_draws(mean, rng)
-        return np.clip(mean + rng.normal(0.0, self.s0_, mean.shape), 0.0, 1.0)
+        z, _ = rng.noise(mean.shape)
+        return np.clip(mean + self.s0_ * z, 0.0, 1.0)
+
+    def _observed_mean(self, mean: np.ndarray) -> np.ndarray:
+        if not self.learned_:
+            return super()._observed_mean(mean)
+        return self._observed_draws(mean, self._noise_source()).mean(axis=0)
 
 
 # --------------------------------------------------------------------------- family-aware
@@ -739,6 +750,7 @@ class FamilySigmoid(FamilySpread, Forecaster):
             neg_hess = -build(tau, phi).hessian(params)
         self.tau_, self.params_, self.dispersion_ = tau, params, phi
         self.cov_ = _cov(neg_hess)
+        self._rng = QuasiDraws(self.seed)
         self.coef_draws_ = self._rng.multivariate_normal(params, self.cov_, size=self.n_draws, method="svd")
         self.new_delta_ = self._rng.normal(0.0, tau, size=(self.n_draws, 1))
         self.offsets_ = pd.Series(params[2:], index=self.families_)

@@ -114,4 +114,4 @@ class FamilySpread:
             return mean
         if kind != "observed":
             raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        return self._observed_draws(mean, np.random.default_rng([self.seed, 1]))  # type: ignore[attr-defined]
+        return self._observed_draws(mean, self._noise_source())  # type: ignore[attr-defined]

@@ -33,11 +33,11 @@ from scipy.special import expit, logit
 
 from forecast.curves.basis import classify_shape, design, from_link, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
-from forecast.curves.draws import CurveDraws
+from forecast.curves.draws import CurveDraws, QuasiDraws
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
-from forecast.methods.base import Forecaster, as_compute, check_level, model_compute
+from forecast.methods.base import Forecaster, as_compute, check_compute_scale, check_level, model_compute
 from forecast.methods.contract import Boolean, ForecasterTags, Integer, Spread
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
@@ -55,6 +55,9 @@ from forecast.threshold import Threshold, summarise_crossings
 from forecast.tuning import MAX_PSEUDO_CUTOFFS
 
 ENGINES = ("conjugate", "ols", "pymc")
+#: seed of the order that breaks ties in question difficulty (fixed: the slices must not
+#: move with the forecast's seed)
+TIE_SEED = 0
 #: polynomial degree of the easiest slice's curve when locating its turn
 EASY_TURN_DEGREE = 3
 SLICINGS = ("quantile", "irt")
@@ -284,7 +287,6 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["prior_sd"] = [float(v) for v in prior]
             context["prior_report"] = report
         fits = None
-        z = np.random.default_rng([self.seed, 3]).standard_normal(self.n_draws)
         mixes = self._mixes_on(pool, cutoff)
         if self._components() and not mixes:
             context["combine_skipped"] = "data of several families (the components ignore families)"
@@ -300,7 +302,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         if self.extrapolation_sd is None:
 
             def apply(fc, value):
-                fc.slope_change_ = z * value
+                # common random numbers across the grid: the fit's own standard-normal draws
+                fc.slope_change_ = fc.slope_z_ * value
 
             best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply)
             context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
@@ -309,7 +312,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         if mixes:
             extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
             for _, fc in fits:
-                fc.slope_change_ = z * extrap
+                fc.slope_change_ = fc.slope_z_ * extrap
             context.update(self._learn_combination(pool, cutoff, fits))
         return context
 
@@ -441,7 +444,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                     f"task {self.task_!r} has {n_q} questions, too few for 2 slices of "
                     f"{MIN_PER_SLICE}: one slice (a curve of the whole task)"
                 )
-                return quantile_slices(fitted.results, self.n_slices, seed=self.seed,
+                return quantile_slices(fitted.results, self.n_slices, seed=TIE_SEED,
                                        cross_fit=self.cross_fit, task=self.task_, allow_single=True,
                                        matrix=matrix)
             if self.slicing == "irt":
@@ -452,7 +455,7 @@ class SliceSandwich(FamilySpread, Forecaster):
                     seed=self.seed, task=self.task_, cross_fit=self.cross_fit,
                 )
             return quantile_slices(
-                fitted.results, self.n_slices, seed=self.seed, cross_fit=self.cross_fit, task=self.task_,
+                fitted.results, self.n_slices, seed=TIE_SEED, cross_fit=self.cross_fit, task=self.task_,
                 matrix=matrix,
             )
         if fitted.groups is not None:
@@ -539,6 +542,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             center = float(np.mean(x))
         self.ols_results_ = None
         self.posterior_ = None
+        self._rng = QuasiDraws(self.seed)  # quasi-random draws (forecast.curves.draws)
         if self.engine == "conjugate":
             curves = fit_conjugate_slices(
                 x, z, self.degree, center, slices.metric, self.n_draws, self._rng, self.prior_sd_
@@ -582,7 +586,8 @@ class SliceSandwich(FamilySpread, Forecaster):
             self.diagnostics_["engine"] = self.engine
         if not np.isfinite(self.extrapolation_sd_) or self.extrapolation_sd_ < 0:
             raise InputError(f"extrapolation_sd must be >= 0, got {self.extrapolation_sd_!r}")
-        self.slope_change_ = self._rng.normal(0.0, self.extrapolation_sd_, curves.n_draws)
+        self.slope_z_ = self._rng.standard_normal(curves.n_draws)
+        self.slope_change_ = self.slope_z_ * self.extrapolation_sd_
         if self.family_offsets_ is not None and self.family_offsets_.new.shape[0] != curves.n_draws:
             pick = np.arange(curves.n_draws) % self.family_offsets_.new.shape[0]
             self.family_offsets_ = FamilyOffsets(self.family_offsets_.families, self.family_offsets_.fitted[pick],
@@ -610,18 +615,81 @@ class SliceSandwich(FamilySpread, Forecaster):
     def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
 
+    def _parts(self) -> list[Forecaster]:
+        """The mixture's parts: the curve itself, then the components (in weight order)."""
+        return [self, *self.components_.values()]
+
+    @staticmethod
+    def _plain(fc: Forecaster) -> bool:
+        """Whether ``fc`` draws named models from compute alone with the base class's noise
+        (then only the draws the mixture takes of it are made)."""
+        return (fc.sample_models.__func__ is Forecaster.sample_models
+                and type(fc).sample in (Forecaster.sample, SliceSandwich.sample))
+
+    def _part_draws(self, k: int, fc: Forecaster, x: np.ndarray, compute, models, kind: str,
+                    rows: int) -> np.ndarray:
+        """The first ``rows`` draws of ``kind`` of part ``k`` (its first curve draws, with the
+        observation noise of those draws)."""
+        if k == 0 or self._plain(fc):
+            mean = self._alone(self._mean_draws, x) if k == 0 else fc.curve_draws(x)
+            if kind == "mean":
+                return mean[:rows]
+            return fc._observed_draws(mean[:rows], fc._noise_source().head(mean.shape[0]))
+        other = fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)
+        return other[:rows]
+
+    def _mixed_kind(self, compute, models, kind: str) -> np.ndarray:
+        """The mixture's draws of ``kind``: part ``k`` gives its first ``n_k`` draws
+        (:func:`~forecast.stacking.draw_components`)."""
+        self._check_fitted()
+        if kind not in ("observed", "mean"):
+            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
+        x = np.log10(check_compute_scale(compute, self.fit_table_["compute"].min(), "compute"))
+        parts = self._parts()
+        counts = np.bincount(self._draw_component, minlength=len(parts))
+        draws = [self._part_draws(k, fc, x, compute, models, kind, int(counts[k]))
+                 for k, fc in enumerate(parts) if counts[k]]
+        return scale_spread(np.concatenate(draws, axis=0), self.spread_scale_)
+
+    def _mixture_mean(self, compute, models, draws: np.ndarray, kind: str) -> np.ndarray:
+        """The mixture's mean: the weighted mean of its parts' means, each over all of its draws
+        (the observed score's mean without binomial draws, :meth:`Forecaster._observed_mean`),
+        not the mean of the mixed draws; with a spread scale, the draws' mean."""
+        if self.spread_scale_ != 1.0:
+            return draws.mean(axis=0)
+        x = np.log10(as_compute(compute))
+        total = 0.0
+        for k, (w, fc) in enumerate(zip(self.weights_.values(), self._parts())):
+            if k == 0 or self._plain(fc):
+                mean = self._alone(self._mean_draws, x) if k == 0 else fc.curve_draws(x)
+                part = fc._observed_mean(mean) if kind == "observed" else mean.mean(axis=0)
+            else:
+                part = (fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)).mean(axis=0)
+            total = total + w * part
+        return total
+
+    def _predictive_mean(self, x: np.ndarray, draws: np.ndarray, kind: str) -> np.ndarray:
+        if not getattr(self, "_mixing", False):
+            return super()._predictive_mean(x, draws, kind)
+        return self._mixture_mean(10.0 ** np.asarray(x, dtype=float), None, draws, kind)
+
+    def _predictive_mean_models(self, models: pd.DataFrame, draws: np.ndarray, kind: str) -> np.ndarray:
+        if not getattr(self, "_mixing", False):
+            return super()._predictive_mean_models(models, draws, kind)
+        return self._mixture_mean(model_compute(models), models, draws, kind)
+
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         if not getattr(self, "_mixing", False):
             return self._curve_draws(x)
-        return self._mixed(self._curve_draws(x), [c._mean_draws(x) for c in self.components_.values()])
+        return self._mixed(self._curve_draws(x), [c.curve_draws(x) for c in self.components_.values()])
 
     def sample(self, compute, kind: str = "observed") -> np.ndarray:
         """Draws of the accuracy at ``compute`` (see :meth:`Forecaster.sample`); with
-        ``combine``, draw ``i`` is the ``i``-th draw of the component it is assigned to."""
+        ``combine``, component ``k`` gives its first ``round(w_k n)`` draws, each with its own
+        observation noise."""
         if not getattr(self, "_mixing", False):
             return super().sample(compute, kind)
-        own = self._alone(super().sample, compute, kind)
-        return self._mixed(own, [c.sample(compute, kind) for c in self.components_.values()])
+        return self._mixed_kind(compute, None, kind)
 
     def _curve_draws(self, x: np.ndarray) -> np.ndarray:
         offset = None
@@ -639,9 +707,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         """Draws per named model; with family offsets (see the module doc) each model gets its
         family's offset, a model of a new family one drawn from the families' spread."""
         self._check_fitted()
-        if getattr(self, "_mixing", False):
-            own = self._alone(self.sample_models, models, kind)
-            return self._mixed(own, [c.sample_models(models, kind) for c in self.components_.values()])
+        if getattr(self, "_mixing", False):  # no family offsets when mixing (_mixes_on)
+            return self._mixed_kind(model_compute(models), models, kind)
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
         x = np.log10(model_compute(models))
@@ -772,7 +839,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         degree = max(self.degree, EASY_TURN_DEGREE)
         prior = tuple(self.prior_sd_) + DEFAULT_PRIOR_SD[len(self.prior_sd_):]
         return fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
-                                    np.random.default_rng([self.seed, 2]), prior)
+                                    QuasiDraws((self.seed, 2)), prior)
 
     def easy_curve_scores(self, compute) -> np.ndarray:
         """Draws of the easiest slice's score at ``compute`` on the cubic the turn is read
