@@ -407,3 +407,46 @@ def cross_family(data: EvalData, known: str, cutoff: float, name: str | None = N
     out = dataclasses.replace(data, models=m.reset_index(drop=True), name=name or data.name,
                               default_cutoffs=repr(top))
     return out
+
+
+def with_tasks(data: EvalData, tasks: list[str] | set[str], name: str | None = None) -> EvalData:
+    """``data`` with only ``tasks`` (every table, so settings are learned from them alone)."""
+    keep = set(tasks)
+    unknown = sorted(keep - set(data.task_names))
+    if unknown:
+        raise InputError(f"{data.name}: unknown task {unknown[0]!r}")
+    pick = {label: None if getattr(data, label) is None else
+            getattr(data, label)[getattr(data, label)["task"].isin(keep)].reset_index(drop=True)
+            for label in ("results", "groups", "scores", "steps")}
+    tasks_t = data.tasks[data.tasks["task"].isin(keep)].reset_index(drop=True)
+    return dataclasses.replace(data, tasks=tasks_t, name=name or data.name, **pick)
+
+
+#: every SUBJECT_STRIDE-th MMLU subject (alphabetical) in the benchmark's task subset
+SUBJECT_STRIDE = 3
+
+
+def benchmark_tasks(data: EvalData, stride: int = SUBJECT_STRIDE) -> list[str]:
+    """The benchmark's task subset, fixed before any result was seen: every task that is
+    not an MMLU subject (the 8 others and the subject average, 0- and 5-shot), and every
+    ``stride``-th subject in alphabetical order (both shot counts)."""
+    subjects = sorted({base_task(t) for t in data.task_names if is_mmlu_subject(t)})
+    chosen = set(subjects[::stride])
+    return sorted(t for t in data.task_names if not is_mmlu_subject(t) or base_task(t) in chosen)
+
+
+def cross_family_sets(both: EvalData, min_fitted: int = 4) -> list[EvalData]:
+    """The across-family data sets: for each family as the known one, and each cut-off
+    among the other family's sizes leaving ``min_fitted`` of them fitted and a larger one
+    held out, :func:`cross_family`, named ``<other>_given_<known>_at_<size>``."""
+    out = []
+    m = both.models
+    for known in sorted(set(m["family"])):
+        other = m[m["family"] != known].sort_values("flops")
+        tag = "pythia" if known == "Pythia" else "pythia_deduped"
+        target = "pythia_deduped" if tag == "pythia" else "pythia"
+        for i in range(min_fitted - 1, len(other) - 1):
+            row = other.iloc[i]
+            size = str(row["size"]) if "size" in other.columns else f"{row['params']:.3g}"
+            out.append(cross_family(both, known, float(row["flops"]), name=f"{target}_given_{tag}_at_{size}"))
+    return out
