@@ -11,7 +11,7 @@ Two steps, each reading only what the previous one wrote::
   checkpoints, every size a cut-off that leaves >= 4 fitted sizes and a larger model), 0-
   and 5-shot as separate tasks (``arc_easy:0``, ``arc_easy:5``); by default on the task
   subset :func:`forecast.data.pythia.benchmark_tasks` (every non-MMLU task, the subject
-  average, every 3rd MMLU subject; fixed before any result was seen), ``--all-tasks`` for
+  average, every 6th MMLU subject; fixed before any result was seen), ``--all-tasks`` for
   all 132 tasks per family;
 * ``DIR/families``: the across-family backtest (:func:`forecast.data.pythia.cross_family_sets`):
   one family's models all known, the other's fitted up to one of its sizes (1B, 1.4B, 2.8B,
@@ -125,8 +125,8 @@ def sizes_report(folder: Path, all_tasks: bool) -> list[str]:
         + (f", {timing['seconds']:.0f} s wall." if timing else "."),
         ("All 132 tasks per family." if all_tasks else
          "Task subset (fixed before any result was seen, `forecast.data.pythia.benchmark_tasks`): the 8 non-MMLU "
-         "tasks and the MMLU subject average, and every 3rd MMLU subject alphabetically (19 of 57), each at 0- and "
-         "5-shot (separate tasks; one bootstrap unit per task and its two shot counts): 56 tasks per family. "
+         "tasks and the MMLU subject average, and every 6th MMLU subject alphabetically (10 of 57), each at 0- and "
+         "5-shot (separate tasks; one bootstrap unit per task and its two shot counts): 38 tasks per family. "
          "The full 132 tasks did not fit in the time available on a shared machine."),
     ]
     for group, label in ((None, "all tasks"), (GROUP_MMLU, "MMLU subjects"), (GROUP_REST, "the rest (8 tasks + MMLU average)")):

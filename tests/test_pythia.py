@@ -75,6 +75,10 @@ def test_loss_and_average_are_read_off_the_file(raw):
     assert task_group("hendrycksTest-anatomy:5") == "mmlu_subjects"
     assert task_group("mmlu_avg:5") == "other" and task_group("arc_easy:0") == "other"
     # 0- and 5-shot of one task are one bootstrap unit
+    # question counts read off the smallest model's standard error: the test sets' sizes
+    n = d.tasks.set_index("task")["n_questions"]
+    assert (n["arc_easy:0"], n["lambada_openai:5"], n["wsc:0"], n["hendrycksTest-anatomy:0"]) == (2376, 5153, 104, 135)
+    assert 5000 < n["mmlu_avg:0"] < 14042  # effective count of an unweighted mean of 57 subjects
     groups = d.task_groups()
     assert groups["arc_easy:0"] == groups["arc_easy:5"] == "arc_easy"
 

@@ -39,6 +39,8 @@ What the reader makes of it
 * **task groups**: MMLU subjects (``hendrycksTest-*``, ``mmlu_*``) are group ``mmlu``, the
   average is ``mmlu_avg``, every other task its own; the bootstrap unit (``task_group``)
   is the task without its shot count (``arc_easy:0`` and ``arc_easy:5`` are one unit);
+* **question counts** (``n_questions``) are read off lm-eval's standard errors of the
+  smallest model (:func:`question_counts`); without a ``stderr`` column they are unknown;
 * CrowS-Pairs' bias measures (:data:`OTHER_METRICS`) are not abilities with a chance level:
   left out with a note;
 * rows that repeat a ``(model, step, shots, task, metric)`` of another ``eval_run`` (the
@@ -221,9 +223,12 @@ def _prepare(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _wide(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per model, step and task: ``accuracy``, ``soft_log_prob``, ``tokens``."""
-    acc = df[df["metric"] == ACCURACY][["model", "step", "task", "value", "tokens_seen"]]
+    """One row per model, step and task: ``accuracy``, ``soft_log_prob``, ``tokens`` (and
+    ``stderr`` of the accuracy, NaN where the file has none)."""
+    cols = ["model", "step", "task", "value", "tokens_seen"] + (["stderr"] if "stderr" in df.columns else [])
+    acc = df[df["metric"] == ACCURACY][cols]
     acc = acc.rename(columns={"value": "accuracy", "tokens_seen": "tokens"})
+    acc["stderr"] = pd.to_numeric(acc["stderr"], errors="coerce") if "stderr" in acc.columns else np.nan
     ppl = df[df["metric"].isin(LOSS_METRICS)][["model", "step", "task", "value"]]
     ppl = ppl.drop_duplicates(["model", "step", "task"])
     ppl = ppl.assign(soft_log_prob=-np.log(ppl["value"].to_numpy(dtype=float))).drop(columns="value")
@@ -240,10 +245,33 @@ def _with_mmlu_average(wide: pd.DataFrame) -> pd.DataFrame:
     subj = subj.assign(shots=shots.to_numpy())
     n_subjects = subj.groupby("shots")["task"].nunique()
     g = subj.groupby(["model", "step", "shots"], dropna=False)
-    avg = g.agg(accuracy=("accuracy", "mean"), tokens=("tokens", "first"), n=("task", "nunique")).reset_index()
+    # the standard error of an unweighted mean of subjects: sqrt(sum se_i^2) / k
+    subj = subj.assign(var=subj["stderr"].to_numpy(dtype=float) ** 2)
+    g = subj.groupby(["model", "step", "shots"], dropna=False)
+    avg = g.agg(accuracy=("accuracy", "mean"), tokens=("tokens", "first"), n=("task", "nunique"),
+                var=("var", "sum")).reset_index()
+    avg["stderr"] = np.sqrt(avg["var"]) / avg["n"]
+    avg = avg.drop(columns="var")
     avg = avg[avg["n"].to_numpy() == n_subjects.reindex(avg["shots"]).to_numpy()]
     avg = avg.assign(task=MMLU_AVERAGE + avg["shots"], soft_log_prob=np.nan).drop(columns=["n", "shots"])
     return pd.concat([wide, avg[wide.columns]], ignore_index=True)
+
+
+def question_counts(final: pd.DataFrame, params: pd.Series) -> pd.Series:
+    """Questions per task, read off lm-eval's standard error of the accuracy of the task's
+    **smallest** model at its final checkpoint (always fitted, so no held-out model is read):
+    lm-eval's ``stderr = sqrt(p (1 - p) / (n - 1))`` gives ``n = p (1 - p) / stderr^2 + 1``
+    (exact on the Pythia files: ARC-Easy 2376, LAMBADA 5153, WSC 104, MMLU anatomy 135).
+    For the subject average it is the effective count ``p (1 - p) / stderr^2`` of the mean.
+    NaN where no model has ``0 < p < 1`` and a positive stderr."""
+    rows = final.assign(params=params.reindex(final["model"]).to_numpy(dtype=float))
+    p, se = rows["accuracy"].to_numpy(dtype=float), rows["stderr"].to_numpy(dtype=float)
+    ok = (p > 0) & (p < 1) & np.isfinite(se) & (se > 0)
+    rows = rows[ok].assign(n=(p * (1 - p) / se**2)[ok])
+    average = rows["task"].map(lambda t: base_task(t) == MMLU_AVERAGE).to_numpy()
+    rows.loc[~average, "n"] += 1.0
+    first = rows.sort_values(["task", "params", "model"]).drop_duplicates("task")
+    return first.set_index("task")["n"].round()
 
 
 def _models(df: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
@@ -333,6 +361,7 @@ def read_suite(data: str | Path | pd.DataFrame, name: str | None = None) -> Eval
         given = pd.to_numeric(df["chance"], errors="coerce").groupby(df["task"]).first()
     tasks, more = _tasks(sorted(set(wide["task"])), given, source)
     notes += more
+    tasks["n_questions"] = question_counts(final, models.set_index("model")["params"]).reindex(tasks["task"]).to_numpy()
     fin = final.assign(prob_renormalized=True)
     scores = pd.concat([
         fin[["task", "model", "prob_renormalized"]].assign(metric="accuracy", value=fin["accuracy"].to_numpy()),
@@ -423,7 +452,7 @@ def with_tasks(data: EvalData, tasks: list[str] | set[str], name: str | None = N
 
 
 #: every SUBJECT_STRIDE-th MMLU subject (alphabetical) in the benchmark's task subset
-SUBJECT_STRIDE = 3
+SUBJECT_STRIDE = 6
 
 
 def benchmark_tasks(data: EvalData, stride: int = SUBJECT_STRIDE) -> list[str]:
