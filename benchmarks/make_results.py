@@ -3,6 +3,8 @@
 Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--skip speed,mirage,ladder,obsscaling]
       python benchmarks/make_results.py --only obsscaling [--obsscaling-out DIR]   (one part: its
       section of RESULTS.md is replaced, the rest kept)
+      python benchmarks/make_results.py --only pythia --pythia-out DIR   (the Pythia section, from the
+      folder written by `python benchmarks/pythia.py run --out DIR`)
       python benchmarks/make_results.py --only ladder [--ladder-backtests DIR,DIR] [--ladder-rows CSV]   (the model
       ladder's section: its targets run again, and the tables of `forecast backtest olmo_ladder*`
       output folders added)
@@ -228,10 +230,17 @@ def run_script(name: str, *args: str) -> str:
 
 
 #: the parts of RESULTS.md after the main backtest, each under its own "## " heading
-PARTS = ("early", "speed", "ladder", "mirage", "obsscaling")
+PARTS = ("early", "speed", "ladder", "mirage", "obsscaling", "pythia")
 EARLY_HEADING = "## Early signals: the easy slice's turn and the hard slices' rise (`python benchmarks/early_signal.py`)"
 OBSSCALING_HEADING = "## Observational scaling data, many families (`python benchmarks/obsscaling.py`)"
 LADDER_HEADING = "## The model ladder (`python benchmarks/ladder.py`)"
+PYTHIA_HEADING = "## Pythia: two families, 8 sizes, MMLU subjects (`python benchmarks/pythia.py`)"
+
+
+def pythia_section(out: str) -> list[str]:
+    """The Pythia part: its heading and the tables ``pythia.py report`` prints from the
+    backtests saved in ``out`` by ``pythia.py run --out``."""
+    return [PYTHIA_HEADING, nest_headings(run_script("pythia.py", "report", "--out", out))]
 
 
 def ladder_section(backtests: str | None = None, rows: str | None = None) -> list[str]:
@@ -310,6 +319,8 @@ def main() -> None:
     parser.add_argument("--obsscaling-out", help="keep the obsscaling backtest's folder here (resumed if it exists)")
     parser.add_argument("--obsscaling-seconds", type=float,
                         help="with --reuse: the wall time of the obsscaling run that made the job files")
+    parser.add_argument("--pythia-out", help="the folder of `python benchmarks/pythia.py run --out DIR` whose "
+                        "tables make the Pythia section")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--reuse", action="store_true",
                         help="rebuild the tables from the job files in --out instead of running the main backtest")
@@ -321,14 +332,18 @@ def main() -> None:
         parser.error(f"unknown part {unknown[0]!r} (parts: {', '.join(PARTS)})")
     warnings.filterwarnings("ignore")
     if only:
-        if not set(only) <= {"obsscaling", "ladder", "early"}:
-            parser.error("--only runs the obsscaling, ladder or early parts alone (the others need the main run)")
+        if not set(only) <= {"obsscaling", "ladder", "early", "pythia"}:
+            parser.error("--only runs the obsscaling, ladder, early or pythia parts alone (the others need the main run)")
+        if "pythia" in only and not args.pythia_out:
+            parser.error("--only pythia reads the folder of `benchmarks/pythia.py run`: give it with --pythia-out")
         path = Path(args.results)
         text = path.read_text() if path.exists() else "# Benchmark results\n"
         if "early" in only:
             if not args.out:
                 parser.error("--only early reads the main backtest's folder: give it with --out")
             text = replace_section(text, EARLY_HEADING, early_section(args.out))
+        if "pythia" in only:
+            text = replace_section(text, PYTHIA_HEADING, pythia_section(args.pythia_out))
         if "ladder" in only:
             text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests, args.ladder_rows))
         if "obsscaling" in only:
@@ -372,6 +387,8 @@ def main() -> None:
             sections += [mirage.read_text().replace("# ", "## ", 1)]
     if "obsscaling" not in skip:
         sections += obsscaling_section(args.obsscaling_out, args.reuse, args.obsscaling_seconds)
+    if "pythia" not in skip and args.pythia_out:
+        sections += pythia_section(args.pythia_out)
     sections.append(f"\n(total {time.perf_counter() - t0:.0f} s)")
     Path(args.results).write_text("\n\n".join(sections) + "\n")
     print(f"wrote {args.results}")

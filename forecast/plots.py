@@ -110,6 +110,7 @@ def _slice_panel(ax: Axes, f: Forecaster, level: float, turn: Threshold | None, 
     """Per-slice points, curves and bands with their shapes; the cut-off, chance (on slice
     metrics where it has a meaning) and the easy slice's turn."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
     rep = f.slices_
     metric = f.slice_set_.metric
@@ -132,6 +133,9 @@ def _slice_panel(ax: Axes, f: Forecaster, level: float, turn: Threshold | None, 
         ax.plot([], [], color=EARLY_COLOR, marker="D", ls="none",
                 label=early_signal_label(turn, why, f.scale_, _turn_subject(f)))
     ax.set_xscale("log")
+    # the fitted range is often under two decades: label minor ticks at 2 and 5 only (no overlap)
+    ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    ax.xaxis.set_minor_formatter(LogFormatterSciNotation(minor_thresholds=(2, 0.4)))
     ax.set_xlabel(compute_label(f.scale_))
     ax.set_ylabel(f"slice score: {metric_label(metric)}")
     style_axes(ax, f"{f.task_}\ndifficulty slices of the fitted models ({int(level * 100)}% bands)")

@@ -171,6 +171,10 @@ def load_data(
             raise InputError(f"{name}: has no rows (only a header, or nothing)")
 
         from forecast.data.ladder import is_ladder_table, read_ladder
+        from forecast.data.pythia import is_suite_table, read_suite
+
+        if is_suite_table(table) and models is None and scores is None and task_info is None and steps is None:
+            return read_suite(table, name=name)
 
         if is_ladder_table(table):
             if scores is not None or task_info is not None:

@@ -24,6 +24,12 @@ name               what it holds
                    models of many families with training FLOPs; 8 standard benchmarks,
                    BIG-bench "emergent" tasks (2-shot), Open LLM Leaderboard v2 tasks.
                    Scale: training FLOPs (:mod:`forecast.data.obsscaling`).
+``pythia``         EleutherAI's lm-eval results of the Pythia v1 suite (task level):
+                   8 sizes 70M-12B, 0- and 5-shot, MMLU's 57 subjects (and their
+                   average), ARC, LAMBADA, PIQA, SciQ, WinoGrande, LogiQA, WSC, every
+                   checkpoint as steps. Scale: FLOPs = 6 N D, N total parameters
+                   (:mod:`forecast.data.pythia`).
+``pythia_deduped`` The same for the Pythia family trained on the deduplicated Pile.
 =================  ==============================================================
 """
 
@@ -41,6 +47,9 @@ import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.data.obsscaling import OBSSCALING, SCORES_FILE, TASKS_FILE, load_obsscaling
+from forecast.data.pythia import EVALS_FILE as PYTHIA_EVALS_FILE
+from forecast.data.pythia import FOLDER as PYTHIA_FOLDER
+from forecast.data.pythia import load_pythia
 from forecast.errors import InputError
 
 #: BIG-G tasks whose correctness is multiple-choice grade at every size
@@ -49,6 +58,8 @@ SLICE_SANDWICH = "slice_sandwich"
 DIGITS = "digits"
 OLMO_LADDER = "olmo_ladder"
 OLMO_LADDER_PAPER = "olmo_ladder_paper"
+PYTHIA = "pythia"
+PYTHIA_DEDUPED = "pythia_deduped"
 
 #: models the Slice-and-Sandwich code leaves out of fit and test (xglm-564M is kept)
 PUBLISHED_EXCLUDED = (
@@ -67,6 +78,8 @@ DESCRIPTIONS = {
     OLMO_LADDER: "AI2 OLMo-2 model ladder, task level: 25 runs 190M-3B + 7B/13B targets, checkpoints (FLOPs scale)",
     OLMO_LADDER_PAPER: "olmo_ladder with the ladder paper's 16 runs (190M-1B x 1-10xC) + targets (FLOPs scale)",
     OBSSCALING: "Observational scaling (Ruan et al. 2024): 123 public base models, 39 families, 22 benchmarks (FLOPs scale)",
+    PYTHIA: "EleutherAI Pythia v1 (Pile), lm-eval task level: 8 sizes 70M-12B, 0/5-shot, MMLU subjects + 8 tasks, checkpoints (FLOPs = 6ND)",
+    PYTHIA_DEDUPED: "Pythia v1 trained on the deduplicated Pile: same sizes, tasks and checkpoints as pythia (FLOPs = 6ND)",
 }
 
 
@@ -206,6 +219,15 @@ def _load_obsscaling() -> EvalData:
     return load_obsscaling(read_shipped_csv(SCORES_FILE), shipped_models(), read_shipped_csv(TASKS_FILE))
 
 
+def pythia_frame() -> pd.DataFrame:
+    """The shipped Pythia evaluations as they are (every eval run and variant)."""
+    return read_shipped_csv(f"{PYTHIA_FOLDER}/{PYTHIA_EVALS_FILE}")
+
+
+def _load_pythia(name: str) -> EvalData:
+    return load_pythia(pythia_frame(), name)
+
+
 _LOADERS = {
     BIGG: _load_bigg,
     SLICE_SANDWICH: _load_slice_sandwich,
@@ -213,6 +235,8 @@ _LOADERS = {
     OLMO_LADDER_PAPER: lambda: _load_olmo_ladder("paper"),
     DIGITS: _load_digits,
     OBSSCALING: _load_obsscaling,
+    PYTHIA: lambda: _load_pythia(PYTHIA),
+    PYTHIA_DEDUPED: lambda: _load_pythia(PYTHIA_DEDUPED),
 }
 
 
