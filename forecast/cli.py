@@ -319,7 +319,7 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
     if points is not None:
         check_compute_scale(points, smallest, "--at")
     f = make_method(method, seed=seed).fit(d, cut, task=task, cache=False if no_cache else None)
-    if f.diagnostics_.get("settings") == "cache":
+    if getattr(f, "settings_source_", None) == "cache":
         click.echo(f"forecast: settings learned earlier read from the cache "
                    f"({f.settings_cache_path_}); --no-cache learns them again", err=True)
     report = forecast_report(f, method, level=level, tau=tau, budget=bud, at=points)

@@ -280,10 +280,12 @@ class Forecaster:
         n = table["n_questions"].to_numpy(dtype=float)
         self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
+        # where the learned settings came from: "learned", "cache", "given" or "none"
+        self.settings_source_, self.settings_cache_path_ = "none", None
         if context is None:
             context = self._learned_context(cutoff, cache) if self.learns_context else {}
         else:
-            self.diagnostics_["settings"] = "given"
+            self.settings_source_ = "given"
         self.context_: dict[str, Any] = dict(context)
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
@@ -310,7 +312,7 @@ class Forecaster:
         from forecast.settings_cache import learned_settings, resolve_cache
 
         found = learned_settings(self, self.pool_, cutoff, data_fingerprint(self.pool_), resolve_cache(cache))
-        self.diagnostics_["settings"] = found.source
+        self.settings_source_ = found.source
         self.settings_cache_path_ = found.path
         return found.settings
 
