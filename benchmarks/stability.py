@@ -15,7 +15,10 @@ Runs :func:`forecast.backtest` (default: the main job's data, ``slice_sandwich``
     python benchmarks/stability.py --data bigbench_bigg --tasks 16 --backend processes
 
 ``--tasks N`` keeps N tasks of every data set (evenly spaced in name order), learned
-settings included (a quick subset).  ``--out DIR`` also writes the tables as CSV files.
+settings included (a quick subset).  ``--out DIR`` keeps each seed's job files in
+``DIR/seedS`` (resumed when run again) and writes the tables as CSV files: the two seeds can
+be run at once as two processes (``--seeds 0 0`` and ``--seeds 1 1`` with the same ``--out``),
+then ``--seeds 0 1`` reads them back and prints the tables.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ def learned_differences(a, b) -> pd.DataFrame:
 def ratios(a, b, seeds) -> pd.DataFrame:
     """The summary's ratios (every task, all held-out models) at both seeds."""
     frames = []
+    seeds = seeds if seeds[0] != seeds[1] else (f"{seeds[0]}a", f"{seeds[1]}b")
     for bt, s in zip((a, b), seeds):
         sm = bt.summary(n_boot=200)
         sm = sm[(sm["window"] == "all") & (sm["families"] == "all") & (sm["subset"] == "all")]

@@ -189,7 +189,8 @@ def learn_stack(
         Per pseudo-split, every component's observed-score draws of the split's targets
         (only splits where every component could be fitted).
     seed : int
-        Seed of the draw assignment (:func:`draw_components`) used to score spread scales.
+        Kept for callers: the draw assignment used to score spread scales
+        (:func:`draw_components`) is stratified, with no seed.
     calibrate : bool
         Learn the spread scale (else 1).
     """
