@@ -205,8 +205,6 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
     """Learn a context; never raises (a failure comes back with ``status="failed"``)."""
     from threadpoolctl import threadpool_limits
 
-    from forecast.methods.registry import make_job_method
-
     start = time.perf_counter()
     out: dict[str, Any] = {"key": job.key, "fingerprint": job.fingerprint, "dataset": job.dataset,
                            "method": job.method, "cutoff": float(job.cutoff), "code": job.code}
@@ -222,13 +220,26 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
                            "score": {t: (None if pd.isna(v) else float(v))
                                      for t, v in zip(table["task"], table["score"])}}
             else:
-                fc = make_job_method(job.method_name, job.method_path, {**dict(job.params), "seed": job.seed})
+                fc = job_method(job)
                 context = fc.learn_context(job.pool, job.cutoff)
         out.update(status="ok", error=None, context=json.loads(json.dumps(context, sort_keys=True)))
     except Exception as exc:  # recorded; the jobs that need it fail with this error
         out.update(status="failed", error=_one_line(exc), context=None)
     out["seconds"] = round(time.perf_counter() - start, 4)
     return out
+
+
+def job_method(job: Job | ContextJob):
+    """The job's method, built by ``forecast.methods.make_method`` when its name is
+    registered in this process, else from the import path the job carries (a method
+    registered at run time in the main process, unknown to this worker)."""
+    from forecast.methods import ALIASES, METHODS, make_method
+    from forecast.methods.registry import make_job_method
+
+    params = {**dict(job.params), "seed": job.seed}
+    if job.method_name in METHODS or job.method_name in ALIASES or not job.method_path:
+        return make_method(job.method_name, **params)
+    return make_job_method(job.method_name, job.method_path, params)
 
 
 def _floats(values) -> list[float]:
@@ -370,10 +381,8 @@ def _family_emergence_rows(fit: pd.DataFrame, held: pd.DataFrame, held_draws: np
 
 
 def _evaluate(job: Job) -> dict[str, Any]:
-    from forecast.methods.registry import make_job_method
-
     data = job.data
-    fc = make_job_method(job.method_name, job.method_path, {**dict(job.params), "seed": job.seed})
+    fc = job_method(job)
     fc.fit(data, job.cutoff, job.task, context=job.context)
     full = task_table(data, job.task)
     full = full[np.isfinite(full["accuracy"].to_numpy(dtype=float))]
