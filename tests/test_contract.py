@@ -12,11 +12,6 @@ from forecast.errors import InputError, NotApplicable
 from forecast.methods import METHODS, ForecasterTags, make_method, method_path, method_tags, register
 from forecast.testing import FIXTURES, check_on_fixture, make_fixture, quick_params
 
-#: the fixtures whose per-choice ``loglik`` (a list / array) the data fingerprint cannot hash
-#: yet: fixed on the "data" branch (one stored form of loglik); the lead removes the marks
-LOGLIK_CRASH = {"lmeval", "digits"}
-
-
 @pytest.fixture(scope="session")
 def contract_fixtures(tmp_path_factory):
     root = tmp_path_factory.mktemp("contract")
@@ -39,13 +34,7 @@ def dask_client():
 def _cases():
     for name in METHODS:
         for fixture in FIXTURES:
-            marks = []
-            # a method whose tags refuse per-question data refuses before the fingerprint
-            refuses = method_tags(name).refusal({"per_question", "per_question_probs"}) is not None
-            if fixture in LOGLIK_CRASH and not refuses:
-                marks.append(pytest.mark.xfail(strict=True, raises=TypeError,
-                                               reason="loglik stored form: data branch"))
-            yield pytest.param(name, fixture, id=f"{name}-{fixture}", marks=marks)
+            yield pytest.param(name, fixture, id=f"{name}-{fixture}")
 
 
 @pytest.mark.slow

@@ -31,8 +31,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "forecast.threshold", "forecast.irt", "forecast.priors", "forecast.sampling")),
     ("tuning", ("forecast.tuning", "forecast.stacking", "forecast.composite")),
     # predictability flags tasks with a baseline's fit: it sits beside the methods
-    ("methods", ("forecast.methods", "forecast.predictability", "forecast.testing")),
-    ("backtest", ("forecast.backtest",)),
+    ("methods", ("forecast.methods", "forecast.predictability")),
+    # the method check runs backtest jobs on every backend
+    ("backtest", ("forecast.backtest", "forecast.testing")),
     ("report", ("forecast.report", "forecast.plots", "forecast.plotstyle", "forecast.mirage",
                 "forecast.backtest.plots")),
     ("cli", ("forecast.cli", "forecast.cli_options", "forecast.mirage_cli", "forecast.backtest.command")),

@@ -172,8 +172,6 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
     """Learn a context; never raises (a failure comes back with ``status="failed"``)."""
     from threadpoolctl import threadpool_limits
 
-    from forecast.methods.registry import make_job_method
-
     start = time.perf_counter()
     out: dict[str, Any] = {"key": job.key, "fingerprint": job.fingerprint, "dataset": job.dataset,
                            "method": job.method, "cutoff": float(job.cutoff), "code": job.code}
@@ -191,7 +189,7 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
             else:
                 from forecast.settings_cache import learned_settings, resolve_cache
 
-                fc = make_job_method(job.method_name, job.method_path, {**dict(job.params), "seed": job.seed})
+                fc = job_method(job)
                 found = learned_settings(fc, job.pool, job.cutoff, job.pool_hash or data_fingerprint(job.pool),
                                          resolve_cache(None))
                 context = found.settings
@@ -201,6 +199,19 @@ def run_context_job(job: ContextJob) -> dict[str, Any]:
         out.update(status="failed", error=_one_line(exc), context=None)
     out["seconds"] = round(time.perf_counter() - start, 4)
     return out
+
+
+def job_method(job: Job | ContextJob):
+    """The job's method, built by ``forecast.methods.make_method`` when its name is
+    registered in this process, else from the import path the job carries (a method
+    registered at run time in the main process, unknown to this worker)."""
+    from forecast.methods import ALIASES, METHODS, make_method
+    from forecast.methods.registry import make_job_method
+
+    params = {**dict(job.params), "seed": job.seed}
+    if job.method_name in METHODS or job.method_name in ALIASES or not job.method_path:
+        return make_method(job.method_name, **params)
+    return make_job_method(job.method_name, job.method_path, params)
 
 
 def _floats(values) -> list[float]:
@@ -342,10 +353,8 @@ def _family_emergence_rows(fit: pd.DataFrame, held: pd.DataFrame, held_draws: np
 
 
 def _evaluate(job: Job) -> dict[str, Any]:
-    from forecast.methods.registry import make_job_method
-
     data = job.data
-    fc = make_job_method(job.method_name, job.method_path, {**dict(job.params), "seed": job.seed})
+    fc = job_method(job)
     fc.fit(data, job.cutoff, job.task, context=job.context)
     full = task_table(data, job.task)
     full = full[np.isfinite(full["accuracy"].to_numpy(dtype=float))]

@@ -47,15 +47,15 @@ from forecast.threshold import check_tau
 
 #: methods backtested when none are named (the fast, non-MCMC path): ours and the honest
 #: baselines; the paper's own two (``paper_sigmoid``, ``published``) on request.  Derived
-#: from the methods' tags (``in_default_run`` and no needed data kind)
-DEFAULT_METHODS = tuple(names_where(in_default_run=True, needs=()))
+#: from the methods' tags (``in_default_run``, no data kind needed: ``default_kinds``)
+DEFAULT_METHODS = tuple(names_where(in_default_run=True, default_kinds=()))
 #: the Slice-and-Sandwich paper's recipe and baseline, for comparisons with its figures
 PAPER_METHODS = ("published", "paper_sigmoid")
 #: added to the defaults when a data set is a model ladder (task-level, with checkpoints)
-LADDER_METHODS = tuple(names_where(in_default_run=True, needs=("ladder",)))
+LADDER_METHODS = tuple(names_where(in_default_run=True, default_kinds=("ladder",)))
 #: added to the defaults on data of many families (``EvalData.multi_family``), when registered:
 #: observational scaling from compute and family (a) and given the model's other scores (b)
-MULTI_FAMILY_METHODS = tuple(names_where(in_default_run=True, needs=("multi_family",)))
+MULTI_FAMILY_METHODS = tuple(names_where(in_default_run=True, default_kinds=("multi_family",)))
 #: the names registered when this module was imported (the built-in methods and variants)
 _BUILT_IN = frozenset(METHODS) | frozenset(names_where())
 #: the package's default forecasting method (recorded in run.json)
@@ -76,10 +76,10 @@ def default_methods(datasets: Sequence[EvalData]) -> list[str]:
         return [n for n in names_where(in_default_run=True, **tags)]
 
     # the built-in lists, then methods registered later (their tags decide where they join)
-    methods = list(DEFAULT_METHODS) + [n for n in names(needs=()) if n not in _BUILT_IN]
+    methods = list(DEFAULT_METHODS) + [n for n in names(default_kinds=()) if n not in _BUILT_IN]
     ladders = [d for d in datasets if getattr(d, "steps", None) is not None]
     if ladders:
-        methods += list(LADDER_METHODS) + [n for n in names(needs=("ladder",)) if n not in _BUILT_IN]
+        methods += list(LADDER_METHODS) + [n for n in names(default_kinds=("ladder",)) if n not in _BUILT_IN]
 
     def one_family(d: EvalData) -> bool:
         labels = fitted_family_labels(d.models, d.models["model"].to_numpy())
@@ -89,7 +89,7 @@ def default_methods(datasets: Sequence[EvalData]) -> list[str]:
         methods = [m for m in methods if method_tags(m).needs_families < 2]
     if any(d.multi_family for d in datasets):
         extra = [m for m in MULTI_FAMILY_METHODS if m in METHODS] + [
-            n for n in names(needs=("multi_family",)) if n not in _BUILT_IN]
+            n for n in names(default_kinds=("multi_family",)) if n not in _BUILT_IN]
         methods += [m for m in dict.fromkeys(extra) if m not in methods]
     return methods
 

@@ -84,6 +84,10 @@ class ForecasterTags:
         A reference method: the results tables compare every other method to these.
     in_default_run : bool
         Run by ``backtest()`` when no methods are named (on data it handles).
+    default_on : frozenset of str
+        Kinds a data set must hold for a default run to add the method (besides
+        ``needs``): ``multi_family`` for observational scaling, which fits any task-level
+        data with families but joins the defaults only on data of many families.
     needs_families : int
         Fitted model families the method needs (``family``: 2); a default run leaves the
         method out on data sets whose models are all of fewer families.
@@ -97,17 +101,23 @@ class ForecasterTags:
     learns_settings: bool = False
     is_baseline: bool = False
     in_default_run: bool = False
+    default_on: frozenset[str] = frozenset()
     needs_families: int = 0
     bounded: bool = True
 
     def __post_init__(self) -> None:
-        for label in ("handles", "needs"):
+        for label in ("handles", "needs", "default_on"):
             value = frozenset(getattr(self, label))
             unknown = sorted(value - set(DATA_KINDS))
             if unknown:
                 raise ValueError(f"ForecasterTags.{label}: unknown data kind {unknown[0]!r} "
                                  f"(known: {', '.join(DATA_KINDS)})")
             object.__setattr__(self, label, value)
+
+    @property
+    def default_kinds(self) -> frozenset[str]:
+        """The kinds a data set must hold for a default run to add the method."""
+        return self.needs | self.default_on
 
     def with_(self, **changes: Any) -> ForecasterTags:
         """A copy with ``changes`` (for a subclass that differs in one tag)."""
@@ -131,7 +141,8 @@ class ForecasterTags:
         """JSON-ready form (sorted kinds)."""
         return {"handles": sorted(self.handles), "needs": sorted(self.needs),
                 "learns_settings": self.learns_settings, "is_baseline": self.is_baseline,
-                "in_default_run": self.in_default_run, "needs_families": self.needs_families,
+                "in_default_run": self.in_default_run, "default_on": sorted(self.default_on),
+                "needs_families": self.needs_families,
                 "bounded": self.bounded}
 
 

@@ -224,8 +224,8 @@ class ObsScaling(FamilySpread, Forecaster):
     """
 
     name = "obsscaling"
-    tags = ForecasterTags(handles=frozenset({"task_level", "multi_family"}), needs=frozenset({"multi_family"}),
-                          in_default_run=True)
+    tags = ForecasterTags(handles=frozenset({"task_level", "multi_family"}), in_default_run=True,
+                          default_on=frozenset({"multi_family"}))
     #: the link is fitted by least squares on the score scale: its residuals are the noise
     noise_scale = "identity"
 

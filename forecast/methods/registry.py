@@ -163,11 +163,12 @@ def _build(name: str, cls: type, params: dict[str, Any]):
 
 def names_where(**tags: Any) -> list[str]:
     """Registered names (methods, then variants) whose tags have every given value, e.g.
-    ``names_where(is_baseline=True)``; ``needs=`` compares the set of needed kinds."""
+    ``names_where(is_baseline=True)``; ``needs=``, ``default_kinds=`` ... compare sets of kinds."""
     out = []
     for name in method_names():
         t = method_tags(name)
-        if all((getattr(t, k) == (frozenset(v) if k in ("needs", "handles") else v)) for k, v in tags.items()):
+        if all((getattr(t, k) == (frozenset(v) if k in ("needs", "handles", "default_on", "default_kinds") else v))
+               for k, v in tags.items()):
             out.append(name)
     return out
 
