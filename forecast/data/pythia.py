@@ -472,3 +472,15 @@ def cross_family_sets(both: EvalData, min_fitted: int = 4) -> list[EvalData]:
             size = str(row["size"]) if "size" in other.columns else f"{row['params']:.3g}"
             out.append(cross_family(both, known, float(row["flops"]), name=f"{target}_given_{tag}_at_{size}"))
     return out
+
+
+def pythia_subsets(tasks) -> list[tuple[str, frozenset[str], None]]:
+    """``(name, tasks, None)``: the summary's task groups of a Pythia data set, the MMLU
+    subjects and the rest (:func:`task_group`), at every cut-off."""
+    tasks = set(tasks)
+    out = []
+    for group in (GROUP_MMLU, GROUP_REST):
+        part = frozenset(t for t in tasks if task_group(t) == group)
+        if part and part != tasks:
+            out.append((group, part, None))
+    return out

@@ -22,9 +22,12 @@ class TaskSubset:
 
 
 def dataset_subsets(dataset: str, tasks: Iterable[str]) -> list[TaskSubset]:
-    """The named subsets the shipped data set ``dataset`` declares for its ``tasks``."""
+    """The named subsets the shipped data set ``dataset`` declares for its ``tasks`` (BIG-G:
+    its tuning and evaluation halves; Pythia: the MMLU subjects and the rest)."""
     from forecast.data.bigg import BIGG_DATASET, bigg_subsets
+    from forecast.data.pythia import FAMILIES as PYTHIA_FAMILIES
+    from forecast.data.pythia import pythia_subsets
 
-    declared = {BIGG_DATASET: bigg_subsets}
+    declared = {BIGG_DATASET: bigg_subsets, **{name: pythia_subsets for name in PYTHIA_FAMILIES}}
     make = declared.get(dataset)
     return [] if make is None else [TaskSubset(*spec) for spec in make(tasks)]
