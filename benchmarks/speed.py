@@ -33,11 +33,13 @@ Paths:
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -95,12 +97,13 @@ def peak_mb(fun: Callable[[], object]) -> float:
         tracemalloc.stop()
 
 
-def run_cli(args: list[str]) -> tuple[float, float, float, str]:
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """CPU seconds (user + system), wall seconds and peak RSS (MB) of a fresh subprocess."""
     exe = shutil.which("forecast", path=str(Path(sys.executable).parent)) or "forecast"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(["/bin/sh", "-c", " ".join([exe, *args]) + " >/dev/null"], capture_output=True, text=True)
+    proc = subprocess.run(["/bin/sh", "-c", " ".join([exe, *args]) + " >/dev/null"], capture_output=True, text=True,
+                          env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -157,11 +160,17 @@ def main() -> None:
         rows.append((label, t, mem, ""))
 
     cli = ["fit", "bigbench_bigg", "--task", "abstract_narrative_understanding", "--cutoff", "8e9"]
-    cpu_s, wall, rss, status = run_cli(cli)
-    rows.append(("forecast fit bigbench_bigg --task abstract_... --cutoff 8e9 (CLI)", cpu_s, rss,
-                 f"wall {wall:.1f} s, {status}"))
-    cpu_s, wall, rss, status = run_cli(cli)
-    rows.append(("  the same again (a second call)", cpu_s, rss, f"wall {wall:.1f} s, {status}"))
+    with tempfile.TemporaryDirectory(prefix="forecast-speed-cache-") as cache:
+        # an empty learned-settings cache of its own: the first call learns, the second reads
+        env = {**os.environ, "FORECAST_CACHE_DIR": cache}
+        env.pop("FORECAST_NO_CACHE", None)
+        cpu_s, wall, rss, status = run_cli(cli, env)
+        rows.append(("forecast fit bigbench_bigg --task abstract_... --cutoff 8e9 (CLI, cold cache)", cpu_s, rss,
+                     f"wall {wall:.1f} s, {status}"))
+        cpu_s, wall, rss, status = run_cli(cli, env)
+        rows.append(("  the same again (warm cache: settings read back)", cpu_s, rss, f"wall {wall:.1f} s, {status}"))
+        cpu_s, wall, rss, status = run_cli(["--help"], env)
+        rows.append(("forecast --help (interpreter start and the CLI alone)", cpu_s, rss, f"wall {wall:.1f} s, {status}"))
 
     sigmoid = next(t for label, t, _, _ in rows if label.startswith("fit sigmoid"))
     print(f"{'path':72s} {'CPU ms':>10s} {'x sigmoid':>10s} {'x floor':>9s} {'peak MB':>8s}  note")
