@@ -73,12 +73,10 @@ def test_concurrent_writers_leave_whole_entries(tmp_path):
     for p in procs:
         p.start()
     cache = SettingsCache(tmp_path)
-    seen = set()
     while any(p.is_alive() for p in procs):
         got = cache.get(key)
         if got is not None:  # never a half-written file: a whole entry of one writer
             assert len(got["payload"]) == got["writer"]
-            seen.add(got["writer"])
     for p in procs:
         p.join()
         assert p.exitcode == 0
