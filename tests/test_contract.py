@@ -60,10 +60,11 @@ def test_tags_drive_default_lists():
     from forecast.backtest.results import BASELINES
     from forecast.backtest.runner import DEFAULT_METHODS, LADDER_METHODS, MULTI_FAMILY_METHODS
 
-    assert DEFAULT_METHODS == ("slice_sandwich", "sigmoid", "persistence", "persistence_drift", "linear", "family")
+    assert DEFAULT_METHODS == ("slice_sandwich", "sigmoid", "persistence", "persistence_drift", "linear", "family",
+                               "log_power")
     assert LADDER_METHODS == ("two_step", "two_step_slp")
     assert MULTI_FAMILY_METHODS == ("obsscaling", "obsscaling_given_scores")
-    assert BASELINES == ("sigmoid", "persistence", "persistence_drift", "linear", "family")
+    assert BASELINES == ("sigmoid", "persistence", "persistence_drift", "linear", "family", "log_power")
     for name in BASELINES:
         assert METHODS[name].tags.is_baseline
 
