@@ -43,6 +43,8 @@ register_alias("slice_sandwich_pymc", "slice_sandwich", {"engine": "pymc"})
 register_alias("slice_sandwich_ols", "slice_sandwich", {"engine": "ols"})
 register_alias("slice_sandwich_irt", "slice_sandwich", {"slicing": "irt"})
 register_alias("slice_sandwich_alone", "slice_sandwich", {"combine": None})
+register_alias("slice_sandwich_pooled", "slice_sandwich",
+               {"combine": ("sigmoid", "persistence_drift", "linear", "pooled_logit")})
 register_alias("two_step_slp", "two_step", {"loss": "soft_log_prob"}, in_default_run=True)
 
 __all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "PaperSigmoid", "Persistence",

@@ -1,0 +1,48 @@
+"""The method a user gets without naming one: one default per kind of data.
+
+The defaults are what the selection rule of ``benchmarks/rule.py`` picked (its output is
+committed as ``benchmarks/rule_pick.json``; a test checks that :data:`DEFAULT_BY_KIND` says
+the same): chosen on the BIG-G tuning half, the group data and the ladder's own
+pseudo-targets, never on the data sets the results report.
+
+A data set's kind for this purpose is the most specific of its kinds
+(:func:`~forecast.methods.contract.data_kinds`), in the order of :data:`KIND_ORDER`: a model
+ladder before task-level data of many families, before task-level data, group aggregates,
+per-question data with probabilities, sampled answers and per-question 0/1 results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forecast.data.dataset import EvalData
+from forecast.methods.contract import data_kinds
+
+#: most specific kind first
+KIND_ORDER = ("ladder", "multi_family", "task_level", "group", "per_question_probs", "sampled", "per_question")
+#: kind -> (method name, parameters): the rule's picks
+DEFAULT_BY_KIND: dict[str, tuple[str, dict[str, Any]]] = {
+    "ladder": ("slice_sandwich", {}),
+    "multi_family": ("slice_sandwich", {}),
+    "task_level": ("slice_sandwich", {}),
+    "group": ("slice_sandwich", {}),
+    "per_question_probs": ("slice_sandwich", {}),
+    "sampled": ("slice_sandwich", {}),
+    "per_question": ("slice_sandwich", {}),
+}
+
+
+def default_kind(data: EvalData) -> str:
+    """The kind of :data:`KIND_ORDER` that decides ``data``'s default method."""
+    kinds = data_kinds(data)
+    return next((k for k in KIND_ORDER if k in kinds), "per_question")
+
+
+def default_method(data: EvalData) -> tuple[str, dict[str, Any], str]:
+    """``(method name, parameters, kind)`` of the default method for ``data``."""
+    kind = default_kind(data)
+    name, params = DEFAULT_BY_KIND[kind]
+    return name, dict(params), kind
+
+
+__all__ = ["KIND_ORDER", "DEFAULT_BY_KIND", "default_kind", "default_method"]
