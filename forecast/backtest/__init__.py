@@ -11,7 +11,7 @@ Modules, one concept each: :mod:`~forecast.backtest.splits` (cut-offs),
 function), :mod:`~forecast.backtest.parallel` (local / processes / Dask),
 :mod:`~forecast.backtest.store` (job files, resume), :mod:`~forecast.backtest.scoring`,
 :mod:`~forecast.backtest.results`, :mod:`~forecast.backtest.runner` (``backtest()``),
-:mod:`~forecast.backtest.plots` and :mod:`~forecast.backtest.command` (the CLI).
+:mod:`~forecast.backtest.plots` (the CLI command is :mod:`forecast.cli.backtest`).
 """
 
 import sys

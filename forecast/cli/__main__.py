@@ -1,0 +1,5 @@
+"""``python -m forecast.cli``: the same as the ``forecast`` console script."""
+
+from forecast.cli import main
+
+main()
