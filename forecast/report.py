@@ -141,7 +141,8 @@ def text_report(report: dict[str, Any]) -> str:
     th = report["threshold"]
     unit = "FLOPs" if report["scale"] == "flops" else "parameters"
     lines = [
-        f"task {report['task']}  method {report['method']}",
+        f"task {report['task']}  method {report['method']}"
+        + (f" (the default for {report['default_for'].replace('_', '-')} data)" if report.get("default_for") else ""),
         f"cut-off {_fmt(report['cutoff'])} {unit}  ({report['n_fitted_models']} fitted models, "
         f"chance {_fmt(report['chance'])})",
         f"tau = {report['tau']:g}: {report['tau']:g} of the way from chance to perfect accuracy "

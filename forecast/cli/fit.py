@@ -18,8 +18,10 @@ from forecast.errors import InputError
 @click.option("--task-info", "task_info", help="Task table (task, format, n_choices, chance).")
 @click.option("--task", required=True, help="Task to forecast.")
 @click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
-@click.option("--method", default="slice_sandwich", show_default=True,
-              help="Forecasting method: a registered name or an import path such as my_pkg.my_mod:MyForecaster.")
+@click.option("--method", default=None,
+              help="Forecasting method: a registered name or an import path such as my_pkg.my_mod:MyForecaster. "
+                   "Default: the one picked for the data's kind (forecast.methods.defaults; slice_sandwich on "
+                   "per-question and group data).")
 @click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
 @click.option("--tau", default=0.25, show_default=True, type=float,
               help="Emergence level: share of the way from chance to perfect accuracy.")
@@ -75,11 +77,16 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         check_compute_scale(bud, smallest, "--budget")
     if points is not None:
         check_compute_scale(points, smallest, "--at")
-    f = make_method(method, seed=seed).fit(d, cut, task=task, cache=False if no_cache else None)
+    default_for = None
+    if method is None:
+        f, method, default_for = fit_default(d, cut, task, seed, no_cache)
+    else:
+        f = make_method(method, seed=seed).fit(d, cut, task=task, cache=False if no_cache else None)
     if getattr(f, "settings_source_", None) == "cache":
         click.echo(f"forecast: settings learned earlier read from the cache "
                    f"({f.settings_cache_path_}); --no-cache learns them again", err=True)
     report = forecast_report(f, method, level=level, tau=tau, budget=bud, at=points)
+    report["default_for"] = default_for
     if plot:
         from forecast.plots import plot_forecast
 
@@ -94,3 +101,27 @@ def fit_command(data, models_file, scores_file, task_info, task, cutoff, method,
         click.echo(text_report(report))
         if plot:
             click.echo(f"plot written to {plot}")
+
+
+def fit_default(d, cut: float, task: str, seed: int, no_cache: bool):
+    """Fit the default method of the data's kind (:func:`forecast.methods.defaults.default_chain`),
+    falling back to the next kind's default when it does not apply to the task; returns the
+    fitted method, its label and the kind it is the default of (the report says which; a
+    fallback is said on stderr)."""
+    from forecast.backtest.jobs import method_label
+    from forecast.errors import NotApplicable
+    from forecast.methods import make_method
+    from forecast.methods.defaults import default_chain
+
+    chain = default_chain(d)
+    for i, (name, params, kind) in enumerate(chain):
+        try:
+            f = make_method(name, **params, seed=seed).fit(d, cut, task=task, cache=False if no_cache else None)
+        except NotApplicable as exc:
+            if i == len(chain) - 1:
+                raise
+            click.echo(f"forecast: {name}, the default for {kind.replace('_', '-')} data, does not apply "
+                       f"({exc}); using the next default", err=True)
+            continue
+        return f, method_label(name, params or None), kind
+    raise InputError("no default method applies")  # pragma: no cover - the chain is never empty

@@ -45,4 +45,22 @@ def default_method(data: EvalData) -> tuple[str, dict[str, Any], str]:
     return name, dict(params), kind
 
 
-__all__ = ["KIND_ORDER", "DEFAULT_BY_KIND", "default_kind", "default_method"]
+def default_chain(data: EvalData) -> list[tuple[str, dict[str, Any], str]]:
+    """The defaults of every kind ``data`` holds, most specific first, each method once.
+
+    A caller fits the first and falls back to the next when a method does not apply to one
+    task (``two_step_slp``, a ladder's default, needs the task's loss: a ladder task without
+    one gets the task-level default)."""
+    kinds = data_kinds(data)
+    chain: list[tuple[str, dict[str, Any], str]] = []
+    seen: set[str] = set()
+    for kind in [k for k in KIND_ORDER if k in kinds] or ["per_question"]:
+        name, params = DEFAULT_BY_KIND[kind]
+        key = repr((name, sorted(params.items())))
+        if key not in seen:
+            seen.add(key)
+            chain.append((name, dict(params), kind))
+    return chain
+
+
+__all__ = ["KIND_ORDER", "DEFAULT_BY_KIND", "default_kind", "default_method", "default_chain"]
