@@ -64,7 +64,7 @@ import forecast
 from forecast.backtest.runner import default_methods
 from forecast.backtest.jobs import method_label
 from forecast.data.bigg import bigg_half
-from forecast.methods.registry import METHODS
+from forecast.methods.registry import method_names
 
 INCUMBENT = ("slice_sandwich", {})
 #: the mixture's components today; candidates add one of theirs to it
@@ -108,7 +108,8 @@ def label(spec: tuple[str, dict[str, Any]]) -> str:
 def built(spec: tuple[str, dict[str, Any]]) -> bool:
     """Whether a candidate (and every component it names) is registered."""
     names = [spec[0], *spec[1].get("combine", ())]
-    return all(n in METHODS for n in names)
+    known = set(method_names())  # registered methods and their configured variants
+    return all(n in known for n in names)
 
 
 def selection_backtest(kind: str, seed: int, out: Path, backend: str) -> None:
