@@ -50,6 +50,10 @@ def _rule():
     return module
 
 
+def markdown(frame: pd.DataFrame) -> str:
+    return _rule().markdown(frame)
+
+
 def run_bigg_eval(out: Path, backend: str) -> None:
     rule = _rule()
     data = forecast.load_dataset("bigbench_bigg")
@@ -98,14 +102,14 @@ def main() -> None:
         s = pd.read_csv(out / "bigg_eval" / "summary.csv")
         s = s[(s["subset"] == "all") & (s["families"] == "all")]
         print("## BIG-G evaluation half, cut-offs 1B-27B: every candidate and baseline (all distances)")
-        print(s[s["window"] == "all"][SUMMARY_COLUMNS].round(3).to_markdown(index=False))
+        print(markdown(s[s["window"] == "all"][SUMMARY_COLUMNS].round(3)))
         print("\n## The same by extrapolation distance (decades): MAE ratio to the best baseline")
         wide = s.pivot_table(index="method", columns="window", values="ratio_mae").round(3)
-        print(wide.to_markdown())
+        print(markdown(wide.reset_index()))
         e = pd.read_csv(out / "bigg_eval" / "emergence_summary.csv")
         print("\n## Emergence on the evaluation half (all levels pooled)")
         print(e[e["tau"].astype(str) == "all"][["method", "n_rows", "n_events", "brier", "auc", "skill",
-                                                  "skill_lo", "skill_hi"]].round(3).to_markdown(index=False))
+                                                  "skill_lo", "skill_hi"]].round(3)))
     for name in ("ladder", "obsscaling"):
         if (out / f"{name}.txt").exists():
             print(f"\n## {name} (the benchmark's own tables)\n")

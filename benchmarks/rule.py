@@ -100,6 +100,14 @@ INHERITS = {"per_question_probs": "per_question", "sampled": "per_question"}
 KEEP_INCUMBENT = ("task_level", "multi_family")
 
 
+def markdown(frame: pd.DataFrame) -> str:
+    """A Markdown table (``benchmarks/ladder.py``'s, which needs no optional dependency)."""
+    spec = importlib.util.spec_from_file_location("ladder_bench", Path(__file__).with_name("ladder.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.markdown(frame)
+
+
 def label(spec: tuple[str, dict[str, Any]]) -> str:
     """The backtest's label of a candidate (name, or name with its parameters)."""
     return method_label(spec[0], spec[1] or None)
@@ -177,7 +185,8 @@ def _skill(emergence: pd.DataFrame, method: str) -> float:
 
 def pick_kind(kind: str, out: Path) -> dict[str, Any]:
     """Apply the rule to one kind's saved runs; return the table and the pick."""
-    seeds = sorted(p.name for p in (out / kind).glob("seed*"))
+    done = "rows.csv" if kind == "ladder" else "summary.csv"
+    seeds = sorted(p.name for p in (out / kind).glob("seed*") if (p / done).exists())
     if not seeds:
         return {"kind": kind, "pick": label(INCUMBENT), "reason": "no selection run", "rows": []}
     cands = [label(c) for c in CANDIDATES[kind]]
@@ -270,7 +279,7 @@ def main() -> None:
         res = pick_kind(kind, out)
         print(f"\n## {kind}: pick {res['pick']} (tie margin {res.get('delta', math.nan):.3f})")
         if res["rows"]:
-            print(pd.DataFrame(res["rows"]).to_markdown(index=False, floatfmt=".3f"))
+            print(markdown(pd.DataFrame(res["rows"]).round(3)))
         picks[kind] = res["pick"]
     for kind, parent in INHERITS.items():
         picks[kind] = picks[parent]

@@ -22,7 +22,7 @@ from forecast.methods.contract import data_kinds
 KIND_ORDER = ("ladder", "multi_family", "task_level", "group", "per_question_probs", "sampled", "per_question")
 #: kind -> (method name, parameters): the rule's picks
 DEFAULT_BY_KIND: dict[str, tuple[str, dict[str, Any]]] = {
-    "ladder": ("slice_sandwich", {}),
+    "ladder": ("two_step_slp", {}),
     "multi_family": ("slice_sandwich", {}),
     "task_level": ("slice_sandwich", {}),
     "group": ("slice_sandwich", {}),
