@@ -5,6 +5,8 @@ Run:  python benchmarks/make_results.py [--backend processes] [--out DIR] [--ski
       section of RESULTS.md is replaced, the rest kept)
       python benchmarks/make_results.py --only pythia --pythia-out DIR   (the Pythia section, from the
       folder written by `python benchmarks/pythia.py run --out DIR`)
+      python benchmarks/make_results.py --only candidates --rule-out DIR [--candidates-out DIR]   (issue 22:
+      the rule's pick and the candidates on the reported sets)
       python benchmarks/make_results.py --only ladder [--ladder-backtests DIR,DIR] [--ladder-rows CSV]   (the model
       ladder's section: its targets run again, and the tables of `forecast backtest olmo_ladder*`
       output folders added)
@@ -230,11 +232,25 @@ def run_script(name: str, *args: str) -> str:
 
 
 #: the parts of RESULTS.md after the main backtest, each under its own "## " heading
-PARTS = ("early", "speed", "ladder", "mirage", "obsscaling", "pythia")
+PARTS = ("early", "speed", "ladder", "mirage", "obsscaling", "pythia", "candidates")
 EARLY_HEADING = "## Early signals: the easy slice's turn and the hard slices' rise (`python benchmarks/early_signal.py`)"
 OBSSCALING_HEADING = "## Observational scaling data, many families (`python benchmarks/obsscaling.py`)"
 LADDER_HEADING = "## The model ladder (`python benchmarks/ladder.py`)"
 PYTHIA_HEADING = "## Pythia: two families, 8 sizes, MMLU subjects (`python benchmarks/pythia.py`)"
+CANDIDATES_HEADING = ("## Issue 22: the default per data kind, picked by the rule (`python benchmarks/rule.py`), "
+                      "and the candidates on the reported sets (`python benchmarks/candidates.py`)")
+
+
+def candidates_section(rule_out: str, report_out: str | None) -> list[str]:
+    """The rule's pick from the selection runs in ``rule_out`` (``rule.py run --out``) and the
+    candidates beside the baselines on the reported sets saved in ``report_out``
+    (``candidates.py run --out``)."""
+    parts = [CANDIDATES_HEADING, "### The rule's selection sets and its pick",
+             nest_headings(run_script("rule.py", "pick", rule_out))]
+    if report_out:
+        parts += ["### The reported sets (no part in the choice)",
+                  nest_headings(run_script("candidates.py", "report", "--out", report_out))]
+    return parts
 
 
 def pythia_section(out: str) -> list[str]:
@@ -321,6 +337,9 @@ def main() -> None:
                         help="with --reuse: the wall time of the obsscaling run that made the job files")
     parser.add_argument("--pythia-out", help="the folder of `python benchmarks/pythia.py run --out DIR` whose "
                         "tables make the Pythia section")
+    parser.add_argument("--rule-out", help="the folder of `python benchmarks/rule.py run --out DIR` (the rule's "
+                                           "selection runs)")
+    parser.add_argument("--candidates-out", help="the folder of `python benchmarks/candidates.py run --out DIR`")
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--reuse", action="store_true",
                         help="rebuild the tables from the job files in --out instead of running the main backtest")
@@ -332,8 +351,11 @@ def main() -> None:
         parser.error(f"unknown part {unknown[0]!r} (parts: {', '.join(PARTS)})")
     warnings.filterwarnings("ignore")
     if only:
-        if not set(only) <= {"obsscaling", "ladder", "early", "pythia"}:
-            parser.error("--only runs the obsscaling, ladder, early or pythia parts alone (the others need the main run)")
+        if not set(only) <= {"obsscaling", "ladder", "early", "pythia", "candidates"}:
+            parser.error("--only runs the obsscaling, ladder, early, pythia or candidates parts alone "
+                         "(the others need the main run)")
+        if "candidates" in only and not args.rule_out:
+            parser.error("--only candidates reads the folder of `benchmarks/rule.py run`: give it with --rule-out")
         if "pythia" in only and not args.pythia_out:
             parser.error("--only pythia reads the folder of `benchmarks/pythia.py run`: give it with --pythia-out")
         path = Path(args.results)
@@ -344,6 +366,8 @@ def main() -> None:
             text = replace_section(text, EARLY_HEADING, early_section(args.out))
         if "pythia" in only:
             text = replace_section(text, PYTHIA_HEADING, pythia_section(args.pythia_out))
+        if "candidates" in only:
+            text = replace_section(text, CANDIDATES_HEADING, candidates_section(args.rule_out, args.candidates_out))
         if "ladder" in only:
             text = replace_section(text, LADDER_HEADING, ladder_section(args.ladder_backtests, args.ladder_rows))
         if "obsscaling" in only:
@@ -389,6 +413,8 @@ def main() -> None:
         sections += obsscaling_section(args.obsscaling_out, args.reuse, args.obsscaling_seconds)
     if "pythia" not in skip and args.pythia_out:
         sections += pythia_section(args.pythia_out)
+    if "candidates" not in skip and args.rule_out:
+        sections += candidates_section(args.rule_out, args.candidates_out)
     sections.append(f"\n(total {time.perf_counter() - t0:.0f} s)")
     Path(args.results).write_text("\n\n".join(sections) + "\n")
     print(f"wrote {args.results}")
