@@ -26,9 +26,11 @@ ROOT = Path(__file__).resolve().parents[1] / "forecast"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bottom", ("forecast.errors", "forecast.scoring", "forecast.validation", "forecast._validation",
                 "forecast.provenance", "forecast.settings_cache")),
+    # the metrics of the data, each declared once (the task table scores with them)
+    ("metrics", ("forecast.metrics", "forecast.sampling")),
     ("data", ("forecast.data",)),
-    ("curves", ("forecast.metrics", "forecast.slicing", "forecast.curves", "forecast.sandwich",
-                "forecast.threshold", "forecast.irt", "forecast.priors", "forecast.sampling")),
+    ("curves", ("forecast.slicing", "forecast.curves", "forecast.sandwich",
+                "forecast.threshold", "forecast.irt", "forecast.priors")),
     ("tuning", ("forecast.tuning", "forecast.stacking", "forecast.composite")),
     # predictability flags tasks with a baseline's fit: it sits beside the methods
     ("methods", ("forecast.methods", "forecast.predictability")),
