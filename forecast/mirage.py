@@ -50,23 +50,31 @@ from statsmodels.stats.proportion import proportion_confint
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import one_row_per_answer
 from forecast.errors import InputError
-from forecast.metrics import emergence_score, loglik_matrix, target_loglik, token_edit_distance
-from forecast.sampling import default_ks, pass_at_k
+from forecast.metrics import emergence_score, get_metric, is_metric, task_table_metrics
+from forecast.metrics.registry import METRICS, correct_grade
+from forecast.metrics.sampling import default_ks, pass_at_k
 
-#: metrics read off a threshold (0/1 per question, or a max over samples)
-DISCONTINUOUS = ("accuracy", "exact_match")
-#: metrics that change smoothly with the model's probabilities
-CONTINUOUS = ("p_correct", "tc_brier", "loglik", "edit_distance")
-#: lower-is-better metrics (emergence score on the negated curve)
-LOWER_IS_BETTER = ("edit_distance",)
-#: order of the rows
+
+def scored_metrics() -> tuple[str, ...]:
+    """The registered metrics scored per question, in registration order (the order of the rows)."""
+    return tuple(name for name, m in METRICS.items() if m.score is not None and not m.is_family)
+
+
+#: the metrics mirage scores itself, in the order of the rows (each declared in
+#: :mod:`forecast.metrics.registry`; metrics registered beyond these follow them)
 ORDER = ("accuracy", "p_correct", "tc_brier", "loglik", "exact_match", "edit_distance")
+#: metrics read off a threshold (0/1 per question, or a max over samples)
+DISCONTINUOUS = tuple(m for m in ORDER if not get_metric(m).continuous)
+#: metrics that change smoothly with the model's probabilities
+CONTINUOUS = tuple(m for m in ORDER if get_metric(m).continuous)
+#: lower-is-better metrics (emergence score on the negated curve)
+LOWER_IS_BETTER = tuple(m for m in ORDER if not get_metric(m).higher_is_better)
 ALPHA, POWER = 0.05, 0.8
 
 
 def is_discontinuous(metric: str) -> bool:
-    """Accuracy, exact match and every pass@k."""
-    return metric in DISCONTINUOUS or metric.startswith("pass@")
+    """Accuracy, exact match and every pass@k (the metrics declared not continuous)."""
+    return is_metric(metric) and not get_metric(metric).continuous
 
 
 # ----------------------------------------------------------------------------- per question
@@ -79,7 +87,7 @@ def question_scores(rows: pd.DataFrame, ks: list[int] | None = None) -> tuple[pd
         The task's per-question results (validated; one answer per question and model is
         kept, see :func:`forecast.data.task_table.one_row_per_answer`).
     ks : list of int, optional
-        pass@k levels for sampled answers (default :func:`forecast.sampling.default_ks`).
+        pass@k levels for sampled answers (default :func:`forecast.metrics.sampling.default_ks`).
 
     Returns
     -------
@@ -93,28 +101,23 @@ def question_scores(rows: pd.DataFrame, ks: list[int] | None = None) -> tuple[pd
     sampled = "n_samples" in rows.columns
     has_ll = "loglik" in rows.columns and rows["loglik"].notna().all() and "target" in rows.columns
     if has_ll:
-        ll = loglik_matrix(rows["loglik"].to_numpy(dtype=object))
-        t = pd.to_numeric(rows["target"]).to_numpy(dtype=int)
-        parts["loglik"] = target_loglik(ll, t)
+        parts["loglik"] = get_metric("loglik").score(rows)
     else:
         missing["loglik"] = "needs per-choice log-likelihoods (columns 'loglik', 'target')"
-    if "correct" in rows.columns:
-        parts["accuracy"] = rows["correct"].to_numpy(dtype=float)
+    if "correct" in rows.columns:  # the 0/1 grade (sampled answers: the majority; pass@1 is the rate)
+        parts["accuracy"] = correct_grade(rows)
     else:
         missing["accuracy"] = "needs the argmax grade (column 'correct' or 'loglik')"
     if "p_correct" in rows.columns and rows["p_correct"].notna().all():
-        p = rows["p_correct"].to_numpy(dtype=float)
-        parts["p_correct"] = p
-        parts["tc_brier"] = -((1.0 - p) ** 2)
+        parts["p_correct"] = get_metric("p_correct").score(rows)
+        parts["tc_brier"] = get_metric("tc_brier").score(rows)
     else:
         for key in ("p_correct", "tc_brier"):
             missing[key] = "needs the probability of the correct answer (column 'p_correct')"
     has_text = {"output", "target_text"} <= set(rows.columns) and rows["output"].notna().all()
     if has_text:
-        outs = rows["output"].astype(str).to_numpy()
-        tgts = rows["target_text"].astype(str).to_numpy()
-        parts["exact_match"] = (np.char.strip(outs.astype(str)) == np.char.strip(tgts.astype(str))).astype(float)
-        parts["edit_distance"] = token_edit_distance(outs, tgts).astype(float)
+        parts["exact_match"] = get_metric("exact_match").score(rows)
+        parts["edit_distance"] = get_metric("edit_distance").score(rows)
     else:
         for key in ("exact_match", "edit_distance"):
             missing[key] = "needs generated text and targets (columns 'output', 'target_text')"
@@ -123,6 +126,14 @@ def question_scores(rows: pd.DataFrame, ks: list[int] | None = None) -> tuple[pd
             parts[f"pass@{k}"] = pass_at_k(rows["n_samples"], rows["n_correct"], k)
     else:
         missing["pass@k"] = "needs sampled answers (columns 'n_samples', 'n_correct')"
+    for name in scored_metrics():  # metrics registered beyond the built-in ones
+        if name in ORDER:
+            continue
+        metric = get_metric(name)
+        if metric.available(rows):
+            parts[name] = np.asarray(metric.score(rows), dtype=float)
+        else:
+            missing[name] = f"needs columns {', '.join(map(repr, metric.needs))}"
     frames = [
         pd.DataFrame({"model": rows["model"], "question_id": rows["question_id"], "metric": m, "value": v})
         for m, v in parts.items()
@@ -131,16 +142,9 @@ def question_scores(rows: pd.DataFrame, ks: list[int] | None = None) -> tuple[pd
 
 
 def reference(metric: str, chance: float) -> float:
-    """The score of a model with no ability: chance for multiple choice, else zero."""
-    if metric in ("accuracy", "p_correct"):
-        return chance
-    if metric == "tc_brier":
-        return -((1.0 - chance) ** 2)
-    if metric == "loglik":
-        return math.log(chance) if chance > 0 else -math.inf
-    if metric == "edit_distance":
-        return math.nan
-    return 0.0  # exact match, pass@k
+    """The score of a model with no ability (the metric's declared chance level: chance for
+    multiple choice, else zero; NaN for edit distance)."""
+    return get_metric(metric).reference(chance) if is_metric(metric) else 0.0
 
 
 def questions_needed(mean: float, sd: float, ref: float) -> float:
@@ -291,7 +295,7 @@ def _emergence(x: np.ndarray, y: np.ndarray, metric: str) -> float:
     keep = np.isfinite(y)
     if keep.sum() < 2:
         return math.nan
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    sign = 1.0 if not is_metric(metric) or get_metric(metric).higher_is_better else -1.0
     return emergence_score(x[keep], sign * y[keep])
 
 
@@ -354,14 +358,15 @@ def _slice_level(data: EvalData, task: str, level: float) -> tuple[pd.DataFrame,
     chance = data.chance(task)
     n = table["n_questions"].to_numpy(dtype=float)
     records = []
-    for metric in ("accuracy", "tc_brier"):
+    for metric in task_table_metrics():
         if metric not in table.columns or table[metric].isna().all():
             continue
         ref = reference(metric, chance)
+        binomial = get_metric(metric).noise == "binomial"
         for r, n_q in zip(table.itertuples(index=False), n):
             v = float(getattr(r, metric))
             lo = hi = need = math.nan
-            if metric == "accuracy" and np.isfinite(n_q):
+            if binomial and np.isfinite(n_q):
                 lo, hi = proportion_confint(round(v * n_q), int(n_q), alpha=1 - level, method="wilson")
                 need = questions_needed(v, math.sqrt(v * (1 - v)), ref)
             records.append({"metric": metric, "model": r.model, "value": v, "low": lo, "high": hi,
@@ -374,8 +379,8 @@ def _slice_level(data: EvalData, task: str, level: float) -> tuple[pd.DataFrame,
 
 def _sort_key(metric: str) -> tuple[int, int]:
     if metric.startswith("pass@"):
-        return (len(ORDER), int(metric[5:]))
-    return (ORDER.index(metric), 0)
+        return (len(METRICS), int(metric[5:]))
+    return (list(METRICS).index(metric), 0)
 
 
 def mirage(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from forecast.metrics.registry import get_metric, is_metric
+
 #: method colours, in the order methods are listed (colour-blind-safe qualitative palette)
 COLORS = ("#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#2e4057", "#c27c0e", "#00798c")
 #: colours of the reference lines
@@ -22,15 +24,7 @@ EARLY_COLOR = "#00798c"
 CURVE_ALONE_COLOR = "#2e4057"
 #: font sizes: panel titles, axis labels, ticks, legends
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 10, 9, 8, 8
-#: what each slice / task metric is, as an axis label
-METRIC_LABELS = {
-    "accuracy": "accuracy (share of questions correct)",
-    "tc_brier": "TC Brier score (higher is better; 0 = sure and right)",
-    "p_correct": "probability on the correct answer (mean)",
-    "loglik": "log-likelihood of the target (nats, mean over questions)",
-    "edit_distance": "token edit distance to the target (mean; lower is better)",
-    "exact_match": "exact match (share of answers equal to the target)",
-}
+# what each metric is, as an axis label: its description in forecast.metrics.registry
 
 
 def method_colors(methods: list[str]) -> dict[str, str]:
@@ -44,10 +38,9 @@ def compute_label(scale: str) -> str:
 
 
 def metric_label(metric: str) -> str:
-    """The y-axis label of a metric, with what it measures."""
-    if metric.startswith("pass@"):
-        return f"{metric} (chance that one of {metric[5:]} samples is right)"
-    return METRIC_LABELS.get(metric, metric)
+    """The y-axis label of a metric, with what it measures (declared with the metric,
+    :mod:`forecast.metrics.registry`)."""
+    return get_metric(metric).label(metric) if is_metric(metric) else metric
 
 
 def format_compute(value: float, scale: str) -> str:

@@ -26,9 +26,11 @@ ROOT = Path(__file__).resolve().parents[1] / "forecast"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bottom", ("forecast.errors", "forecast.scoring", "forecast.validation", "forecast._validation",
                 "forecast.provenance", "forecast.settings_cache")),
+    # the metrics of the data, each declared once (the task table scores with them)
+    ("metrics", ("forecast.metrics", "forecast.sampling")),
     ("data", ("forecast.data",)),
-    ("curves", ("forecast.metrics", "forecast.slicing", "forecast.curves", "forecast.sandwich",
-                "forecast.threshold", "forecast.irt", "forecast.priors", "forecast.sampling")),
+    ("curves", ("forecast.slicing", "forecast.curves", "forecast.sandwich",
+                "forecast.threshold", "forecast.irt", "forecast.priors")),
     ("tuning", ("forecast.tuning", "forecast.stacking", "forecast.composite")),
     # predictability flags tasks with a baseline's fit: it sits beside the methods
     ("methods", ("forecast.methods", "forecast.predictability")),
@@ -159,6 +161,36 @@ def test_the_graph_sees_function_level_imports(tmp_path):
     # forecast.cli names its lazy commands' modules by string
     assert "forecast.cli.backtest" in graph["forecast.cli"]
     assert circles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+
+
+def data_set_names_in(path: Path, names: set[str]) -> list[str]:
+    """String constants of ``path`` equal to a data set name, outside docstrings and the
+    values of ``*METHOD*`` names (a method may share a data set's name)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            skip.add(id(node.value))  # a docstring
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and "METHOD" in t.id for t in targets):
+                skip |= {id(n) for n in ast.walk(node.value)}
+    return [f"{path.name}:{n.lineno} {n.value!r}" for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and n.value in names and id(n) not in skip]
+
+
+def test_the_backtest_keeps_no_data_set_facts(tmp_path):
+    """A data set's facts (paper cut-offs, tuning halves) live with it in forecast/data/ and
+    the backtest asks there: no module of forecast/backtest/ names a shipped data set."""
+    from forecast.data.shipped import dataset_names
+
+    names = set(dataset_names())
+    found = [hit for path in sorted((ROOT / "backtest").glob("*.py")) for hit in data_set_names_in(path, names)]
+    assert not found, "data set names in the backtest: " + "; ".join(found)
+    # the check sees a data set named as a dict key
+    sample = tmp_path / "layer_probe.py"
+    sample.write_text('CUTS = {"slice_sandwich": (1.0,)}\nDEFAULT_METHOD = "slice_sandwich"\n')
+    assert data_set_names_in(sample, names) == ["layer_probe.py:1 'slice_sandwich'"]
 
 
 if __name__ == "__main__":  # pragma: no cover - a listing for humans

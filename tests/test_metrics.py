@@ -390,3 +390,89 @@ def test_emergence_scores_errors():
         emergence_scores(df)
     with pytest.raises(InputError, match=r"missing column 'flops'"):
         emergence_scores(df.assign(model=["a", "b"]), x="flops")
+
+
+# ----------------------------------------------------------------- the metric seam
+
+
+def test_the_registry_declares_the_metrics_the_data_carry():
+    from forecast.data.ladder import METRICS as LADDER_METRICS
+    from forecast.metrics import DEFAULT_TARGET, METRICS, NOISE_MODELS, get_metric, task_table_metrics
+    from forecast.mirage import ORDER
+
+    assert DEFAULT_TARGET == "accuracy" and task_table_metrics()[0] == "accuracy"
+    target = get_metric("accuracy")
+    assert (target.range, target.noise, target.continuous) == ((0.0, 1.0), "binomial", False)
+    assert target.reference(0.25) == 0.25
+    assert get_metric("tc_brier").reference(0.25) == -(0.75 ** 2)
+    assert get_metric("pass@10") is get_metric("pass@k")
+    for name in (*ORDER, *LADDER_METRICS):  # mirage's metrics and a ladder's task losses
+        assert name in METRICS, name
+    for metric in METRICS.values():
+        assert metric.noise in NOISE_MODELS
+        lo, hi = metric.range
+        assert lo < hi and metric.description
+
+
+def test_register_metric_refuses_a_bad_declaration():
+    from forecast.metrics import Metric, register_metric
+
+    with pytest.raises(InputError, match="already registered"):
+        register_metric(Metric("accuracy", "another accuracy", (0.0, 1.0)))
+    with pytest.raises(InputError, match="noise"):
+        register_metric(Metric("toy_bad", "a toy", (0.0, 1.0), noise="gaussian"))
+    with pytest.raises(InputError, match="outside"):
+        register_metric(Metric("toy_bad", "a toy", (0.0, 1.0), chance=lambda c: -1.0))
+    with pytest.raises(InputError, match="empty"):
+        register_metric(Metric("toy_bad", "a toy", (1.0, 0.0)))
+
+
+def squared_p(rows: pd.DataFrame) -> np.ndarray:
+    return rows["p_correct"].to_numpy(dtype=float) ** 2
+
+
+@pytest.fixture
+def toy_metric():
+    """A metric declared in one place: the squared probability on the correct answer."""
+    from forecast.metrics import METRICS, Metric, register_metric
+
+    metric = register_metric(Metric(
+        "p_squared", "squared probability on the correct answer (a toy)", (0.0, 1.0),
+        chance=lambda c: c ** 2, needs=("p_correct",), score=squared_p, in_task_table=True))
+    yield metric
+    METRICS.pop("p_squared")
+
+
+def test_a_metric_declared_once_reaches_the_task_table_the_cli_mirage_and_the_plots(toy_metric, tmp_path):
+    from click.testing import CliRunner
+
+    from forecast.cli import cli
+    from forecast.data import load_data
+    from forecast.data.task_table import task_table
+    from forecast.mirage import mirage
+    from forecast.plotstyle import metric_label
+    from forecast.testing import write_lmeval_folder
+
+    folder = write_lmeval_folder(tmp_path / "lmeval")
+    data = load_data(str(folder))
+    task = "arc_easy"  # multiple choice: every row has p_correct
+    table = task_table(data, task)
+    rows = data.results[(data.results["task"] == task) & (data.results["filter"] == "none")]
+    want = rows.assign(v=rows["p_correct"] ** 2).groupby("model")["v"].mean()
+    assert np.allclose(table.set_index("model")["p_squared"], want.loc[table["model"]])
+    assert "tc_brier" in table.columns  # the built-in metrics are still there
+
+    out = CliRunner().invoke(cli, ["metrics", str(folder), "--task", task])
+    assert out.exit_code == 0, out.output
+    assert "p_squared" in out.output and "p_squared: " in out.output.split("emergence score —")[1]
+
+    result = mirage(data, task, n_boot=20)
+    row = result.metrics.set_index("metric").loc["p_squared"]
+    assert row["kind"] == "continuous" and np.isfinite(row["emergence_score"])
+    curve = result.curves[result.curves["metric"] == "p_squared"]
+    assert np.allclose(curve["reference"], data.chance(task) ** 2)
+    assert list(result.metrics["metric"])[-1] == "p_squared"  # after the built-in metrics
+    assert metric_label("p_squared") == "squared probability on the correct answer (a toy)"
+
+    generated = mirage(data, "gsm8k", n_boot=20)  # no p_correct: said, not guessed
+    assert "p_squared" in generated.unavailable

@@ -34,7 +34,7 @@ items, each one of
     else ``rolling``;
 ``paper``
     the Slice-and-Sandwich paper's cut-offs and two earlier ones per task
-    (:data:`PAPER_CUTOFFS`; the paper chose them knowing where each task jumps, so they
+    (:data:`forecast.data.facts.PAPER_CUTOFFS`, declared beside each data set; the paper chose them knowing where each task jumps, so they
     are for comparison with its figures, not for honest headline numbers); tasks without
     paper cut-offs get none.
 
@@ -62,30 +62,15 @@ import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import EvalData
+from forecast.data.facts import PAPER_CUTOFFS, paper_cutoff_datasets, paper_cutoffs
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 from forecast.slicing import legal_group_horizons
 from forecast.tuning import MIN_FITTED_SIZES, rolling_cutoffs
 
 
-def _flops_1e21(*log10_values: float) -> tuple[float, ...]:
-    # computed like the shipped group horizons (``difficulty_flops_max_1e21``), so a cut-off
-    # at a horizon uses that horizon's difficulty groups
-    return tuple(10.0**v * 1e21 for v in log10_values)
-
-
-#: the paper's cut-offs per shipped dataset and task, raw compute (``--cutoffs paper``)
-PAPER_CUTOFFS: dict[str, dict[str, tuple[float, ...]]] = {
-    "slice_sandwich": {
-        "mmlu": _flops_1e21(1.5, 1.1, 1.3),
-        "arithmetic": _flops_1e21(1.8, 1.4, 1.6),
-        "parsinlu_qa_mc": _flops_1e21(2.3, 1.9, 2.1),
-        # no-emergence controls: their difficulty groups exist only at 10^2.3 (x 1e21 FLOPs)
-        "arc": _flops_1e21(2.3),
-        "hellaswag": _flops_1e21(2.3),
-    },
-}
-#: kept for older code: the default is now the rolling origin
+#: kept for older code (the paper's cut-offs per data set and task, declared beside each data
+#: set, :mod:`forecast.data.facts`): the default is now the rolling origin
 DEFAULT_CUTOFFS = PAPER_CUTOFFS
 _RULE = re.compile(r"^(largest|expanding):(\d+)$")
 _GRID = re.compile(r"^grid:([^:]+):([^:]+):([^:]+)(?::(\d+))?$")
@@ -219,8 +204,7 @@ def _expand(item: CutoffItem, dataset: str, task: str, table: pd.DataFrame,
     if item.kind == "grid":
         return _grid(item, table if fittable is None else fittable, comp)
     if item.kind == "paper":
-        known = PAPER_CUTOFFS.get(dataset, {})
-        values = known.get(task, known.get("*"))
+        values = paper_cutoffs(dataset, task)
         return [(float(v), "paper") for v in values] if values is not None else []
     if item.kind == "rolling":
         if fittable is None or len(fittable) == len(table):
@@ -386,7 +370,7 @@ def plan_splits(
     if not splits:
         if any(i.kind == "paper" for i in items):
             raise InputError("no task of the data has paper cut-offs (--cutoffs paper is for the "
-                             "slice_sandwich data set); use rolling or raw cut-offs")
+                             f"{', '.join(paper_cutoff_datasets())} data set); use rolling or raw cut-offs")
         if any(i.kind == "grid" for i in items) or any(d.default_cutoffs for d in datasets):
             raise InputError(
                 "no task has a grid cut-off with enough fitted models (each needs at least "

@@ -24,7 +24,7 @@ def metrics_command(data: str, models_file, scores_file, task_info, task, comput
     jumps, small for a steady rise, negative for a falling curve."""
     from forecast.data import load_data
     from forecast.data.task_table import task_table
-    from forecast.metrics import emergence_score
+    from forecast.metrics import emergence_score, task_table_metrics
 
     if task is not None and not task.strip():
         raise InputError("--task is empty; name a task (forecast metrics DATA lists them all)")
@@ -36,7 +36,7 @@ def metrics_command(data: str, models_file, scores_file, task_info, task, comput
             raise InputError(
                 f"task {name!r}: {len(table)} model is too few for an emergence score; need at least 2 sizes"
             )
-        cols = [c for c in ("accuracy", "tc_brier") if c in table.columns and table[c].notna().all()]
+        cols = [c for c in task_table_metrics() if c in table.columns and table[c].notna().all()]
         click.echo(f"== {name} ({d.scale(name)} scale, chance {d.chance(name):.3g}, {len(table)} models)")
         click.echo(
             table[["model", "compute"] + cols + ["n_questions"]].to_string(

@@ -45,16 +45,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast.data.bigg import BIGG_DATASET as BIGG
 from forecast.data.dataset import EvalData
 from forecast.data.obsscaling import OBSSCALING, SCORES_FILE, TASKS_FILE, load_obsscaling
 from forecast.data.pythia import EVALS_FILE as PYTHIA_EVALS_FILE
 from forecast.data.pythia import FOLDER as PYTHIA_FOLDER
 from forecast.data.pythia import load_pythia
+from forecast.data.slice_sandwich import SLICE_SANDWICH_DATASET as SLICE_SANDWICH
 from forecast.errors import InputError
 
-#: BIG-G tasks whose correctness is multiple-choice grade at every size
-BIGG = "bigbench_bigg"
-SLICE_SANDWICH = "slice_sandwich"
+#: the shipped data sets' names (BIG-G's and Slice-and-Sandwich's are declared with their facts)
 DIGITS = "digits"
 OLMO_LADDER = "olmo_ladder"
 OLMO_LADDER_PAPER = "olmo_ladder_paper"

@@ -1,4 +1,6 @@
-"""One row per model for one task: compute, accuracy, question count, whole-task score."""
+"""One row per model for one task: compute, accuracy (the forecast target), question count,
+and every other metric of :func:`forecast.metrics.task_table_metrics` the data carry (TC
+Brier today), each scored by the metric layer (:mod:`forecast.metrics.registry`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable
+from forecast.metrics.registry import DEFAULT_TARGET, forecast_accuracy, get_metric, task_table_metrics
 
 
 #: filters preferred when a task's answers were scored under several (lm-eval names)
@@ -93,28 +96,35 @@ def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataF
     if not keep.any():
         return None
     out = full[keep].reset_index(drop=True)
-    if "tc_brier" in out.columns and not out["tc_brier"].notna().any():
+    if any(m in out.columns and not out[m].notna().any() for m in other_metrics()):
         return None  # without the dropped models the column may be absent
     out.attrs["scale"] = full.attrs["scale"]
     return out
 
 
+def other_metrics() -> tuple[str, ...]:
+    """The task table's metrics besides the target (accuracy)."""
+    return tuple(m for m in task_table_metrics() if m != DEFAULT_TARGET)
+
+
 def _per_model_answers(data: EvalData, task: str | None):
-    """``model, accuracy, n_questions[, tc_brier]`` of ``task`` from the per-question results
-    (``task=None``: of every task at once, a dict by task; only where no task's filter choice
-    depends on the others, :func:`single_answer`)."""
+    """``model, accuracy, n_questions[, tc_brier, ...]`` of ``task`` from the per-question
+    results (``task=None``: of every task at once, a dict by task; only where no task's filter
+    choice depends on the others, :func:`single_answer`)."""
     rows = one_row_per_answer(data.results if task is None else data.rows_of("results", task))
     if "n_samples" in rows.columns:  # sampled answers: expected one-sample accuracy
-        rows = rows.assign(correct=rows["n_correct"] / rows["n_samples"])
+        rows = rows.assign(correct=forecast_accuracy(rows))
     elif "correct" not in rows.columns:
         raise NotApplicable(
             f"{data.name}: task {task!r} has probabilities only (no column 'correct'): "
             "accuracy needs the argmax of the choices; use forecast mirage for p_correct"
         )
     agg = {"accuracy": ("correct", "mean"), "n_questions": ("question_id", "size")}
-    if "p_correct" in rows.columns and rows["p_correct"].notna().all():
-        rows = rows.assign(tc_brier=-((1.0 - rows["p_correct"]) ** 2))
-        agg["tc_brier"] = ("tc_brier", "mean")
+    for name in other_metrics():  # each the mean of its per-question scores, where every row has them
+        metric = get_metric(name)
+        if metric.available(rows):
+            rows = rows.assign(**{name: metric.score(rows)})
+            agg[name] = (name, "mean")
     if task is not None:
         return rows.groupby("model", sort=True).agg(**agg).reset_index()
     every = rows.groupby(["task", "model"], sort=True).agg(**agg).reset_index()
@@ -128,8 +138,10 @@ def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) 
     For sampled answers (``n_samples, n_correct``) accuracy is the mean per-question success
     rate ``n_correct / n_samples`` (the expected accuracy of one sample, pass@1); results with
     probabilities only raise :class:`NotApplicable`.
-    A ``tc_brier`` column (higher-is-better whole-task TC Brier) is added when the data
-    carry it: from ``p_correct`` for per-question data, from the score table otherwise.
+    A column per other metric of :func:`forecast.metrics.task_table_metrics` (``tc_brier``,
+    the higher-is-better whole-task TC Brier) is added when the data carry it: the mean of its
+    per-question scores (:attr:`forecast.metrics.Metric.score`) for per-question data, the
+    whole-task value of the score table otherwise.
     """
     compute = data.compute_table(task)
     if data.results is not None:
@@ -159,11 +171,12 @@ def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) 
         per_model = (
             acc.drop_duplicates("model")[["model", "value"]].rename(columns={"value": "accuracy"})
         )
-        brier = s[(s["metric"] == "tc_brier") & (s["prob_renormalized"] == prob_renormalized)]
-        if not brier.empty:
-            per_model = per_model.merge(
-                brier[["model", "value"]].rename(columns={"value": "tc_brier"}), on="model", how="left"
-            )
+        for name in other_metrics():
+            given = s[(s["metric"] == name) & (s["prob_renormalized"] == prob_renormalized)]
+            if not given.empty:
+                per_model = per_model.merge(
+                    given[["model", "value"]].rename(columns={"value": name}), on="model", how="left"
+                )
         n = np.nan
         if data.groups is not None:
             g = data.groups[(data.groups["task"] == task) & (data.groups["metric"] == "tc_brier")]

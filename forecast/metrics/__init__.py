@@ -22,7 +22,9 @@ Conventions
 Modules: :mod:`~forecast.metrics.inputs` (checked inputs, ``loglik`` cells),
 :mod:`~forecast.metrics.per_question` (the scores), :mod:`~forecast.metrics.tables` (a results
 table's metric columns, per-model means), :mod:`~forecast.metrics.emergence` (the emergence
-score).  Every name is importable from ``forecast.metrics``.
+score), :mod:`~forecast.metrics.registry` (every metric of the data declared once: range,
+direction, chance level, noise model, per-question score; the forecast target is one of
+them).  Every name is importable from ``forecast.metrics``.
 """
 
 from __future__ import annotations
@@ -39,9 +41,27 @@ from forecast.metrics.per_question import (
     tc_brier,
     token_edit_distance,
 )
+from forecast.metrics.registry import (
+    DEFAULT_TARGET,
+    METRICS,
+    NOISE_MODELS,
+    Metric,
+    get_metric,
+    is_metric,
+    register_metric,
+    task_table_metrics,
+)
 from forecast.metrics.tables import PER_QUESTION_METRICS, model_metrics, question_metrics
 
 __all__ = [
+    "DEFAULT_TARGET",
+    "METRICS",
+    "NOISE_MODELS",
+    "Metric",
+    "get_metric",
+    "is_metric",
+    "register_metric",
+    "task_table_metrics",
     "PER_QUESTION_METRICS",
     "accuracy",
     "p_correct",
