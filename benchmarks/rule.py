@@ -120,8 +120,11 @@ def built(spec: tuple[str, dict[str, Any]]) -> bool:
     return all(n in known for n in names)
 
 
-def selection_backtest(kind: str, seed: int, out: Path, backend: str) -> None:
-    """Run the selection set of a per-question or group kind at one seed; save its summaries."""
+def selection_backtest(kind: str, seed: int, out: Path, backend: str, only: set[str] | None = None) -> None:
+    """Run the selection set of a per-question or group kind at one seed; save its summaries.
+
+    ``only``: the labels of the candidates to run (every baseline runs regardless: the scores
+    are ratios to the best of them); a second seed need not rerun every candidate."""
     if kind == "per_question":
         data = forecast.load_dataset("bigbench_bigg")
         tasks = [t for t in data.task_names if bigg_half(t) == "tuning"]
@@ -129,7 +132,7 @@ def selection_backtest(kind: str, seed: int, out: Path, backend: str) -> None:
     else:
         data = forecast.load_dataset("slice_sandwich")
         tasks, cutoffs = None, None
-    candidates = [c for c in CANDIDATES[kind] if built(c)]
+    candidates = [c for c in CANDIDATES[kind] if built(c) and (only is None or label(c) in only)]
     methods: list[Any] = [(n, dict(p)) for n, p in candidates]
     have = {label(c) for c in candidates}
     methods += [m for m in default_methods([data]) if m not in have]
@@ -259,6 +262,7 @@ def main() -> None:
     run.add_argument("--seeds", default="0,1")
     run.add_argument("--kinds", default="per_question,group,ladder")
     run.add_argument("--backend", default="processes")
+    run.add_argument("--only", help="semicolon-separated candidate labels to run (default: every candidate)")
     pick = sub.add_parser("pick", help="apply the rule to saved runs")
     pick.add_argument("out")
     pick.add_argument("--write", help="write the picks (JSON) here")
@@ -271,7 +275,8 @@ def main() -> None:
                 if kind == "ladder":
                     ladder_selection(seed, out)
                 else:
-                    selection_backtest(kind, seed, out, args.backend)
+                    only = {c.strip() for c in args.only.split(";")} if args.only else None
+                    selection_backtest(kind, seed, out, args.backend, only)
         return
     out = Path(args.out)
     picks: dict[str, Any] = {}
