@@ -16,7 +16,9 @@ Two steps, each reading only what the previous one wrote::
 * ``DIR/families``: the across-family backtest (:func:`forecast.data.pythia.cross_family_sets`):
   one family's models all known, the other's fitted up to one of its sizes (1B, 1.4B, 2.8B,
   6.9B) and its larger models forecast, both ways, on the non-MMLU tasks and the subject
-  average.
+  average; one split per task at each set's own cut-off (its largest compute), planned by
+  the package's ``plan_splits``, which accepts it because the other family's larger models
+  are held-out targets.
 
 ``report`` prints, per data set and task group (MMLU subjects, the rest, all), the same
 tables as BIG-G in RESULTS.md (MAE, CRPS, interval score, coverage, ratios to the best
@@ -79,33 +81,8 @@ def family_sets() -> list:
     return cross_family_sets(with_tasks(both, [t for t in both.task_names if not is_mmlu_subject(t)]))
 
 
-def cross_family_splits(sets: list):
-    """``plan_splits`` for the across-family data sets: one split per task at the data set's
-    cut-off (the largest compute; the held-out models are the never-fitted targets).
-
-    The package's ``plan_splits`` refuses a cut-off at the largest compute ("holds out no
-    model") even when targets are held out at it, and here the two 12B models have the same
-    compute; this benchmark therefore plans these splits itself (the hook the backtest lacks:
-    accept such a cut-off when a target of the task is held out)."""
-    import forecast.backtest.runner as runner
-    from forecast.backtest.splits import Split
-
-    names = {d.name: d for d in sets}
-    original = runner.plan_splits
-
-    def plan(datasets, tasks=None, cutoffs=None, **kwargs):
-        if not all(d.name in names for d in datasets):
-            return original(datasets, tasks, cutoffs, **kwargs)
-        return [Split(d.name, t, float(d.default_cutoffs), 0, "cross_family") for d in datasets
-                for t in d.task_names if d.held_out_models(float(d.default_cutoffs), t)]
-
-    return runner, original, plan
-
-
 def run(out: Path, all_tasks: bool, backend: str, n_jobs: int | None, parts: tuple[str, ...]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    runner, original, plan = cross_family_splits(family_sets())
-    runner.plan_splits = plan  # only this benchmark's process plans; the workers run jobs
     chosen = [(p, f) for p, f in (("sizes", lambda: size_sets(all_tasks)), ("families", family_sets)) if p in parts]
     for part, make in chosen:
         sets = make()
@@ -126,12 +103,7 @@ def load_result(folder: Path, sets: list) -> BacktestResult:
     """The backtest saved in ``folder``, rebuilt from its job files."""
     settings = json.loads((folder / "run.json").read_text())
     methods = settings.get("methods") or default_methods(sets)
-    runner, original, plan = cross_family_splits(family_sets())
-    runner.plan_splits = plan
-    try:
-        _, info, actuals = plan_jobs(sets, methods)
-    finally:
-        runner.plan_splits = original
+    _, info, actuals = plan_jobs(sets, methods)
     saved = [json.loads(p.read_text()) for p in sorted((folder / "jobs").glob("*.json"))]
     contexts = [r for r in saved if r["key"].startswith("context|")]
     jobs = [r for r in saved if not r["key"].startswith("context|")]

@@ -29,9 +29,14 @@ discontinuous ones; it *survives* otherwise.  Without an interval (slice-level d
 point estimates are compared and the verdict says so.  Data with only one kind of metric get "cannot
 tell".
 
-Slice-level data (group aggregates) have no per-question rows: the curves come from the
-whole-task scores, accuracy intervals are binomial (Wilson) with the task's question count,
-and the TC Brier curve has no interval (its per-question spread is not published).
+Slice-level and task-level data (group aggregates, a model ladder, Pythia) have no
+per-question rows: the curves come from the whole-task scores, those of the task table
+(accuracy, TC Brier) and those of every other registered metric the score table holds for
+the task (a task loss such as ``soft_log_prob``, the mean log-probability of the correct
+answer: Pythia's LAMBADA ``-ln ppl``, a ladder's ``bpb`` and ``soft_prob``), each with the
+kind, direction and chance level declared in :mod:`forecast.metrics.registry`.  Accuracy
+intervals are binomial (Wilson) with the task's question count; the other curves have no
+interval (their per-question spread is not published).
 """
 
 from __future__ import annotations
@@ -351,29 +356,51 @@ def _per_question(data: EvalData, task: str, ks, n_boot, level, rng) -> tuple[pd
     return pd.DataFrame(records), missing
 
 
+def whole_task_values(data: EvalData, task: str, metric: str, prob_renormalized: bool = True) -> pd.DataFrame:
+    """Per-model whole-task values of ``metric`` on ``task`` from the score table
+    (``model, value``; empty where the data hold none), preferring rows with
+    ``prob_renormalized`` as the task table does."""
+    if data.scores is None:
+        return pd.DataFrame({"model": [], "value": []})
+    s = data.scores[(data.scores["task"] == task) & (data.scores["metric"] == metric)]
+    if "prob_renormalized" in s.columns:
+        s = s.sort_values("prob_renormalized", ascending=not prob_renormalized, kind="stable")
+    return s.drop_duplicates("model")[["model", "value"]].reset_index(drop=True)
+
+
 def _slice_level(data: EvalData, task: str, level: float) -> tuple[pd.DataFrame, dict]:
+    """Curves of task-level data: the task table's metrics (accuracy, TC Brier) and every
+    other registered metric the score table holds for the task (a task loss such as
+    ``soft_log_prob``, Pythia's LAMBADA ``-ln ppl``), each with its declared kind, direction,
+    chance level and noise model (binomial: a Wilson interval; otherwise none)."""
     from forecast.data.task_table import task_table
 
     table = task_table(data, task)
     chance = data.chance(task)
-    n = table["n_questions"].to_numpy(dtype=float)
+    per_metric = {m: table[["model", m]].rename(columns={m: "value"}) for m in task_table_metrics()
+                  if m in table.columns and table[m].notna().any()}
+    for name, m in METRICS.items():  # whole-task values of the other registered metrics
+        if name not in per_metric and not m.is_family:
+            given = whole_task_values(data, task, name)
+            if given["value"].notna().any():
+                per_metric[name] = table[["model"]].merge(given, on="model", how="left")
+    n_of = dict(zip(table["model"], table["n_questions"].to_numpy(dtype=float)))
     records = []
-    for metric in task_table_metrics():
-        if metric not in table.columns or table[metric].isna().all():
-            continue
+    for metric, values in per_metric.items():
         ref = reference(metric, chance)
         binomial = get_metric(metric).noise == "binomial"
-        for r, n_q in zip(table.itertuples(index=False), n):
-            v = float(getattr(r, metric))
+        for model, v in zip(values["model"], values["value"].to_numpy(dtype=float)):
+            n_q = n_of[model]
             lo = hi = need = math.nan
-            if binomial and np.isfinite(n_q):
+            if binomial and np.isfinite(n_q) and np.isfinite(v):
                 lo, hi = proportion_confint(round(v * n_q), int(n_q), alpha=1 - level, method="wilson")
                 need = questions_needed(v, math.sqrt(v * (1 - v)), ref)
-            records.append({"metric": metric, "model": r.model, "value": v, "low": lo, "high": hi,
+            records.append({"metric": metric, "model": model, "value": v, "low": lo, "high": hi,
                             "n_questions": n_q, "reference": ref, "questions_needed": need,
                             "samples_needed": math.nan, "_boot": None})
-    missing = {k: "slice-level data hold only whole-task accuracy and TC Brier"
-               for k in ("p_correct", "loglik", "exact_match", "edit_distance", "pass@k")}
+    held = ", ".join(per_metric) or "none"
+    missing = {k: f"task-level data hold only whole-task scores (here: {held})"
+               for k in ("p_correct", "loglik", "exact_match", "edit_distance", "pass@k") if k not in per_metric}
     return pd.DataFrame(records), missing
 
 

@@ -35,6 +35,30 @@ def test_datasets_command():
     assert proc.returncode == 0
     assert "bigbench_bigg" in proc.stdout and "slice_sandwich" in proc.stdout
     assert "75900" in proc.stdout
+    # a listing is not a load: no loader notes (pythia's left-out bias rows, ...)
+    assert "pythia" in proc.stdout and "note:" not in proc.stderr and "left out" not in proc.stderr
+
+
+def test_loading_one_data_set_says_its_notes_once():
+    """``forecast fit pythia`` still says the loader's note, once (the listing only is quiet)."""
+    proc = run("fit", "pythia", "--task", "lambada_openai:0", "--cutoff", "2.6e21", "--method", "persistence",
+               "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("forecast: note: pythia: left out 9504 rows of bias measures") == 1
+
+
+def test_datasets_listing_warns_nothing_and_keeps_later_loads_saying_notes():
+    import warnings
+
+    from forecast.data.shipped import datasets, load_dataset
+    from forecast.errors import DataNote
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = datasets()
+    assert "pythia" in set(table["name"])
+    assert not [w for w in caught if issubclass(w.category, DataNote)]
+    assert any("left out 9504 rows" in n for n in load_dataset("pythia").notes)
 
 
 def test_fit_json_is_strict(tmp_path):

@@ -47,6 +47,18 @@ def test_check_forecaster(method, fixture, contract_fixtures, dask_client):
         assert "\n" not in result.detail and method in result.detail
 
 
+def test_testing_keeps_its_public_names():
+    """forecast.testing is two modules (fixtures, the check); its names stay importable from it."""
+    import forecast.testing as testing
+    from forecast.testing import check, fixtures
+
+    assert testing.check_forecaster is check.check_forecaster
+    assert testing.make_fixture is fixtures.make_fixture and testing.FIXTURES is fixtures.FIXTURES
+    for name in ("FIXTURES", "BACKENDS", "CheckResult", "check_forecaster", "check_on_fixture", "make_fixture",
+                 "write_lmeval_folder", "perturb", "held_out_rows", "quick_params", "results_table", "subset"):
+        assert name in testing.__all__ and hasattr(testing, name)
+
+
 def test_tags_refuse_with_one_line(contract_fixtures):
     """A data kind a method does not declare: one NotApplicable line naming it."""
     data = contract_fixtures["per_question"]

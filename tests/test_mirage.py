@@ -144,6 +144,39 @@ def test_slice_level_data(sas):
     assert "point estimates only" in r.verdict
 
 
+@pytest.mark.parametrize("name", ["pythia", "pythia_deduped"])
+def test_pythia_lambada_task_loss_is_the_continuous_metric(name):
+    """Pythia is task-level: LAMBADA's perplexity, stored as ``soft_log_prob = -ln ppl``, is
+    read from the score table as a continuous metric (declared in the registry) beside
+    accuracy; its curve is lm-eval's ``-ln ppl`` at the final checkpoint over 6·N·D."""
+    from forecast.data.shipped import load_dataset, pythia_frame
+    from forecast.metrics import emergence_score, get_metric
+
+    d = load_dataset(name)
+    r = mirage(d, "lambada_openai:0")
+    assert list(r.metrics["metric"]) == ["accuracy", "soft_log_prob"]
+    kinds = dict(zip(r.metrics["metric"], r.metrics["kind"]))
+    assert kinds == {"accuracy": "discontinuous", "soft_log_prob": "continuous"}
+    assert get_metric("soft_log_prob").continuous
+    raw = pythia_frame()
+    family = {"pythia": "Pythia", "pythia_deduped": "Pythia-deduped"}[name]
+    ppl = raw[(raw["family"] == family) & (raw["task"] == "lambada_openai") & (raw["metric"] == "ppl")
+              & (raw["shots"] == 0) & (raw["step"] == 143000) & raw["eval_run"].isin(["zero-shot"])
+              & raw["variant"].isin(["standard", "bf16"])]
+    ppl = ppl.sort_values("params_total")
+    x = np.log10(6 * ppl["params_total"].to_numpy(float) * ppl["tokens_seen"].to_numpy(float))
+    y = -np.log(ppl["value"].to_numpy(float))
+    curve = r.curves[r.curves["metric"] == "soft_log_prob"].sort_values("log10_compute")
+    np.testing.assert_allclose(curve["value"].to_numpy(), y, rtol=1e-12)
+    np.testing.assert_allclose(curve["log10_compute"].to_numpy(), x, rtol=1e-12)
+    e = r.metrics.set_index("metric")["emergence_score"]
+    assert e["soft_log_prob"] == pytest.approx(emergence_score(x, y), rel=1e-12)
+    assert "survives" in r.verdict and "point estimates only" in r.verdict
+    assert "soft_log_prob" in r.unavailable["loglik"]  # says what the task-level data hold
+    # a task without a loss has only accuracy
+    assert mirage(d, "arc_easy:0").verdict.startswith("cannot tell")
+
+
 def test_same_seed_same_output():
     d = load_data(jump_table(), models=MODELS, task_info=TASKS)
     a, b = mirage(d, "t", n_boot=50, seed=4), mirage(d, "t", n_boot=50, seed=4)

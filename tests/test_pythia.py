@@ -182,3 +182,27 @@ def test_cross_family_split_fits_the_known_family_whole():
     fitted = set(d.restrict(float(d.default_cutoffs), "arc_easy:0").models["model"])
     assert {m for m in flops.index if not m.endswith("-deduped")} <= fitted
     assert not fitted & held
+
+
+def test_plan_splits_accepts_the_largest_compute_when_targets_are_held_out():
+    """The across-family sets' cut-off is the largest compute (the known family's 12B has the
+    same compute as the other family's 12B target): plan_splits takes it because targets are
+    held out there, and refuses it on the same data without targets."""
+    from forecast.backtest.splits import plan_splits
+    from forecast.data.pythia import with_tasks
+
+    both = with_tasks(load_both(pythia_frame()), ["arc_easy:0", "lambada_openai:0"])
+    flops = both.models.set_index("model")["flops"]
+    d = cross_family(both, known="Pythia", cutoff=float(flops["pythia-1.4b-deduped"]))
+    top = float(d.default_cutoffs)
+    assert top == float(flops.max()) and (flops == top).sum() == 2
+    splits = plan_splits([d])  # the data set's default: its largest compute
+    assert [(s.dataset, s.task, s.cutoff, s.order) for s in splits] == [
+        (d.name, t, top, 0) for t in d.task_names]
+    assert all(d.held_out_models(s.cutoff, s.task) for s in splits)
+    # the rolling origin reaches the largest fitted size too (the targets stay held out)
+    rolling = plan_splits([d], ["arc_easy:0"], "rolling")
+    assert rolling[-1].cutoff == top and len(rolling) >= 2
+    # without targets the same cut-off holds out no model
+    with pytest.raises(InputError, match="holds out no model"):
+        plan_splits([both], ["arc_easy:0"], repr(top))

@@ -41,7 +41,12 @@ items, each one of
 An item may be scoped to one task or one dataset with ``NAME=``, e.g.
 ``mmlu=3.1622777e22,bigbench_bigg=largest:2``.  A task uses the items scoped to it, else
 those scoped to its dataset, else the unscoped items, else ``default``.  A cut-off that
-holds out no model, or lies below the smallest model of a task, is refused.
+holds out no model, or lies below the smallest model of a task, is refused.  Held-out
+targets count: on data whose models include never-fitted targets (role ``target``, e.g. a
+ladder's targets or the Pythia across-family sets, where the other family's larger models
+have the same compute as the known family's largest), a cut-off at or above the largest
+compute is accepted when the task has such a target to score
+(:meth:`forecast.data.dataset.EvalData.held_out_models`).
 
 Group data (slice-level difficulty groups, no per-question results): a group-slicing
 method can use only the groups sorted with models at or below the cut-off, so no cut-off
@@ -306,7 +311,8 @@ def plan_splits(
     ------
     InputError
         For an unknown task, a malformed specification, a scope naming no task or dataset,
-        a cut-off below a task's smallest model or at/above its largest, or a raw cut-off
+        a cut-off below a task's smallest model or at/above its largest (unless the task
+        has a held-out target there), or a raw cut-off
         below a group task's smallest legal cut-off.
     """
     items = parse_cutoffs(cutoffs)
@@ -347,7 +353,7 @@ def plan_splits(
                                 f"{floor:.6g} FLOPs would leak); the smallest legal cut-off is {floor:.6g}"
                             )
                         cutoff, rule = floor, f"{rule}^horizon"
-                        if floor >= comp[-1] * (1 - 1e-12):
+                        if floor >= comp[-1] * (1 - 1e-12) and not data.held_out_models(floor, task):
                             raise InputError(
                                 f"task {task!r} of {data.name}: no legal cut-off; the smallest legal "
                                 f"cut-off (the difficulty groups' horizon) is {floor:.6g} FLOPs, which "
@@ -359,10 +365,11 @@ def plan_splits(
                             f"{data.name} ({comp[0]:.4g} {table.attrs.get('scale', '')}); cut-offs "
                             "are raw compute (scope it with TASK= or DATASET=)"
                         )
-                    if cutoff >= comp[-1] * (1 - 1e-12):
+                    if cutoff >= comp[-1] * (1 - 1e-12) and not data.held_out_models(cutoff, task):
                         raise InputError(
                             f"cut-off {cutoff:.4g} holds out no model of task {task!r} of "
-                            f"{data.name} (largest: {comp[-1]:.4g}); pick one below the largest model"
+                            f"{data.name} (largest: {comp[-1]:.4g}, no held-out target); pick one "
+                            "below the largest model"
                         )
                     if cutoff not in seen:
                         seen.append(cutoff)

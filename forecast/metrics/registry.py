@@ -12,7 +12,8 @@ Brier, the probability of the correct answer, a model ladder's task losses) and 
 * ``forecast metrics`` prints those columns and the emergence score of each;
 * :func:`forecast.mirage` takes each metric's kind (continuous or not), direction and
   chance level (its reference line and the questions needed to tell a model from it), and
-  scores the registered metrics beyond its built-in ones;
+  scores the registered metrics beyond its built-in ones (per question, or on task-level
+  data from the score table's whole-task values: Pythia's and a ladder's ``soft_log_prob``);
 * :func:`forecast.plotstyle.metric_label` takes its axis label.
 
 Add a metric with :func:`register_metric` (``docs/CONTRIBUTING.md``); ``tests/test_metrics.py``
