@@ -108,8 +108,8 @@ def main() -> None:
         print(markdown(wide.reset_index()))
         e = pd.read_csv(out / "bigg_eval" / "emergence_summary.csv")
         print("\n## Emergence on the evaluation half (all levels pooled)")
-        print(e[e["tau"].astype(str) == "all"][["method", "n_rows", "n_events", "brier", "auc", "skill",
-                                                  "skill_lo", "skill_hi"]].round(3)))
+        print(markdown(e[e["tau"].astype(str) == "all"][["method", "n_rows", "n_events", "brier", "auc", "skill",
+                                                         "skill_lo", "skill_hi"]].round(3)))
     for name in ("ladder", "obsscaling"):
         if (out / f"{name}.txt").exists():
             print(f"\n## {name} (the benchmark's own tables)\n")
