@@ -17,6 +17,7 @@ from forecast.methods.baselines import (
     Sigmoid,
 )
 from forecast.methods.contract import DATA_KINDS, ForecasterTags, data_kinds
+from forecast.methods.item_level import ItemLevel
 from forecast.methods.obsscaling import ObsScaling, ObsScalingGivenScores
 from forecast.methods.published import Published
 from forecast.methods.registry import (
@@ -33,7 +34,7 @@ from forecast.methods.slice_sandwich import SliceSandwich
 from forecast.methods.two_step import TwoStep
 
 for _cls in (SliceSandwich, Published, Sigmoid, PaperSigmoid, Persistence, PersistenceDrift, Linear,
-             FamilySigmoid, TwoStep, ObsScaling, ObsScalingGivenScores):
+             FamilySigmoid, TwoStep, ObsScaling, ObsScalingGivenScores, ItemLevel):
     register(_cls)
 
 #: shorthand names for configured variants
