@@ -31,12 +31,16 @@ giving the question-averaged posterior predictive accuracy.
 
 The questions are independent given compute, which understates how wrong a task-level
 extrapolation can be.  An extrapolation term makes up for it: each curve draw reads the
-curve at ``x_cut + (1 + s z) (x - x_cut)`` past the cut-off (``z`` standard normal, the
-ability's growth per decade uncertain by ``s``), ``s`` learned at fit time on pseudo-cut-offs
-inside the fitted range of every task (:func:`forecast.tuning.choose_by_pseudo_crps`, the
-value of :data:`EXTRAPOLATION_GRID` whose observed-score draws of the larger fitted models
-have the smallest pooled CRPS; each pseudo-cut-off's priors learned from the models at or
-below it only).
+curve at ``x_cut + max(1 + m + s z, 0) (x - x_cut)`` past the cut-off (``z`` standard
+normal: the ability's growth per decade past the cut-off is off by ``m`` on average and
+uncertain by ``s``; ``m = -1`` freezes the curve at the cut-off).  ``(m, s)`` are learned at
+fit time on pseudo-cut-offs inside the fitted range of every task
+(:func:`forecast.tuning.choose_by_pseudo_crps`, the pair of :data:`GROWTH_BIAS_GRID` x
+:data:`EXTRAPOLATION_GRID` whose observed-score draws of the larger fitted models have the
+smallest pooled CRPS, one-standard-error rule, simplest first; each pseudo-cut-off's priors
+learned from the models at or below it only).  The bias corrects what the item model gets
+wrong systematically past its data: a question one fitted model answered by luck reads as
+solved from then on.
 
 Settings fixed a priori (not tuned on any result): the grid, the weak regularisers of the
 per-task estimates while the hyperprior is learned (:data:`LEARN_MU_SD`,
@@ -98,6 +102,9 @@ FALLBACK_PRIOR = {"mu_a": float(np.log(1.5)), "s_a": 0.75, "mu_b_offset": 1.0, "
                   "m_ls": 0.0, "t_ls": 0.75}
 #: candidate growth errors of the ability past the cut-off (decades per decade), simplest first
 EXTRAPOLATION_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+#: candidate growth biases of the ability past the cut-off (decades per decade: -1 is a curve
+#: frozen at the cut-off), simplest first
+GROWTH_BIAS_GRID = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, -1.0)
 #: fallback growth error where no pseudo-cut-off exists
 FALLBACK_EXTRAPOLATION = 0.3
 #: draws of the pseudo-forecasts the growth error is learned on
@@ -369,9 +376,12 @@ class ItemLevel(Forecaster):
     Parameters
     ----------
     extrapolation_sd : float or None
-        Growth error of the ability past the cut-off (decades per decade): each curve draw
-        reads the curve at ``x_cut + (1 + s z)(x - x_cut)``.  None (default): learned at fit
-        time on pseudo-cut-offs inside the fitted range (:data:`EXTRAPOLATION_GRID`).
+        Growth error ``s`` of the ability past the cut-off (decades per decade): each curve
+        draw reads the curve at ``x_cut + max(1 + m + s z, 0)(x - x_cut)``.  None (default):
+        learned at fit time on pseudo-cut-offs inside the fitted range (:data:`EXTRAPOLATION_GRID`).
+    growth_bias : float or None
+        Growth bias ``m`` of the ability past the cut-off (decades per decade; -1 freezes the
+        curve at the cut-off).  None (default): learned with ``s`` (:data:`GROWTH_BIAS_GRID`).
     n_pseudo : int
         Pseudo-cut-offs per task (those nearest the real cut-off) the growth error is learned on.
     n_draws : int
@@ -388,12 +398,17 @@ class ItemLevel(Forecaster):
     tags = ForecasterTags(handles=frozenset({"per_question", "per_question_probs", "sampled"}),
                           learns_settings=True)
     param_constraints = {"extrapolation_sd": Spread(zero_ok=True), "n_pseudo": Integer(0)}
+
+    @property
+    def learns_context(self) -> bool:  # type: ignore[override]
+        return True
     noise_scale = "logit"
     n_curve_params = 2
 
-    def __init__(self, extrapolation_sd: float | None = None, n_pseudo: int = MAX_PSEUDO_CUTOFFS,
-                 n_draws: int = 1000, seed: int = 0) -> None:
+    def __init__(self, extrapolation_sd: float | None = None, growth_bias: float | None = None,
+                 n_pseudo: int = MAX_PSEUDO_CUTOFFS, n_draws: int = 1000, seed: int = 0) -> None:
         self.extrapolation_sd = extrapolation_sd
+        self.growth_bias = growth_bias
         self.n_pseudo = n_pseudo
         self.n_draws = n_draws
         self.seed = seed
@@ -406,7 +421,7 @@ class ItemLevel(Forecaster):
         from forecast.tuning import choose_by_pseudo_crps, pseudo_forecasts, pseudo_splits
 
         context = learn_priors(pool, cutoff)
-        if self.extrapolation_sd is not None:
+        if self.extrapolation_sd is not None and self.growth_bias is not None:
             return context
         priors: dict[float, dict[str, Any]] = {}
 
@@ -416,19 +431,26 @@ class ItemLevel(Forecaster):
                     priors[c] = learn_priors(pool.restrict(c), c)
                 except InputError:
                     priors[c] = learn_priors(data.restrict(c, task), c)
-            probe = type(self)(extrapolation_sd=0.0, n_pseudo=0, n_draws=PSEUDO_DRAWS, seed=self.seed)
+            probe = type(self)(extrapolation_sd=0.0, growth_bias=0.0, n_pseudo=0, n_draws=PSEUDO_DRAWS,
+                               seed=self.seed)
             return probe.fit(data, c, task, context=priors[c])
 
         splits = list(pseudo_splits(pool, max_per_task=self.n_pseudo))
         fits = pseudo_forecasts(pool, fit, splits)
 
-        def apply(fc: ItemLevel, value: float) -> None:
-            fc.extrapolation_sd_ = float(value)
+        biases = GROWTH_BIAS_GRID if self.growth_bias is None else (float(self.growth_bias),)
+        sds = EXTRAPOLATION_GRID if self.extrapolation_sd is None else (float(self.extrapolation_sd),)
+        pairs = [(m, sd) for m in biases for sd in sds]  # simplest first: no bias, no spread
 
-        best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply)
-        context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION if best is None else float(best)
+        def apply(fc: ItemLevel, value: float) -> None:
+            fc.growth_bias_, fc.extrapolation_sd_ = pairs[int(value)]
+
+        best, table = choose_by_pseudo_crps(fits, tuple(float(i) for i in range(len(pairs))), apply)
+        m, sd = (0.0, FALLBACK_EXTRAPOLATION) if best is None else pairs[int(best)]
+        context["growth_bias"], context["extrapolation_sd"] = float(m), float(sd)
         context["extrapolation_pseudo_splits"] = len(fits)
-        context["extrapolation_crps"] = {f"{v:g}": float(c) for v, c in zip(table["value"], table["crps"])}
+        context["extrapolation_crps"] = {f"{pairs[int(v)][0]:g},{pairs[int(v)][1]:g}": float(c)
+                                         for v, c in zip(table["value"], table["crps"])}
         return context
 
     # ------------------------------------------------------------------ fit
@@ -467,6 +489,8 @@ class ItemLevel(Forecaster):
         self.hyper_cov_ = cov
         extrap = self.extrapolation_sd if self.extrapolation_sd is not None else ctx.get("extrapolation_sd")
         self.extrapolation_sd_ = float(FALLBACK_EXTRAPOLATION if extrap is None else extrap)
+        bias = self.growth_bias if self.growth_bias is not None else ctx.get("growth_bias")
+        self.growth_bias_ = float(0.0 if bias is None else bias)
         self._rng = QuasiDraws(self.seed)
         n_hyper = min(self.n_draws, HYPER_DRAWS)
         hyper = self._rng.multivariate_normal(mode, cov, size=n_hyper)
@@ -492,14 +516,14 @@ class ItemLevel(Forecaster):
         w0 = items.prior(mode[0], float(np.exp(mode[1])), mu_a, s_a)
         self.posterior_ = items.posterior(w0)  # (J, G) under the task's mode
         self.diagnostics_.update({"n_items": items.n_items, "hyper": dict(self.hyper_),
-                                  "extrapolation_sd": self.extrapolation_sd_})
+                                  "extrapolation_sd": self.extrapolation_sd_, "growth_bias": self.growth_bias_})
 
     # ------------------------------------------------------------------ curves
     def _effective_x(self, x: np.ndarray) -> np.ndarray:
-        """Each draw's reading point: ``x_cut + max(1 + s z, 0) (x - x_cut)`` past the cut-off."""
+        """Each draw's reading point: ``x_cut + max(1 + m + s z, 0) (x - x_cut)`` past the cut-off."""
         x = np.atleast_1d(np.asarray(x, dtype=float))
         d = np.maximum(x - self.x_cut_, 0.0)
-        growth = np.maximum(1.0 + self.extrapolation_sd_ * self.growth_z_, 0.0)
+        growth = np.maximum(1.0 + self.growth_bias_ + self.extrapolation_sd_ * self.growth_z_, 0.0)
         return np.where(d[None, :] > 0, self.x_cut_ + growth[:, None] * d[None, :], x[None, :])
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
