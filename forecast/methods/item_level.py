@@ -98,8 +98,15 @@ SA_RANGE = (0.1, 2.0)
 #: alternations of the per-task and pooled steps when learning the hyperprior
 LEARN_ROUNDS = 3
 #: the a-priori hyperprior used when none was learned (no task to learn from)
-FALLBACK_PRIOR = {"mu_a": float(np.log(1.5)), "s_a": 0.75, "mu_b_offset": 1.0, "t_mu": 2.0,
+#: constant rates of the questions that do not scale
+FLAT_POINTS = 40
+#: prior sd of a task's share of questions that do not scale around the pooled share (logit)
+FLAT_LOGIT_SD = 1.5
+FALLBACK_PRIOR = {"mu_a": float(np.log(1.5)), "s_a": 0.75, "guess": 0.5, "flat": 0.3, "mu_b_offset": 1.0,
+                  "t_mu": 2.0,
                   "m_ls": 0.0, "t_ls": 0.75}
+#: bounds of the share of questions with the chance floor
+GUESS_RANGE = (0.02, 0.98)
 #: candidate growth errors of the ability past the cut-off (decades per decade), simplest first
 EXTRAPOLATION_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 #: candidate growth biases of the ability past the cut-off (decades per decade: -1 is a curve
@@ -109,6 +116,8 @@ GROWTH_BIAS_GRID = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, -1.0)
 FALLBACK_EXTRAPOLATION = 0.3
 #: draws of the pseudo-forecasts the growth error is learned on
 PSEUDO_DRAWS = 128
+#: fewest fitted sizes of a pseudo-cut-off where the usual ones (MIN_FITTED_SIZES) leave none
+PSEUDO_MIN_SIZES = 3
 
 
 # ----------------------------------------------------------------------------- data
@@ -165,13 +174,15 @@ def item_arrays(data: EvalData, task: str) -> tuple[np.ndarray, list[str], np.nd
     return data.memo(("item_level_arrays", task), build)
 
 
-def _log_probs(eta: np.ndarray, chance: float) -> tuple[np.ndarray, np.ndarray]:
-    """``log p`` and ``log(1 - p)`` of ``p = chance + (1 - chance) sigmoid(eta)``, stably."""
+def _log_probs(eta: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log p`` and ``log(1 - p)`` of ``p = floor + (1 - floor) sigmoid(eta)``, stably
+    (``floor`` broadcast against ``eta``; 0 allowed)."""
+    floor = np.asarray(floor, dtype=float)
     log_sig = -np.logaddexp(0.0, -eta)
-    log_rest = np.log1p(-chance) - np.logaddexp(0.0, eta)
-    if chance <= 0:
-        return log_sig, log_rest
-    return np.logaddexp(np.log(chance), np.log1p(-chance) + log_sig), log_rest
+    log_rest = np.log1p(-floor) - np.logaddexp(0.0, eta)
+    with np.errstate(divide="ignore"):
+        log_floor = np.log(floor)
+    return np.logaddexp(log_floor, np.log1p(-floor) + log_sig), log_rest
 
 
 def _normal_weights(grid: np.ndarray, mu: float, sd: float) -> np.ndarray:
@@ -203,106 +214,156 @@ class TaskItems:
         self.x_cut = float(x_cut)
         self.b_grid = np.linspace(self.x.min() - B_BELOW, self.x_cut + B_ABOVE, B_POINTS)
         self.la_grid = np.linspace(np.log(A_RANGE[0]), np.log(A_RANGE[1]), A_POINTS)
-        b = np.repeat(self.b_grid, A_POINTS)
-        a = np.exp(np.tile(self.la_grid, B_POINTS))
-        self.grid_b, self.grid_a = b, a
-        eta = a[None, :] * (self.x[:, None] - b[None, :])  # (M, G)
-        ll = np.empty((self.k.shape[0], b.size))
+        per = B_POINTS * A_POINTS
+        # grid points: (guesses at chance?, b, log a), the first half with no floor
+        self.grid_f = np.repeat([0.0, 1.0], per)
+        self.grid_b = np.tile(np.repeat(self.b_grid, A_POINTS), 2)
+        self.grid_a = np.tile(np.exp(np.tile(self.la_grid, B_POINTS)), 2)
+        eta = self.grid_a[None, :] * (self.x[:, None] - self.grid_b[None, :])  # (M, G)
+        ll = np.empty((self.k.shape[0], self.grid_b.size))
         self.chances = np.unique(self.chance)
         for c in self.chances:
             rows = self.chance == c
-            log_p, log_q = _log_probs(eta, float(c))
+            log_p, log_q = _log_probs(eta, self.grid_f[None, :] * float(c))
             ll[rows] = self.k[rows] @ log_p + (self.n[rows] - self.k[rows]) @ log_q
-        self.ll_max = ll.max(axis=1)
-        #: likelihood of every grid point, scaled per question by its largest value: (J, Nb, Na)
-        self.lik = np.exp(ll - self.ll_max[:, None]).reshape(-1, B_POINTS, A_POINTS)
+        # questions that do not scale: a constant rate r on a grid of its own (uniform prior)
+        self.r_grid = (np.arange(FLAT_POINTS) + 0.5) / FLAT_POINTS
+        kj, nj = self.k.sum(axis=1), self.n.sum(axis=1)
+        ll_flat = kj[:, None] * np.log(self.r_grid)[None, :] + (nj - kj)[:, None] * np.log1p(-self.r_grid)[None, :]
+        self.ll_max = np.maximum(ll.max(axis=1), ll_flat.max(axis=1))
+        #: likelihood of every scaling grid point, scaled per question by its largest value: (J, 2, Nb, Na)
+        self.lik = np.exp(ll - self.ll_max[:, None]).reshape(-1, 2, B_POINTS, A_POINTS)
+        #: likelihood of every constant rate, on the same scale: (J, R)
+        self.lik_flat = np.exp(ll_flat - self.ll_max[:, None])
+        self.flat_mean = self.lik_flat.mean(axis=1)
+        #: every grid point (scaling ones, then constant rates): (J, G + R)
+        self.lik_all = np.concatenate([self.lik.reshape(self.k.shape[0], -1), self.lik_flat], axis=1)
+        self.n_scale = self.grid_b.size
+        nan = np.full(FLAT_POINTS, np.nan)
+        self.all_b = np.concatenate([self.grid_b, nan])
+        self.all_a = np.concatenate([self.grid_a, nan])
+        self.all_f = np.concatenate([self.grid_f, np.zeros(FLAT_POINTS)])
+        self.all_r = np.concatenate([np.full(self.n_scale, np.nan), self.r_grid])
 
     @property
     def n_items(self) -> int:
         return int(self.k.shape[0])
 
-    def log_marginal(self, mu_b: float, s_b: float, mu_a: float, s_a: float) -> float:
+    def log_marginal(self, mu_b: float, s_b: float, mu_a: float, s_a: float, guess: float, flat: float) -> float:
         """Log marginal likelihood of the task's answers under the grid prior (up to the
         constant per-question scale)."""
+        m = (1.0 - flat) * self.prior_b_marginal(mu_a, s_a, guess) @ _normal_weights(self.b_grid, mu_b, s_b)
+        return float(np.sum(np.log(np.maximum(m + flat * self.flat_mean, 1e-300))))
+
+    def prior_b_marginal(self, mu_a: float, s_a: float, guess: float) -> np.ndarray:
+        """Each question's likelihood per crossing point, discrimination and floor summed out
+        under their prior: (J, Nb)."""
+        la = self.lik @ _normal_weights(self.la_grid, mu_a, s_a)  # (J, 2, Nb)
+        return (1.0 - guess) * la[:, 0] + guess * la[:, 1]
+
+    def prior(self, mu_b: float, s_b: float, mu_a: float, s_a: float, guess: float, flat: float) -> np.ndarray:
+        """Prior weights of every grid point (G + R,): the scaling ones, then the constant rates."""
         wb = _normal_weights(self.b_grid, mu_b, s_b)
         wa = _normal_weights(self.la_grid, mu_a, s_a)
-        m = (self.lik @ wa) @ wb
-        return float(np.sum(np.log(np.maximum(m, 1e-300))))
-
-    def prior(self, mu_b: float, s_b: float, mu_a: float, s_a: float) -> np.ndarray:
-        """Prior weights of the grid points (G,)."""
-        return np.outer(_normal_weights(self.b_grid, mu_b, s_b), _normal_weights(self.la_grid, mu_a, s_a)).ravel()
+        scale = (np.array([1.0 - guess, guess])[:, None, None] * wb[None, :, None] * wa[None, None, :]).ravel()
+        return np.concatenate([(1.0 - flat) * scale, np.full(FLAT_POINTS, flat / FLAT_POINTS)])
 
     def posterior(self, weights: np.ndarray) -> np.ndarray:
-        """Every question's posterior on the grid under prior ``weights``: (J, G)."""
-        post = self.lik.reshape(self.n_items, -1) * weights[None, :]
+        """Every question's posterior on the grid under prior ``weights``: (J, G + R)."""
+        post = self.lik_all * weights[None, :]
         return post / np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
 
     def p_grid(self, x: np.ndarray, chance: float) -> np.ndarray:
-        """``P(correct)`` of every grid point at log10 compute ``x``: (G, len(x))."""
-        eta = self.grid_a[:, None] * (np.asarray(x, dtype=float)[None, :] - self.grid_b[:, None])
-        return chance + (1.0 - chance) * expit(eta)
+        """``P(correct)`` of every grid point at log10 compute ``x``: (G + R, len(x))."""
+        x = np.asarray(x, dtype=float)
+        eta = self.grid_a[:, None] * (x[None, :] - self.grid_b[:, None])
+        floor = (self.grid_f * chance)[:, None]
+        rising = floor + (1.0 - floor) * expit(eta)
+        return np.concatenate([rising, np.repeat(self.r_grid[:, None], x.size, axis=1)])
 
 
 # ----------------------------------------------------------------------------- hyperpriors
-def _task_mode(items: TaskItems, mu_a: float, s_a: float, m_mu: float, t_mu: float, m_ls: float,
-               t_ls: float) -> tuple[np.ndarray, np.ndarray]:
-    """The task's posterior mode of ``(mu_b, log s_b)`` under the normal hyperprior, and its
-    Laplace covariance (inverse of the 2x2 Hessian, by differences of the exact gradient)."""
+def _task_mode(items: TaskItems, mu_a: float, s_a: float, guess: float, flat: float, m_mu: float, t_mu: float,
+               m_ls: float, t_ls: float) -> tuple[np.ndarray, np.ndarray]:
+    """The task's posterior mode of ``(mu_b, log s_b, logit flat_task)`` under the normal
+    hyperprior (the task's share of questions that do not scale centred on the pooled ``flat``,
+    :data:`FLAT_LOGIT_SD`), and the Laplace covariance of ``(mu_b, log s_b)`` (the 2x2 block of
+    the inverse Hessian, by differences of the exact gradient)."""
     lo, hi = items.b_grid[0], items.b_grid[-1]
-    la = items.lik @ _normal_weights(items.la_grid, mu_a, s_a)  # (J, Nb): discrimination summed out
+    la = items.prior_b_marginal(mu_a, s_a, guess)  # (J, Nb)
+    fm = items.flat_mean
     grid = items.b_grid
+    m_lf = float(np.log(flat / (1.0 - flat)))
 
     def neg(v: np.ndarray) -> tuple[float, np.ndarray]:
-        mu_b, ls_b = float(v[0]), float(v[1])
+        mu_b, ls_b, lf = float(v[0]), float(v[1]), float(v[2])
         s_b = float(np.exp(ls_b))
+        phi = float(expit(lf))
         wb = _normal_weights(grid, mu_b, s_b)
         z = (grid - mu_b) / s_b
         # derivatives of the normalised weights: d w / d mu = w (z - E z) / s,
         # d w / d log s = w (z^2 - E z^2)
         d_mu = wb * (z - wb @ z) / s_b
         d_ls = wb * (z**2 - wb @ z**2)
-        m = np.maximum(la @ wb, 1e-300)
+        scale = la @ wb
+        m = np.maximum((1.0 - phi) * scale + phi * fm, 1e-300)
         value = float(np.sum(np.log(m)))
-        g_mu = float(np.sum((la @ d_mu) / m))
-        g_ls = float(np.sum((la @ d_ls) / m))
-        value -= 0.5 * ((mu_b - m_mu) / t_mu) ** 2 + 0.5 * ((ls_b - m_ls) / t_ls) ** 2
+        g_mu = (1.0 - phi) * float(np.sum((la @ d_mu) / m))
+        g_ls = (1.0 - phi) * float(np.sum((la @ d_ls) / m))
+        g_lf = phi * (1.0 - phi) * float(np.sum((fm - scale) / m))
+        value -= (0.5 * ((mu_b - m_mu) / t_mu) ** 2 + 0.5 * ((ls_b - m_ls) / t_ls) ** 2
+                  + 0.5 * ((lf - m_lf) / FLAT_LOGIT_SD) ** 2)
         g_mu -= (mu_b - m_mu) / t_mu**2
         g_ls -= (ls_b - m_ls) / t_ls**2
-        return -value, -np.array([g_mu, g_ls])
+        g_lf -= (lf - m_lf) / FLAT_LOGIT_SD**2
+        return -value, -np.array([g_mu, g_ls, g_lf])
 
-    bounds = [(lo, hi), (np.log(SB_RANGE[0]), np.log(SB_RANGE[1]))]
-    start = np.array([min(max(m_mu, lo), hi), min(max(m_ls, bounds[1][0]), bounds[1][1])])
-    res = minimize(neg, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 200})
+    bounds = [(lo, hi), (np.log(SB_RANGE[0]), np.log(SB_RANGE[1])), (-8.0, 8.0)]
+    start = np.array([min(max(m_mu, lo), hi), min(max(m_ls, bounds[1][0]), bounds[1][1]), m_lf])
+    res = minimize(neg, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 300})
     mode = np.asarray(res.x, dtype=float)
     eps = 1e-4
-    hess = np.empty((2, 2))
-    for i in range(2):
-        step = np.zeros(2)
+    hess = np.empty((3, 3))
+    for i in range(3):
+        step = np.zeros(3)
         step[i] = eps
         hess[i] = (neg(mode + step)[1] - neg(mode - step)[1]) / (2 * eps)
     hess = (hess + hess.T) / 2.0
     # keep the Laplace covariance proper: at a bound, or where the marginal is flat, the
     # hyperprior's curvature is what is left
     vals, vecs = np.linalg.eigh(hess)
-    vals = np.maximum(vals, min(1.0 / t_mu**2, 1.0 / t_ls**2))
+    vals = np.maximum(vals, min(1.0 / t_mu**2, 1.0 / t_ls**2, 1.0 / FLAT_LOGIT_SD**2))
     cov = (vecs / vals) @ vecs.T
-    return mode, cov
+    return mode, cov[:2, :2]
 
 
-def _pooled_a(tasks: list[TaskItems], per_task: list[tuple[float, float]], start: tuple[float, float]) -> tuple[float, float]:
-    """The pooled ``(mu_a, s_a)`` maximising the summed marginal likelihood, given each task's
-    ``(mu_b, s_b)``."""
-    lb = [(t.lik.transpose(0, 2, 1) @ _normal_weights(t.b_grid, mu, sb)) for t, (mu, sb) in zip(tasks, per_task)]
+def _pooled(tasks: list[TaskItems], per_task: list[tuple[float, float, float]],
+            start: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The pooled ``(mu_a, s_a, guess)`` maximising the summed marginal likelihood, given each
+    task's ``(mu_b, s_b)`` (``guess``: the share of scaling questions with the chance floor; the
+    others have none, e.g. a question models answer wrong more often than chance; ``flat``: the
+    share of questions that do not scale, a constant rate whatever the compute, per task)."""
+    lb = [np.einsum("jfba,b->jfa", t.lik, _normal_weights(t.b_grid, mu, sb)) for t, (mu, sb, _) in zip(tasks, per_task)]
+    flats = [phi for _, _, phi in per_task]
+    # tasks without chance cannot tell the floors apart
+    informative = [t.chance.max() > 0 for t in tasks]
 
     def neg(v: np.ndarray) -> float:
         wa = _normal_weights(tasks[0].la_grid, float(v[0]), float(np.exp(v[1])))
-        return -float(sum(np.sum(np.log(np.maximum(m @ wa, 1e-300))) for m in lb))
+        g = float(expit(v[2]))
+        total = 0.0
+        for t, m, info, phi in zip(tasks, lb, informative, flats):
+            ma = m @ wa  # (J, 2)
+            mix = (1.0 - g) * ma[:, 0] + g * ma[:, 1] if info else ma[:, 0]
+            total += float(np.sum(np.log(np.maximum((1.0 - phi) * mix + phi * t.flat_mean, 1e-300))))
+        return -total
 
     la = tasks[0].la_grid
-    res = minimize(neg, np.array([start[0], np.log(start[1])]), method="L-BFGS-B",
-                   bounds=[(la[0], la[-1]), (np.log(SA_RANGE[0]), np.log(SA_RANGE[1]))])
-    return float(res.x[0]), float(np.exp(res.x[1]))
+    g0 = min(max(start[2], GUESS_RANGE[0]), GUESS_RANGE[1])
+    share = tuple(np.log(np.array(GUESS_RANGE) / (1 - np.array(GUESS_RANGE))))
+    res = minimize(neg, np.array([start[0], np.log(start[1]), np.log(g0 / (1 - g0))]),
+                   method="L-BFGS-B", bounds=[(la[0], la[-1]), (np.log(SA_RANGE[0]), np.log(SA_RANGE[1])), share])
+    return float(res.x[0]), float(np.exp(res.x[1])), float(expit(res.x[2]))
 
 
 def _spread(values: np.ndarray, se2: np.ndarray, floor: float) -> float:
@@ -351,19 +412,23 @@ def learn_priors_blas(pool: EvalData, cutoff: float) -> dict[str, Any]:
     if not tasks:
         return {"prior_learned": False, "n_tasks": 0}
     mu_a, s_a = FALLBACK_PRIOR["mu_a"], FALLBACK_PRIOR["s_a"]
+    guess, flat = FALLBACK_PRIOR["guess"], FALLBACK_PRIOR["flat"]
     modes = covs = None
     for _ in range(LEARN_ROUNDS):
-        fits = [_task_mode(t, mu_a, s_a, x_cut + 1.0, LEARN_MU_SD, *LEARN_LOG_SB) for t in tasks]
+        fits = [_task_mode(t, mu_a, s_a, guess, flat, x_cut + 1.0, LEARN_MU_SD, *LEARN_LOG_SB) for t in tasks]
         modes = np.array([m for m, _ in fits])
         covs = np.array([c for _, c in fits])
-        mu_a, s_a = _pooled_a(tasks, [(float(m[0]), float(np.exp(m[1]))) for m in modes], (mu_a, s_a))
+        mu_a, s_a, guess = _pooled(tasks, [(float(m[0]), float(np.exp(m[1])), float(expit(m[2]))) for m in modes],
+                                   (mu_a, s_a, guess))
+        # the pooled share of questions that do not scale: the tasks' mean on the logit scale
+        flat = float(min(max(expit(np.mean(modes[:, 2])), GUESS_RANGE[0]), GUESS_RANGE[1]))
     m_mu, m_ls = float(modes[:, 0].mean()), float(modes[:, 1].mean())
     t_mu = _spread(modes[:, 0], covs[:, 0, 0], FLOOR_T_MU)
     t_ls = _spread(modes[:, 1], covs[:, 1, 1], FLOOR_T_LS)
     if not np.isfinite(t_mu):
         t_mu, t_ls = FALLBACK_PRIOR["t_mu"], FALLBACK_PRIOR["t_ls"]
     return {"prior_learned": True, "n_tasks": len(tasks), "n_items": int(sum(t.n_items for t in tasks)),
-            "mu_a": mu_a, "s_a": s_a, "m_mu": m_mu, "t_mu": t_mu, "m_ls": m_ls, "t_ls": t_ls,
+            "mu_a": mu_a, "s_a": s_a, "guess": guess, "flat": flat, "m_mu": m_mu, "t_mu": t_mu, "m_ls": m_ls, "t_ls": t_ls,
             "m_mu_offset": m_mu - x_cut}
 
 
@@ -436,6 +501,8 @@ class ItemLevel(Forecaster):
             return probe.fit(data, c, task, context=priors[c])
 
         splits = list(pseudo_splits(pool, max_per_task=self.n_pseudo))
+        if not splits:  # too few sizes for the usual pseudo-cut-offs: the ones of 3 sizes
+            splits = list(pseudo_splits(pool, min_sizes=PSEUDO_MIN_SIZES, max_per_task=self.n_pseudo))
         fits = pseudo_forecasts(pool, fit, splits)
 
         biases = GROWTH_BIAS_GRID if self.growth_bias is None else (float(self.growth_bias),)
@@ -478,14 +545,18 @@ class ItemLevel(Forecaster):
         fb = FALLBACK_PRIOR
         mu_a = float(ctx["mu_a"]) if learned else fb["mu_a"]
         s_a = float(ctx["s_a"]) if learned else fb["s_a"]
+        guess = float(ctx.get("guess", fb["guess"])) if learned else fb["guess"]
+        flat = float(ctx.get("flat", fb["flat"])) if learned else fb["flat"]
         m_mu = float(ctx["m_mu"]) if learned else x_cut + fb["mu_b_offset"]
         t_mu = float(ctx["t_mu"]) if learned else fb["t_mu"]
         m_ls = float(ctx["m_ls"]) if learned else fb["m_ls"]
         t_ls = float(ctx["t_ls"]) if learned else fb["t_ls"]
         if not learned:
             self.diagnostics_["warnings"].append("item_level: no hyperprior learned; a-priori fallback priors")
-        mode, cov = _task_mode(items, mu_a, s_a, m_mu, t_mu, m_ls, t_ls)
-        self.hyper_ = {"mu_b": float(mode[0]), "s_b": float(np.exp(mode[1])), "mu_a": mu_a, "s_a": s_a}
+        mode, cov = _task_mode(items, mu_a, s_a, guess, flat, m_mu, t_mu, m_ls, t_ls)
+        flat = float(expit(mode[2]))  # the task's own share of questions that do not scale
+        self.hyper_ = {"mu_b": float(mode[0]), "s_b": float(np.exp(mode[1])), "mu_a": mu_a, "s_a": s_a,
+                       "guess": guess, "flat": flat}
         self.hyper_cov_ = cov
         extrap = self.extrapolation_sd if self.extrapolation_sd is not None else ctx.get("extrapolation_sd")
         self.extrapolation_sd_ = float(FALLBACK_EXTRAPOLATION if extrap is None else extrap)
@@ -493,16 +564,15 @@ class ItemLevel(Forecaster):
         self.growth_bias_ = float(0.0 if bias is None else bias)
         self._rng = QuasiDraws(self.seed)
         n_hyper = min(self.n_draws, HYPER_DRAWS)
-        hyper = self._rng.multivariate_normal(mode, cov, size=n_hyper)
+        hyper = self._rng.multivariate_normal(mode[:2], cov, size=n_hyper)
         hyper[:, 0] = np.clip(hyper[:, 0], items.b_grid[0], items.b_grid[-1])
         hyper[:, 1] = np.clip(hyper[:, 1], np.log(SB_RANGE[0]), np.log(SB_RANGE[1]))
         self.hyper_draws_ = hyper
         self.growth_z_ = self._rng.standard_normal(self.n_draws)
-        wa = _normal_weights(items.la_grid, mu_a, s_a)
-        weights = np.stack([np.outer(_normal_weights(items.b_grid, m, np.exp(ls)), wa).ravel() for m, ls in hyper])
+        weights = np.stack([items.prior(m, float(np.exp(ls)), mu_a, s_a, guess, flat) for m, ls in hyper])
         self._weights = weights  # (K, G)
         # the question-averaged posterior weight of every grid point, per chance value
-        lik = items.lik.reshape(items.n_items, -1)
+        lik = items.lik_all
         z = lik @ weights.T  # (J, K): each question's marginal per draw
         inv = 1.0 / np.maximum(z, 1e-300)
         x_min = float(items.x.min())
@@ -513,7 +583,7 @@ class ItemLevel(Forecaster):
             wbar = weights * (inv[rows].T @ lik[rows]) / items.n_items  # (K, G)
             table += wbar @ items.p_grid(self.table_x_, float(c))
         self.table_ = table
-        w0 = items.prior(mode[0], float(np.exp(mode[1])), mu_a, s_a)
+        w0 = items.prior(mode[0], float(np.exp(mode[1])), mu_a, s_a, guess, flat)
         self.posterior_ = items.posterior(w0)  # (J, G) under the task's mode
         self.diagnostics_.update({"n_items": items.n_items, "hyper": dict(self.hyper_),
                                   "extrapolation_sd": self.extrapolation_sd_, "growth_bias": self.growth_bias_})
@@ -552,7 +622,7 @@ class ItemLevel(Forecaster):
         xe = self._effective_x(x)  # (S, n)
         n_hyper = self.table_.shape[0]
         u = QuasiDraws((self.seed, 3)).uniform(self.n_draws, items.n_items)  # (S, J)
-        lik = items.lik.reshape(items.n_items, -1)
+        lik = items.lik_all
         out = np.empty((self.n_draws, items.n_items, x.size))
         for k in range(n_hyper):
             rows = np.flatnonzero(np.arange(self.n_draws) % n_hyper == k)
@@ -563,9 +633,12 @@ class ItemLevel(Forecaster):
             cum /= cum[:, -1:]
             for s in rows:
                 g = np.minimum((cum < u[s][:, None]).sum(axis=1), cum.shape[1] - 1)
-                eta = items.grid_a[g][:, None] * (xe[s][None, :] - items.grid_b[g][:, None])
-                c = items.chance[:, None]
-                out[s] = c + (1.0 - c) * expit(eta)
+                flat = g >= items.n_scale
+                gs = np.where(flat, 0, g)
+                eta = items.grid_a[gs][:, None] * (xe[s][None, :] - items.grid_b[gs][:, None])
+                c = (items.chance * items.grid_f[gs])[:, None]
+                out[s] = np.where(flat[:, None], items.all_r[np.where(flat, g, 0)][:, None],
+                                  c + (1.0 - c) * expit(eta))
         return out
 
     def predict_questions(self, compute: Any, level: float = 0.9) -> pd.DataFrame:
@@ -590,26 +663,36 @@ class ItemLevel(Forecaster):
 
     def question_params(self, level: float = 0.9) -> pd.DataFrame:
         """Per-question parameters under the task's fitted prior: ``question_id, chance,
-        n_answers, n_correct, b_mean, b_lower, b_upper, a_mean, b_map, a_map,
-        crossing_compute`` (``b``: the crossing point in log10 compute, where ``P(correct)`` is
-        half-way from chance to 1; ``crossing_compute = 10 ** b_median``; ``lower, upper``: the
-        equal-tailed ``level`` interval of its exact grid posterior)."""
+        p_flat, p_guess, n_answers, n_correct, b_mean, b_lower, b_upper, a_mean, b_map, a_map,
+        crossing_compute``.
+
+        ``p_flat``: posterior probability that the question does not scale (a constant rate);
+        the rest is given that it scales: ``p_guess``, that it has the chance floor; ``b``, its
+        crossing point in log10 compute (where ``P(correct)`` is half-way from its floor to 1;
+        ``crossing_compute = 10 ** b_median``; ``lower, upper``: the equal-tailed ``level``
+        interval of its exact grid posterior); ``a``, its discrimination per decade."""
         self._check_fitted()
         level = check_level(level)
         items = self.items_
-        post = self.posterior_.reshape(items.n_items, B_POINTS, A_POINTS)
-        pb = post.sum(axis=2)  # (J, Nb)
-        pa = post.sum(axis=1)
+        flat = self.posterior_[:, items.n_scale:].sum(axis=1)
+        post = self.posterior_[:, :items.n_scale]
+        post = (post / np.maximum(post.sum(axis=1, keepdims=True), 1e-300)).reshape(items.n_items, 2, B_POINTS,
+                                                                                   A_POINTS)
+        pb = post.sum(axis=(1, 3))  # (J, Nb)
+        pa = post.sum(axis=(1, 2))
+        guess = post[:, 1].sum(axis=(1, 2))
         cum = np.cumsum(pb, axis=1)
         alpha = (1.0 - level) / 2.0
 
         def quantile(q: float) -> np.ndarray:
             return items.b_grid[np.minimum((cum < q).sum(axis=1), B_POINTS - 1)]
 
-        g = np.argmax(self.posterior_, axis=1)
+        g = np.argmax(post.reshape(items.n_items, -1), axis=1)
         return pd.DataFrame({
             "question_id": self.question_ids_,
             "chance": items.chance,
+            "p_flat": flat,
+            "p_guess": guess,
             "n_answers": items.n.sum(axis=1),
             "n_correct": items.k.sum(axis=1),
             "b_mean": pb @ items.b_grid,
