@@ -1,31 +1,37 @@
 """Item-level scaling: a 2PL item-response model per question, abilities = log compute.
 
 Per question ``j`` of a task and model ``i`` at ``x_i = log10`` compute (the task's compute
-axis)::
+axis), a question either *scales*::
 
-    P(correct_ij) = c_j + (1 - c_j) * sigmoid(a_j * (x_i - b_j))
+    P(correct_ij) = f_j + (1 - f_j) * sigmoid(a_j * (x_i - b_j))
 
-with ``c_j`` the question's chance (``1 / n_choices`` where the results carry ``n_choices``,
-else the task's chance), ``a_j > 0`` its discrimination (per decade of compute) and ``b_j`` its
-crossing point in log10 compute (the ability ``theta = alpha + beta x`` of a one-family
-ladder, ``alpha`` and ``beta`` absorbed into ``a_j`` and ``b_j``).  The task's accuracy at
-compute ``x`` is the mean over its questions of ``P(correct)`` there: emergence comes from the
-tail of hard questions no fitted model answers, not from a hand-set slice.
+with ``a_j > 0`` its discrimination (per decade of compute), ``b_j`` its crossing point in
+log10 compute (the ability ``theta = alpha + beta x`` of a one-family ladder, ``alpha`` and
+``beta`` absorbed into ``a_j`` and ``b_j``) and ``f_j`` its floor: the question's chance
+``c_j`` (``1 / n_choices`` where the results carry ``n_choices``, else the task's chance) for a
+share ``guess`` of the questions, 0 for the others (a question the models answer wrong more
+often than chance: a biased distractor); or it does *not scale*: a constant rate ``r_j``
+whatever the compute (uniform prior), for a share ``flat`` of the task's questions.  The
+task's accuracy at compute ``x`` is the mean over its questions of ``P(correct)`` there:
+emergence comes from the tail of hard questions no fitted model answers, not from a hand-set
+slice.
 
 Priors (hierarchical, learned at fit time, empirical Bayes on every task of the data at or
 below the cut-off, :meth:`ItemLevel.learn_context`)::
 
-    b_j ~ N(mu_b[task], s_b[task]),       log a_j ~ N(mu_a, s_a)       (mu_a, s_a pooled)
-    mu_b[task] ~ N(M_mu, T_mu),           log s_b[task] ~ N(M_ls, T_ls)
+    b_j ~ N(mu_b[task], s_b[task]),     log a_j ~ N(mu_a, s_a)     (mu_a, s_a, guess pooled)
+    mu_b[task] ~ N(M_mu, T_mu),         log s_b[task] ~ N(M_ls, T_ls),
+    logit flat[task] ~ N(logit flat, FLAT_LOGIT_SD)
 
-Everything is computed on a fixed grid of ``(b, log a)`` (:data:`B_POINTS` x :data:`A_POINTS`
-points), the prior being the normal densities' weights on the grid: the per-question
-likelihood of every grid point is two matrix products (one per outcome), each question's
-posterior is exact on the grid (no Laplace approximation of a question that no model
-answered, whose posterior is a prior tail), and the marginal likelihood that empirical Bayes
-maximises is exact too.  ``(mu_a, s_a, M_mu, T_mu, M_ls, T_ls)`` are learned across tasks;
-each task's ``(mu_b, log s_b)`` is its posterior mode under that hyperprior at fit time, with a
-Laplace approximation (2x2 Hessian) for its uncertainty.  Curve draws: quasi-random
+Everything is computed on a fixed grid (:data:`B_POINTS` crossing points x :data:`A_POINTS`
+discriminations x the two floors, and :data:`FLAT_POINTS` constant rates), the prior being the
+normal densities' weights on the grid: the per-question likelihood of every grid point is two
+matrix products (one per outcome), each question's posterior is exact on the grid (no Laplace
+approximation of a question that no model answered, whose posterior is a prior tail), and so
+is the marginal likelihood that empirical Bayes maximises.  ``(mu_a, s_a, guess, flat, M_mu,
+T_mu, M_ls, T_ls)`` are learned across tasks; each task's ``(mu_b, log s_b, flat[task])`` is its
+posterior mode under that hyperprior at fit time, with a Laplace approximation (Hessian) for
+the uncertainty of ``(mu_b, log s_b)``.  Curve draws: quasi-random
 (:class:`~forecast.curves.draws.QuasiDraws`) draws of the task's ``(mu_b, log s_b)``, each
 giving the question-averaged posterior predictive accuracy.
 
@@ -44,8 +50,14 @@ solved from then on.
 
 Settings fixed a priori (not tuned on any result): the grid, the weak regularisers of the
 per-task estimates while the hyperprior is learned (:data:`LEARN_MU_SD`,
-:data:`LEARN_LOG_SB`), the floors of the cross-task spreads, :data:`EXTRAPOLATION_GRID`, the
-fallback priors used when nothing can be learned.
+:data:`LEARN_LOG_SB`), the floors of the cross-task spreads, :data:`FLAT_LOGIT_SD`,
+:data:`EXTRAPOLATION_GRID` and :data:`GROWTH_BIAS_GRID`, the fallback priors used when nothing
+can be learned.  Where a data set has too few sizes for the usual pseudo-cut-offs
+(:data:`~forecast.tuning.MIN_FITTED_SIZES`), those of :data:`PSEUDO_MIN_SIZES` sizes are used.
+The model's form (the two floors, the questions that do not scale, the growth bias, the
+3-size pseudo-cut-offs) was revised after looking at the BIG-G tuning half at cut-offs <= 1B
+(the selection set of ``benchmarks/rule.py``, 2026-12-07): the plain 2PL with the chance
+floor over-extrapolated there (MAE 1.95 x the best baseline); no number above was tuned.
 
 One model family: per-question data whose fitted models come from two or more families are
 refused (one line); so are data of many families, difficulty groups, task-level scores and
