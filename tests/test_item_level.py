@@ -102,8 +102,10 @@ def test_per_question_output(sim, sim_context):
     curve = fc.predict([2e9, 1e10], kind="mean")["mean"].to_numpy()
     assert np.allclose(wide.mean(axis=0).to_numpy(), curve, atol=0.02)
     params = fc.question_params()
-    assert {"question_id", "b_mean", "b_lower", "b_upper", "a_mean", "crossing_compute"} <= set(params.columns)
+    assert {"question_id", "b_mean", "b_lower", "b_upper", "a_mean", "crossing_compute", "p_flat",
+            "p_guess"} <= set(params.columns)
     assert (params["b_lower"] <= params["b_upper"]).all()
+    assert params[["p_flat", "p_guess"]].apply(lambda v: v.between(0, 1).all()).all()
     # questions no fitted model got right cross after the cut-off (the prior's tail)
     none = params["n_correct"] == 0
     assert none.any() and (params.loc[none, "b_mean"] > 9.0).all()
@@ -167,3 +169,21 @@ def test_component_of_the_mixture(sim):
     p = fc.predict([3e9, 3e10])
     assert np.isfinite(p[["mean", "lower", "upper"]].to_numpy()).all()
     assert ((p["lower"] >= 0) & (p["upper"] <= 1)).all()
+
+
+def test_questions_that_do_not_scale():
+    """A task whose questions are answered at a constant rate whatever the compute: most
+    questions are read as not scaling, and the forecast stays flat."""
+    rng = np.random.default_rng(5)
+    names = [f"m{i:02d}" for i in range(SIZES.size)]
+    models = pd.DataFrame({"model": names, "params": SIZES, "tokens": np.nan, "family": "sim"})
+    rate = rng.uniform(0.05, 0.95, 120)
+    y = (rng.uniform(size=(120, SIZES.size)) < rate[:, None]).astype(int)
+    results = pd.DataFrame([("flat", f"q{j}", m, int(y[j, i])) for j in range(120) for i, m in enumerate(names)],
+                           columns=["task", "question_id", "model", "correct"])
+    tasks = pd.DataFrame({"task": ["flat"], "format": ["generative"], "n_choices": [None], "chance": [0.0]})
+    data = EvalData.from_frames(models, tasks, results=results, name="flat")
+    fc = ItemLevel(extrapolation_sd=0.0, growth_bias=0.0, n_draws=100).fit(data, 1e9, "flat", cache=False)
+    assert fc.hyper_["flat"] > 0.5
+    p = fc.predict([1e9, 1e11], kind="mean")["mean"].to_numpy()
+    assert abs(p[1] - p[0]) < 0.05
