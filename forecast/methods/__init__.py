@@ -19,6 +19,7 @@ from forecast.methods.baselines import (
 from forecast.methods.log_power import LogPower
 from forecast.methods.pooled_logit import PooledLogit
 from forecast.methods.contract import DATA_KINDS, ForecasterTags, data_kinds
+from forecast.methods.item_level import ItemLevel
 from forecast.methods.obsscaling import ObsScaling, ObsScalingGivenScores
 from forecast.methods.published import Published
 from forecast.methods.registry import (
@@ -35,7 +36,8 @@ from forecast.methods.slice_sandwich import SliceSandwich
 from forecast.methods.two_step import TwoStep
 
 for _cls in (SliceSandwich, Published, Sigmoid, PaperSigmoid, Persistence, PersistenceDrift, Linear,
-             FamilySigmoid, LogPower, PooledLogit, TwoStep, ObsScaling, ObsScalingGivenScores):
+             FamilySigmoid, LogPower, PooledLogit, TwoStep, ObsScaling, ObsScalingGivenScores,
+             ItemLevel):
     register(_cls)
 
 #: shorthand names for configured variants
@@ -45,9 +47,11 @@ register_alias("slice_sandwich_irt", "slice_sandwich", {"slicing": "irt"})
 register_alias("slice_sandwich_alone", "slice_sandwich", {"combine": None})
 register_alias("slice_sandwich_pooled", "slice_sandwich",
                {"combine": ("sigmoid", "persistence_drift", "linear", "pooled_logit")})
+register_alias("slice_sandwich_items", "slice_sandwich",
+               {"combine": ("sigmoid", "persistence_drift", "linear", "item_level")})
 register_alias("two_step_slp", "two_step", {"loss": "soft_log_prob"}, in_default_run=True)
 
 __all__ = ["Forecaster", "SliceSandwich", "Published", "Sigmoid", "PaperSigmoid", "Persistence",
-           "PersistenceDrift", "Linear", "LogPower", "PooledLogit", "FamilySigmoid", "TwoStep", "ObsScaling", "ObsScalingGivenScores",
+           "PersistenceDrift", "Linear", "LogPower", "PooledLogit", "ItemLevel", "FamilySigmoid", "TwoStep", "ObsScaling", "ObsScalingGivenScores",
            "METHODS", "ALIASES", "make_method", "method_names", "method_path", "method_tags", "register",
            "register_alias", "ForecasterTags", "DATA_KINDS", "data_kinds"]
