@@ -153,13 +153,13 @@ def main() -> None:
     brier.to_csv(out / "brier.csv", index=False)
     calib.to_csv(out / "calibration.csv", index=False)
     reliability_figure(calib, out / "reliability.png",
-                       f"item_level, BIG-G {args.half} half, cut-offs {', '.join(f'{c:.3g}' for c in cutoffs)}")
+                       f"item_level, BIG-G {args.half} half\ncut-offs {', '.join(f'{c:.3g}' for c in cutoffs)}")
     (out / "run.json").write_text(json.dumps({"half": args.half, "cutoffs": cutoffs, "seed": args.seed,
                                               "tasks": len(tasks), "cpu_seconds": round(time.process_time() - t0, 1)},
                                              indent=1))
-    print(brier.to_markdown(index=False, floatfmt=".4f"))
+    print(brier.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
-    print(calib.to_markdown(index=False, floatfmt=".3f"))
+    print(calib.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":
