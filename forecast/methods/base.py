@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from forecast.curves.draws import QuasiDraws
+from forecast.curves.draws import QuasiDraws, binomial_quantile
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
@@ -412,15 +412,13 @@ class Forecaster:
         Both by inverse CDFs of quasi-random points (``rng.noise``): the spread's normal
         quantile, then the binomial count's quantile at the drawn rate (one column's draws
         are a stratified sample of its predictive distribution, not a Monte Carlo one)."""
-        from scipy.stats import binom
-
         z, u = rng.noise(mean.shape)
         latent = self._from_noise(self._to_noise(mean) + self.spread_ * z)
         if not self.n_questions_:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
-        draws = binom.ppf(u, n, p) / n  # an observed accuracy lies in [0, 1]
+        draws = binomial_quantile(u, n, p) / n  # an observed accuracy lies in [0, 1]
         n_real = int(round(self.n_questions_))
         if n != n_real:
             # discrete outcomes: a score on n questions is k/n, so are its draws (their

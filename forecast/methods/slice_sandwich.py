@@ -33,7 +33,7 @@ from scipy.special import expit, logit
 
 from forecast.curves.basis import classify_shape, design, from_link, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
-from forecast.curves.draws import CurveDraws, QuasiDraws
+from forecast.curves.draws import CurveDraws, QuasiDraws, shared_points
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
@@ -260,6 +260,10 @@ class SliceSandwich(FamilySpread, Forecaster):
         spread without family offsets (a family baseline at every pseudo-cut-off of every task
         would take minutes).
         """
+        with shared_points():  # every pseudo fit of one seed: one scrambled point set
+            return self._learn_context(pool, cutoff)
+
+    def _learn_context(self, pool: EvalData, cutoff: float) -> dict:
         from forecast.priors import curve_coefficients, population_prior_sd
         from forecast.tuning import (
             EXTRAPOLATION_GRID,
