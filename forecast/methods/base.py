@@ -248,18 +248,17 @@ class Forecaster:
                 raise InputError(f"{data.name}: holds {len(tasks)} tasks; name one with task=")
             task = tasks[0]
         full = data.for_task(task)
-        compute = full.compute_table(task)
-        lo, hi = compute["compute"].min(), compute["compute"].max()
+        lo, hi, scale = full.compute_range(task)
         check_compute_scale(cutoff, lo, "cutoff")
         if cutoff < lo:
             raise InputError(
                 f"cutoff {cutoff:.4g} is below the smallest model of task {task!r} ({lo:.4g} "
-                f"{compute.attrs['scale']}); cut-offs are raw compute, not log10 or 1e21 units"
+                f"{scale}); cut-offs are raw compute, not log10 or 1e21 units"
             )
         if cutoff > 10 * hi:
             raise InputError(
                 f"cutoff {cutoff:.4g} is more than a decade above the largest model of task "
-                f"{task!r} ({hi:.4g} {compute.attrs['scale']})"
+                f"{task!r} ({hi:.4g} {scale})"
             )
         fitted = full.restrict(cutoff, task)
         # every task's data at or below the cut-off: what a user has when forecasting this
@@ -268,7 +267,7 @@ class Forecaster:
         self._pool = None
         self.task_ = task
         self.cutoff_ = cutoff
-        self.scale_ = compute.attrs["scale"]
+        self.scale_ = scale
         self.chance_ = fitted.chance(task)
         table = task_table(fitted, task)
         if len(table) < self.n_curve_params + 1:

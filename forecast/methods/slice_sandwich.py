@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 from scipy.special import expit, logit
 
 from forecast.curves.basis import classify_shape, design, from_link, to_link
@@ -772,7 +772,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             # the shape of the data on the fitted range: an unshrunk quadratic (statsmodels OLS);
             # the p_* columns are the shapes of the forecasting model's own curve draws
             keep = np.isfinite(z[g])
-            ols = sm.OLS(z[g, keep], design(x[keep], center, 2)).fit()
+            ols = OLS(z[g, keep], design(x[keep], center, 2)).fit()
             ols_curve = from_link(design(grid, center, 2) @ ols.params, slices.metric)
             shapes = pd.Series([classify_shape(grid, d) for d in draws[::max(1, len(draws) // 200), g]])
             freq = shapes.value_counts(normalize=True)
