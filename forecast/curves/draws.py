@@ -210,7 +210,7 @@ class _Head:
 STEPPED_QUANTILE_MAX_N = 10**6
 
 
-def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
+def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray, spread: bool = False) -> np.ndarray:
     """The binomial quantile ``min {k : P(K <= k) >= u}`` for ``K ~ Binomial(n, p)``, element
     by element (``u``, ``p`` broadcast; ``u`` in (0, 1), ``p`` in [0, 1]).
 
@@ -224,7 +224,13 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
     than binomial noise), the Cornish-Fisher guess itself: there the count's sd is over 500,
     the guess is within a few counts of the quantile (a relative error under ``1e-5``), and
     scipy's own incomplete beta loses that accuracy (at ``n = 1e9`` its CDF is not even
-    increasing in ``k``).  Returns float counts in ``[0, n]``."""
+    increasing in ``k``).  Returns float counts in ``[0, n]``.
+
+    ``spread=True``: the count with its lattice step spread, ``k - 1/2 + (u - F(k - 1)) /
+    P(K = k)`` (in ``[k - 1/2, k + 1/2]``: where ``u`` lies inside the mass of ``k``), a
+    draw of the distribution whose CDF is the binomial CDF interpolated linearly between
+    the half-counts; it moves continuously with ``p`` (the count itself jumps by one).
+    Above :data:`STEPPED_QUANTILE_MAX_N`, the Cornish-Fisher value before rounding."""
     from scipy.special import bdtr, gammaln, ndtri, xlog1py, xlogy
 
     u, p = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(p, dtype=float))
@@ -234,7 +240,10 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
     sd = np.sqrt(mean * (1.0 - p))
     z = ndtri(u)
     skew = np.divide(1.0 - 2.0 * p, sd, out=np.zeros_like(sd), where=sd > 0)
-    k = np.clip(np.ceil(mean + sd * (z + skew * (z * z - 1.0) / 6.0) - 0.5), 0.0, n)
+    guess = mean + sd * (z + skew * (z * z - 1.0) / 6.0)
+    if n > STEPPED_QUANTILE_MAX_N and spread:
+        return np.clip(guess, -0.5, n + 0.5).reshape(shape)
+    k = np.clip(np.ceil(guess - 0.5), 0.0, n)
     if n > STEPPED_QUANTILE_MAX_N:
         return k.reshape(shape)
     cdf = bdtr(k, n, p)
@@ -259,4 +268,8 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
         k[idx] -= 1.0
         cdf[idx] = below[move]
         idx = idx[k[idx] > 0]
+    if spread:
+        pmf = mass(k, np.arange(k.size))
+        inside = np.divide(u - (cdf - pmf), pmf, out=np.full_like(pmf, 0.5), where=pmf > 0)
+        k = k - 0.5 + np.clip(inside, 0.0, 1.0)
     return k.reshape(shape)

@@ -141,10 +141,11 @@ def _jeffreys_grad(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float,
     ``z = x + delta_family``: ``0.5 tr(I^-1 dI)``."""
     w, _, dlog_w = _fisher_weights(eta, n, chance) if fisher is None else fisher
     zt = np.column_stack([np.ones_like(z), z])
-    try:
-        inv = np.linalg.inv(_info(w, z))
-    except np.linalg.LinAlgError:
+    (a, b_), (_, d) = _info(w, z)
+    det = a * d - b_ * b_
+    if det == 0 or not np.isfinite(det):  # singular: as numpy.linalg.inv refuses it
         return np.zeros(2 + n_families)
+    inv = np.array([[d, -b_], [-b_, a]]) / det  # the 2 x 2 inverse in closed form
     iz = zt @ inv
     lev = np.sum(iz * zt, axis=1)  # z~' I^-1 z~
     dw = w * dlog_w
