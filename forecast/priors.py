@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from forecast.curves.basis import design
 
@@ -59,7 +59,7 @@ def curve_coefficients(x: np.ndarray, z: np.ndarray, degree: int = 2) -> list[tu
         keep = np.isfinite(row)
         if keep.sum() <= degree + 1:
             continue
-        fit = sm.OLS(row[keep], design(x[keep], center, degree)).fit()
+        fit = OLS(row[keep], design(x[keep], center, degree)).fit()
         params, bse = np.asarray(fit.params), np.asarray(fit.bse)
         if np.all(np.isfinite(params)) and np.all(np.isfinite(bse)) and np.all(bse > 0):
             out.append((params, bse))

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from forecast.errors import InputError
 
@@ -77,7 +77,7 @@ def fit_accuracy_map(
     b, y = task_score[keep], accuracy[keep] - 1.0
     slope0 = anchored_slope(chance)
     prior_prec = 1.0 / (MAP_SLOPE_PRIOR_REL_SD * slope0) ** 2
-    ols = sm.OLS(y, b[:, None]).fit()
+    ols = OLS(y, b[:, None]).fit()
     df = max(n - 1, 1)
     s2 = max(float(ols.ssr) / df, 1e-8)
     sigma2 = df * s2 / rng.chisquare(df, size=n_draws)

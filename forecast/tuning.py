@@ -145,6 +145,7 @@ def choose_by_pseudo_crps(
     fits: list[tuple[PseudoSplit, object]],
     candidates: tuple[float, ...],
     apply: Callable[[object, float], None],
+    sample_all: Callable[[object, np.ndarray, tuple[float, ...]], list[np.ndarray]] | None = None,
 ) -> tuple[float | None, pd.DataFrame]:
     """The candidate setting chosen by pooled CRPS on pseudo-cut-offs (one-standard-error rule).
 
@@ -156,6 +157,10 @@ def choose_by_pseudo_crps(
     the best one, the standard error being that of the per-task paired difference to the
     best -- the usual one-standard-error rule of model selection, so that differences
     the pseudo-cut-offs cannot resolve do not pick the most extreme setting.
+
+    ``sample_all(forecaster, compute, candidates)``, when given, returns the observed-score
+    draws of every candidate at once (the same draws as ``apply`` then ``sample`` for each,
+    made in one call).
 
     Returns
     -------
@@ -175,9 +180,13 @@ def choose_by_pseudo_crps(
         n_targets += len(targets)
         y = targets["accuracy"].to_numpy(dtype=float)
         compute = targets["compute"].to_numpy(dtype=float)
-        for value in candidates:
-            apply(fc, value)
-            draws = fc.sample(compute, "observed")
+        every = sample_all(fc, compute, candidates) if sample_all is not None else None
+        for i, value in enumerate(candidates):
+            if every is None:
+                apply(fc, value)
+                draws = fc.sample(compute, "observed")
+            else:
+                draws = every[i]
             per_task.setdefault((value, split.task), []).extend(crps_sample(draws, y).tolist())
     tasks = sorted({t for (_, t) in per_task})
     wide = np.array([[np.mean(per_task[(v, t)]) for t in tasks] for v in candidates]) if tasks else None

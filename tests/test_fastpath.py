@@ -78,3 +78,65 @@ def test_derived_tables_equal_fresh_ones(dataset, cutoff, tasks):
                     b = ScoreMatrix.from_results(fresh.results[fresh.results["task"] == task])
                     np.testing.assert_array_equal(a.values, b.values)
                     assert list(a.question_ids) == list(b.question_ids) and a.models == b.models
+
+
+@pytest.mark.parametrize("n", [1, 5, 35, 205, 5000, 10**6])
+def test_binomial_quantile_equals_scipy(n):
+    """The stepped binomial quantile gives scipy's numbers (also at p = 0, p = 1 and the
+    extreme uniforms of the quasi-random points)."""
+    from scipy.stats import binom
+
+    from forecast.curves.draws import binomial_quantile
+
+    rng = np.random.default_rng(n)
+    u = rng.uniform(1e-12, 1 - 1e-12, (400, 3))
+    p = rng.uniform(0.0, 1.0, (400, 3))
+    p[:4], p[4:8], p[8:12] = 0.0, 1.0, 1e-9
+    u[12:16], u[16:20] = 1e-12, 1 - 1e-12
+    assert np.array_equal(binomial_quantile(u, n, p), binom.ppf(u, n, p))
+
+
+def test_spread_counts_move_continuously_and_stay_in_their_step():
+    """``spread=True`` places each count inside its lattice step, and a small change of the
+    rate moves the spread draws by little (no jump of one count)."""
+    from forecast.curves.draws import binomial_quantile
+
+    u = np.random.default_rng(0).uniform(size=5000)
+    k = binomial_quantile(u, 20, np.full(u.size, 0.3))
+    y = binomial_quantile(u, 20, np.full(u.size, 0.3), spread=True)
+    assert ((y >= k - 0.5 - 1e-12) & (y <= k + 0.5 + 1e-12)).all()
+    # a rate 0.001 higher: some counts jump by one, no spread draw moves by more than 0.05
+    jumped = binomial_quantile(u, 20, np.full(u.size, 0.301)) != k
+    moved = binomial_quantile(u, 20, np.full(u.size, 0.301), spread=True)
+    assert jumped.sum() > 10
+    assert np.abs(moved - y).max() < 0.05
+
+
+def test_shared_points_give_the_same_draws():
+    """Inside ``shared_points`` a fit reads one scrambled set per seed: the same numbers."""
+    from forecast.curves.draws import shared_points
+
+    data = forecast.load_dataset("bigbench_bigg")
+    task = "abstract_narrative_understanding"
+    ctx = {"prior_sd": [10.0, 1.0, 0.1], "extrapolation_sd": 0.3}
+    plain = make_method("slice_sandwich", combine=None, seed=3).fit(data, 8e9, task, context=ctx)
+    with shared_points():
+        first = make_method("slice_sandwich", combine=None, seed=3).fit(data, 8e9, task, context=ctx)
+        again = make_method("slice_sandwich", combine=None, seed=3).fit(data, 8e9, task, context=ctx)
+    assert np.array_equal(_forecast(plain), _forecast(first))
+    assert np.array_equal(_forecast(plain), _forecast(again))
+
+
+def test_pickled_subset_carries_only_its_own_tables():
+    """A job's data (a subset of one task) pickles without its parent and memoised tables,
+    and reads the same after the round trip."""
+    import pickle
+
+    data = forecast.load_dataset("bigbench_bigg")
+    data.restrict(8e9)  # memoise a large subset on the parent
+    sub = data.for_task("abstract_narrative_understanding")
+    back = pickle.loads(pickle.dumps(sub))
+    assert len(pickle.dumps(sub)) < len(pickle.dumps(data)) / 10
+    assert "origin" not in back.derived
+    pd.testing.assert_frame_equal(task_table(back, "abstract_narrative_understanding"),
+                                  task_table(sub, "abstract_narrative_understanding"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from forecast.curves.basis import design
 from forecast.curves.draws import CurveDraws
@@ -42,7 +42,7 @@ def fit_ols_slices(
                 f"{p} parameters; need at least {p + 1}"
             )
         X = design(x[keep], center, degree)
-        res = sm.OLS(z[g, keep], X).fit()
+        res = OLS(z[g, keep], X).fit()
         results.append(res)
         coef[:, g, :] = ols_coef_draws(res, n_draws, rng)
     return CurveDraws(coef, center, metric), results

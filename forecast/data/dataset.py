@@ -36,6 +36,8 @@ UNFITTED_ROLES = ("target", "target_variant", "rerun")
 TARGET_ROLES = ("target", "target_variant")
 #: every table that holds one row per model (and task)
 _TABLES = ("results", "groups", "scores", "steps")
+#: attributes derived from the tables (cached on first use), left out of a pickle
+_DERIVED_ATTRS = ("derived", "task_names", "_models_by_task", "_models_indexed")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,19 @@ class EvalData:
                     "(pass --task-info FILE with columns task, format, n_choices, chance)"
                 )
         return cls(models, tasks, results, groups, scores, name, tuple(notes), steps, axis=axis)
+
+    def __getstate__(self) -> dict:
+        """The state pickled (sent to a worker process with a backtest job): the tables and
+        settings only, not what is derived from them (:attr:`derived` and the cached views).
+
+        A subset's :attr:`derived` names its parent (``"origin"``), whose own holds every
+        subset and table memoised on it: pickled, one job's data would carry the whole data
+        set and all of them (35 MB a job on BIG-G, and a worker's memory growing with each).
+        The receiver rebuilds what it reads from the subset's own tables (the same tables)."""
+        state = dict(self.__dict__)
+        for name in _DERIVED_ATTRS:
+            state.pop(name, None)
+        return state
 
     def __repr__(self) -> str:
         """One line of counts (the tables are attributes: ``.results``, ``.models``...)."""
@@ -284,6 +299,13 @@ class EvalData:
         """
         table = self.memo(("compute_table", task), lambda: self._compute_table(task))
         return table.copy()
+
+    def compute_range(self, task: str | None = None) -> tuple[float, float, str]:
+        """The smallest and largest compute of :meth:`compute_table` and its scale (read off
+        the table built once, without copying it)."""
+        table = self.memo(("compute_table", task), lambda: self._compute_table(task))
+        compute = table["compute"].to_numpy(dtype=float)
+        return float(compute.min()), float(compute.max()), str(table.attrs["scale"])
 
     @functools.cached_property
     def _models_indexed(self) -> pd.DataFrame:

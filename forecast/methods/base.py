@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from forecast.curves.draws import QuasiDraws
+from forecast.curves.draws import QuasiDraws, binomial_quantile
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
@@ -145,6 +145,7 @@ class Forecaster:
     Fitted attributes (end in ``_``): ``task_``, ``cutoff_``, ``scale_``, ``chance_``,
     ``pool_`` (every task of the data, restricted to the cut-off),
     ``n_questions_``, ``fit_table_`` (per fitted model: compute, accuracy, ...),
+    ``smallest_compute_`` (the smallest fitted compute: the floor of a plausible query),
     ``spread_`` (between-model spread on the noise scale), ``n_effective_`` (question count
     of the binomial noise: ``n``, or more when the fitted models share their questions' noise,
     i.e. scatter less than binomial), ``diagnostics_``.
@@ -248,18 +249,17 @@ class Forecaster:
                 raise InputError(f"{data.name}: holds {len(tasks)} tasks; name one with task=")
             task = tasks[0]
         full = data.for_task(task)
-        compute = full.compute_table(task)
-        lo, hi = compute["compute"].min(), compute["compute"].max()
+        lo, hi, scale = full.compute_range(task)
         check_compute_scale(cutoff, lo, "cutoff")
         if cutoff < lo:
             raise InputError(
                 f"cutoff {cutoff:.4g} is below the smallest model of task {task!r} ({lo:.4g} "
-                f"{compute.attrs['scale']}); cut-offs are raw compute, not log10 or 1e21 units"
+                f"{scale}); cut-offs are raw compute, not log10 or 1e21 units"
             )
         if cutoff > 10 * hi:
             raise InputError(
                 f"cutoff {cutoff:.4g} is more than a decade above the largest model of task "
-                f"{task!r} ({hi:.4g} {compute.attrs['scale']})"
+                f"{task!r} ({hi:.4g} {scale})"
             )
         fitted = full.restrict(cutoff, task)
         # every task's data at or below the cut-off: what a user has when forecasting this
@@ -268,7 +268,7 @@ class Forecaster:
         self._pool = None
         self.task_ = task
         self.cutoff_ = cutoff
-        self.scale_ = compute.attrs["scale"]
+        self.scale_ = scale
         self.chance_ = fitted.chance(task)
         table = task_table(fitted, task)
         if len(table) < self.n_curve_params + 1:
@@ -277,6 +277,7 @@ class Forecaster:
                 f"{self.name} needs at least {self.n_curve_params + 1}"
             )
         self.fit_table_ = table
+        self.smallest_compute_ = float(table["compute"].min())
         n = table["n_questions"].to_numpy(dtype=float)
         self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
@@ -412,15 +413,23 @@ class Forecaster:
         Both by inverse CDFs of quasi-random points (``rng.noise``): the spread's normal
         quantile, then the binomial count's quantile at the drawn rate (one column's draws
         are a stratified sample of its predictive distribution, not a Monte Carlo one)."""
-        from scipy.stats import binom
-
         z, u = rng.noise(mean.shape)
+        return self._observed_at(mean, z, u)
+
+    def _observed_at(self, mean: np.ndarray, z: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """:meth:`_observed_draws` from its noise points: ``z`` (standard normal) the
+        between-model spread's, ``u`` (uniform) the binomial count's, each of ``mean``'s shape
+        (element by element: the draws of several curves can be made in one call)."""
         latent = self._from_noise(self._to_noise(mean) + self.spread_ * z)
         if not self.n_questions_:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
-        draws = binom.ppf(u, n, p) / n  # an observed accuracy lies in [0, 1]
+        if getattr(self, "_spread_counts", False):
+            # the draws the interval bounds are read from (:meth:`_bound_draws`): each count
+            # spread over its lattice step, so that the bounds move continuously
+            return np.clip(binomial_quantile(u, n, p, spread=True) / n, 0.0, 1.0)
+        draws = binomial_quantile(u, n, p) / n  # an observed accuracy lies in [0, 1]
         n_real = int(round(self.n_questions_))
         if n != n_real:
             # discrete outcomes: a score on n questions is k/n, so are its draws (their
@@ -436,7 +445,7 @@ class Forecaster:
     def sample(self, compute: Any, kind: str = "observed") -> np.ndarray:
         """Draws of the accuracy at ``compute``: shape (n_draws, len(compute))."""
         self._check_fitted()
-        x = np.log10(check_compute_scale(compute, self.fit_table_["compute"].min(), "compute"))
+        x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
         mean = self._mean_draws(x)
         if kind == "mean":
             return mean
@@ -455,18 +464,55 @@ class Forecaster:
         point = self._point_models(models)
         return draws.mean(axis=0) if point is None else point
 
+    def _set_spread_counts(self, on: bool) -> None:
+        """Whether this forecaster's binomial observation noise gives each count spread over
+        its lattice step (:meth:`_bound_draws`); a mixture sets it on its parts too."""
+        self._spread_counts = bool(on)
+
+    def _bound_draws(self, fun, *args) -> np.ndarray:
+        """``fun(*args)`` (:meth:`sample` or :meth:`sample_models`) with every binomial count
+        spread over its lattice step (:func:`~forecast.curves.draws.binomial_quantile` with
+        ``spread=True``): the draws the interval bounds of ``kind="observed"`` are read from."""
+        self._set_spread_counts(True)
+        try:
+            return fun(*args)
+        finally:
+            self._set_spread_counts(False)
+
+    def _bounds(self, draws: np.ndarray, fun, args, kind: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The equal-tailed interval at ``level``: quantiles of ``draws``, for
+        ``kind="observed"`` of the draws of :meth:`_bound_draws` (``fun(*args)``, the same
+        points with each count's lattice step spread)."""
+        alpha = (1.0 - level) / 2.0
+        if kind == "observed":
+            draws = self._bound_draws(fun, *args)
+        return np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+
     def predict(self, compute: Any, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
         """Tidy forecast: ``compute, log10_compute, mean, lower, upper, level, kind``.
 
-        ``lower``/``upper`` bound the equal-tailed interval at ``level`` of the draws;
         ``mean`` is the mean of the draws, or the point forecast of a method defined by one
-        (the regression baselines' OLS estimate, the published recipe's curve).
+        (the regression baselines' OLS estimate, the published recipe's curve), or the
+        analytic mean a method gives (the mixture's weighted mean of its parts' means).
+
+        ``lower``/``upper`` bound the equal-tailed interval at ``level``.  For ``kind="mean"``
+        they are the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the curve draws.
+        For ``kind="observed"`` they are those quantiles of the predictive distribution of
+        the observed score -- the mixture over curve draws of the score's noise model (the
+        between-model spread, then the binomial count of correct answers on the task's
+        questions) -- with every count's probability spread evenly over its lattice step
+        (count ``k`` of ``n`` over ``[(k - 1/2) / n, (k + 1/2) / n]``, kept in [0, 1]): the
+        predictive CDF interpolated linearly between the half-counts, so that a bound moves
+        continuously with the draws instead of jumping by one question.  They are read off
+        the same quasi-random points as :meth:`sample` (each count placed where its uniform
+        point lies inside the count's mass).  Methods with a noise model of their own (no
+        binomial count) give their draws' quantiles.  The interval is widened to hold
+        ``mean`` where a very skewed predictive puts the mean outside it.
         """
         level = check_level(level)
         comp = as_compute(compute)
         draws = self.sample(comp, kind)
-        alpha = (1.0 - level) / 2.0
-        lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        lower, upper = self._bounds(draws, self.sample, (comp, kind), kind, level)
         mean = self._predictive_mean(np.log10(comp), draws, kind)
         # a very skewed (discrete) predictive can put its mean outside the central interval:
         # widen the interval to hold the point forecast
@@ -498,8 +544,7 @@ class Forecaster:
         level = check_level(level)
         comp = model_compute(models)
         draws = self.sample_models(models, kind)
-        alpha = (1.0 - level) / 2.0
-        lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        lower, upper = self._bounds(draws, self.sample_models, (models, kind), kind, level)
         mean = self._predictive_mean_models(models, draws, kind)
         out = pd.DataFrame({
             "compute": comp, "log10_compute": np.log10(comp), "mean": mean,
@@ -530,7 +575,7 @@ class Forecaster:
         level = check_level(level)
         grid = self.search_grid()
         if budget is not None:
-            budget = float(check_compute_scale(budget, self.fit_table_["compute"].min(), "budget")[0])
+            budget = float(check_compute_scale(budget, self.smallest_compute_, "budget")[0])
             if np.log10(budget) > grid[-1]:
                 # P(threshold <= budget) needs the curves out to the budget
                 step = grid[1] - grid[0]

@@ -22,7 +22,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod import families as glm_families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 from scipy.optimize import fmin_bfgs, minimize_scalar
 from scipy.special import expit, logit
 from statsmodels.base.model import GenericLikelihoodModel
@@ -138,10 +141,11 @@ def _jeffreys_grad(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float,
     ``z = x + delta_family``: ``0.5 tr(I^-1 dI)``."""
     w, _, dlog_w = _fisher_weights(eta, n, chance) if fisher is None else fisher
     zt = np.column_stack([np.ones_like(z), z])
-    try:
-        inv = np.linalg.inv(_info(w, z))
-    except np.linalg.LinAlgError:
+    (a, b_), (_, d) = _info(w, z)
+    det = a * d - b_ * b_
+    if det == 0 or not np.isfinite(det):  # singular: as numpy.linalg.inv refuses it
         return np.zeros(2 + n_families)
+    inv = np.array([[d, -b_], [-b_, a]]) / det  # the 2 x 2 inverse in closed form
     iz = zt @ inv
     lev = np.sum(iz * zt, axis=1)  # z~' I^-1 z~
     dw = w * dlog_w
@@ -412,7 +416,7 @@ class PaperSigmoid(Forecaster):
         t = self.fit_table_
         x = t["log10_compute"].to_numpy(dtype=float)
         y = _logit_eps(np.clip(t["accuracy"].to_numpy(dtype=float) - self.chance_, 0.0, 1.0))
-        self.result_ = sm.OLS(y, sm.add_constant(x)).fit()
+        self.result_ = OLS(y, add_constant(x)).fit()
         self._rng = QuasiDraws(self.seed)
         self.coef_draws_ = ols_coef_draws(self.result_, self.n_draws, self._rng)
 
@@ -465,7 +469,7 @@ class Linear(Forecaster):
                 raise PerfectSeparationError("all fitted accuracies at one bound")
             with warnings.catch_warnings():
                 warnings.simplefilter("error", PerfectSeparationWarning)
-                model = sm.GLM(share, sm.add_constant(xc), family=sm.families.Binomial(), var_weights=n)
+                model = GLM(share, add_constant(xc), family=glm_families.Binomial(), var_weights=n)
                 first = model.fit()
                 phi = dispersion(k, n, np.asarray(first.fittedvalues), 2, known)
                 res = model.fit(scale=phi)
@@ -545,8 +549,8 @@ def fit_error_spread(errors: np.ndarray, distance: np.ndarray) -> tuple[float, f
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = np.array([max(np.mean(e2) / 2, 1e-8), max(np.mean(e2) / (2 * np.mean(d2)), 1e-8)])
-            res = sm.GLM(np.maximum(e2, 1e-12), np.column_stack([np.ones_like(d2), d2]),
-                         family=sm.families.Gamma(sm.families.links.Identity())).fit(start_params=start)
+            res = GLM(np.maximum(e2, 1e-12), np.column_stack([np.ones_like(d2), d2]),
+                      family=glm_families.Gamma(glm_families.links.Identity())).fit(start_params=start)
         v0, v1 = (float(v) for v in res.params)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError):
         return fallback

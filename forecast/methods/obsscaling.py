@@ -41,11 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.optimize import least_squares
 from scipy.special import expit, logit
-from sklearn.covariance import LedoitWolf
-from sklearn.decomposition import PCA
 
 from forecast.data.dataset import EvalData
 from forecast.data.obsscaling import ARITHMETIC_PREFIX, STANDARD_BENCHMARKS
@@ -107,6 +104,8 @@ class LowRankImputer:
         self.tol = tol
 
     def fit(self, X: np.ndarray) -> LowRankImputer:
+        from sklearn.decomposition import PCA
+
         X = np.asarray(X, dtype=float)
         missing = ~np.isfinite(X)
         if missing.all(axis=0).any():
@@ -180,11 +179,13 @@ def family_trend(S: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple[np.n
     ``groups`` (integers 0..G-1).  Raises ``np.linalg.LinAlgError`` when the slope is not
     identified (no group with two distinct compute values).
     """
+    from statsmodels.regression.linear_model import OLS
+
     n_groups = int(groups.max()) + 1
     design = np.column_stack([x, np.eye(n_groups)[groups]])
     if np.linalg.matrix_rank(design) < design.shape[1]:
         raise np.linalg.LinAlgError("the shared slope is not identified")
-    params = np.asarray(sm.OLS(S, design).fit().params).reshape(design.shape[1], -1)
+    params = np.asarray(OLS(S, design).fit().params).reshape(design.shape[1], -1)
     theta, nu = params[0], params[1:]
     return theta, nu
 
@@ -273,6 +274,8 @@ class ObsScaling(FamilySpread, Forecaster):
         return pd.concat([table, wide.reset_index(drop=True)], axis=1)
 
     def _fit(self, fitted: EvalData) -> None:
+        from sklearn.decomposition import PCA
+
         table = self._capability_table()
         families = sorted(set(table["family"]))
         if len(families) < MIN_FAMILIES:
@@ -310,6 +313,8 @@ class ObsScaling(FamilySpread, Forecaster):
 
     def _bootstrap(self, x: np.ndarray, S: np.ndarray, codes: np.ndarray, y: np.ndarray) -> None:
         """Refit the family regression and the link on bootstrap samples of families."""
+        from sklearn.covariance import LedoitWolf
+
         rng = self._rng
         n_fam, K = len(self.families_), S.shape[1]
         members = [np.flatnonzero(codes == f) for f in range(n_fam)]

@@ -15,7 +15,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
 from forecast.data.dataset import FLOPS, EvalData
 from forecast.errors import InputError, NotApplicable
@@ -100,7 +101,7 @@ class Published(Forecaster):
         with warnings.catch_warnings():
             if np.ptp(acc) == 0:  # the flat map is handled below; statsmodels' rank warning says no more
                 warnings.simplefilter("ignore")
-            self.map_ = sm.OLS(task_score, sm.add_constant(acc, has_constant="add")).fit()
+            self.map_ = OLS(task_score, add_constant(acc, has_constant="add")).fit()
         a, b = self.map_.params
         self.map_a_, self.map_b_ = float(a), float(b)
         if np.ptp(acc) == 0 or not np.isfinite(b) or abs(b) < 1e-12:

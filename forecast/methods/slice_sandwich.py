@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 from scipy.special import expit, logit
 
 from forecast.curves.basis import classify_shape, design, from_link, to_link
 from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
-from forecast.curves.draws import CurveDraws, QuasiDraws
+from forecast.curves.draws import CurveDraws, QuasiDraws, shared_points
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError, NotApplicable, SamplerWarning
@@ -260,6 +260,10 @@ class SliceSandwich(FamilySpread, Forecaster):
         spread without family offsets (a family baseline at every pseudo-cut-off of every task
         would take minutes).
         """
+        with shared_points():  # every pseudo fit of one seed: one scrambled point set
+            return self._learn_context(pool, cutoff)
+
+    def _learn_context(self, pool: EvalData, cutoff: float) -> dict:
         from forecast.priors import curve_coefficients, population_prior_sd
         from forecast.tuning import (
             EXTRAPOLATION_GRID,
@@ -305,7 +309,8 @@ class SliceSandwich(FamilySpread, Forecaster):
                 # common random numbers across the grid: the fit's own standard-normal draws
                 fc.slope_change_ = fc.slope_z_ * value
 
-            best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply)
+            best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply,
+                                                type(self).observed_by_slope_spread)
             context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
             context["extrapolation_pseudo_splits"] = len(fits)
             context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
@@ -315,6 +320,30 @@ class SliceSandwich(FamilySpread, Forecaster):
                 fc.slope_change_ = fc.slope_z_ * extrap
             context.update(self._learn_combination(pool, cutoff, fits))
         return context
+
+    def observed_by_slope_spread(self, compute, values) -> list[np.ndarray]:
+        """Observed-score draws at ``compute`` for each candidate extrapolation spread in
+        ``values``: per value, what :meth:`sample` gives with ``slope_change_ = slope_z_ *
+        value`` (the fit's own standard-normal draws, common random numbers across the
+        values), all made at once (the curve and the noise points once, the binomial counts
+        in one call).  The curve alone (no mixture, no family offsets: the pseudo-cut-off fits
+        of :meth:`learn_context`)."""
+        self._check_fitted()
+        if getattr(self, "_mixing", False) or getattr(self, "family_offsets_", None) is not None:
+            raise InputError("observed_by_slope_spread: for the curve alone (combine=None, no family offsets)")
+        x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
+        keep = self.slope_change_
+        try:
+            means = []
+            for value in values:
+                self.slope_change_ = self.slope_z_ * value
+                means.append(self._task_curve(x, None))
+        finally:
+            self.slope_change_ = keep
+        z, u = self._noise_source().noise(means[0].shape)
+        k = len(means)
+        draws = self._observed_at(np.concatenate(means, axis=1), np.tile(z, k), np.tile(u, k))
+        return np.split(draws, k, axis=1)
 
     def _learn_combination(self, pool: EvalData, cutoff: float, fits: list) -> dict:
         """Weights of the curve and the :meth:`_components` and the mixture's spread scale,
@@ -612,6 +641,12 @@ class SliceSandwich(FamilySpread, Forecaster):
         same as :meth:`curve_draws` for ``combine=None``)."""
         return self._alone(self.curve_draws, x)
 
+    def _set_spread_counts(self, on: bool) -> None:
+        """As :meth:`Forecaster._set_spread_counts`, on the curve and every component."""
+        super()._set_spread_counts(on)
+        for fc in getattr(self, "components_", {}).values():
+            fc._set_spread_counts(on)
+
     def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
 
@@ -644,7 +679,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         self._check_fitted()
         if kind not in ("observed", "mean"):
             raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        x = np.log10(check_compute_scale(compute, self.fit_table_["compute"].min(), "compute"))
+        x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
         parts = self._parts()
         counts = np.bincount(self._draw_component, minlength=len(parts))
         draws = [self._part_draws(k, fc, x, compute, models, kind, int(counts[k]))
@@ -768,7 +803,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             # the shape of the data on the fitted range: an unshrunk quadratic (statsmodels OLS);
             # the p_* columns are the shapes of the forecasting model's own curve draws
             keep = np.isfinite(z[g])
-            ols = sm.OLS(z[g, keep], design(x[keep], center, 2)).fit()
+            ols = OLS(z[g, keep], design(x[keep], center, 2)).fit()
             ols_curve = from_link(design(grid, center, 2) @ ols.params, slices.metric)
             shapes = pd.Series([classify_shape(grid, d) for d in draws[::max(1, len(draws) // 200), g]])
             freq = shapes.value_counts(normalize=True)
