@@ -94,6 +94,21 @@ def default_methods(datasets: Sequence[EvalData]) -> list[str]:
     return methods
 
 
+def default_picks(datasets: Sequence[EvalData]) -> dict[str, str]:
+    """The default method of each data set (:func:`forecast.methods.defaults.default_method`),
+    by data set name: what ``forecast fit`` uses without ``--method``, recorded in run.json.
+    A backtest without named methods runs :data:`DEFAULT_METHODS` (and the ladder and
+    multi-family lists); name the pick to add it (its settings learning is costly on large
+    per-question data sets, so it is not added by default)."""
+    from forecast.methods.defaults import default_method
+
+    out = {}
+    for d in datasets:
+        name, params, _ = default_method(d)
+        out[d.name] = method_label(name, params or None)
+    return out
+
+
 #: ``data="all"`` means every shipped dataset
 ALL = "all"
 
@@ -437,6 +452,7 @@ def backtest(
         "level": jobs[0].level, "tau": jobs[0].tau,
         "seed": seed, "paper_exclusions": bool(paper_exclusions),
         "default_method": DEFAULT_METHOD,
+        "default_method_by_dataset": default_picks(datasets),
         "n_jobs": len(jobs),
     }
     store = None

@@ -20,8 +20,7 @@ from forecast.errors import InputError
 @click.option("--cutoff", required=True, help="Largest fitted compute, raw FLOPs (or parameters), e.g. 8e9.")
 @click.option("--method", default=None,
               help="Forecasting method: a registered name or an import path such as my_pkg.my_mod:MyForecaster. "
-                   "Default: the one picked for the data's kind (forecast.methods.defaults; slice_sandwich on "
-                   "per-question and group data).")
+                   "Default: the one benchmarks/rule.py picked for the data's kind (forecast.methods.defaults).")
 @click.option("--level", default=0.9, show_default=True, type=float, help="Interval level.")
 @click.option("--tau", default=0.25, show_default=True, type=float,
               help="Emergence level: share of the way from chance to perfect accuracy.")

@@ -202,8 +202,11 @@ class SliceSandwich(FamilySpread, Forecaster):
     def learns_context(self) -> bool:  # type: ignore[override]
         return self.prior_sd is None or self.extrapolation_sd is None or bool(self._components())
 
-    def _components(self) -> list[str]:
-        """The baselines mixed with the curve (validated; empty for ``combine=None``)."""
+    def _components(self, data: EvalData | None = None) -> list[str]:
+        """The baselines mixed with the curve (validated; empty for ``combine=None``); with
+        ``data``, only those whose tags handle its kinds (``item_level`` forecasts
+        per-question data only: on group or task-level data the mixture is of the others)."""
+        from forecast.methods.contract import data_kinds
         from forecast.methods.registry import METHODS
 
         if self.combine is None:
@@ -217,6 +220,9 @@ class SliceSandwich(FamilySpread, Forecaster):
                                  f"{', '.join(m for m in METHODS if METHODS[m] is not type(self))})")
         if len(set(names)) != len(names):
             raise InputError(f"combine names a method twice: {self.combine!r}")
+        if data is not None:
+            kinds = data_kinds(data)
+            names = [n for n in names if METHODS[n].tags.refusal(kinds) is None]
         return list(names)
 
     def _mixes_on(self, pool: EvalData, cutoff: float) -> bool:
@@ -227,7 +233,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         offsets, which the components ignore and which are most of what the curve's
         forecast of a seen family rests on (decided once per data set and cut-off, so that
         :meth:`learn_context` does not learn weights that would never be used)."""
-        if not self._components():
+        if not self._components(pool):
             return False
         if not self.family or pool.kind != "task_level" or "family" not in pool.models.columns:
             return True
@@ -292,7 +298,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             context["prior_report"] = report
         fits = None
         mixes = self._mixes_on(pool, cutoff)
-        if self._components() and not mixes:
+        if self._components(pool) and not mixes:
             context["combine_skipped"] = "data of several families (the components ignore families)"
         if self.extrapolation_sd is None or mixes:
             fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
@@ -356,7 +362,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         """
         from forecast.methods.registry import make_method
 
-        names = self._components()
+        names = self._components(pool)
         contexts: dict[tuple[str, float, str | None], dict] = {}
         learns = {name: make_method(name).learns_context for name in names}
 
@@ -429,7 +435,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         from forecast.methods.registry import make_method
 
         self.components_: dict[str, Forecaster] = {}
-        names = self._components()
+        names = self._components(fitted)
         if not isinstance(self.calibrate, (bool, np.bool_)):
             raise InputError(f"calibrate must be True or False, got {self.calibrate!r}")
         self.weights_ = {"slice_sandwich": 1.0}
