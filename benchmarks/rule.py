@@ -285,6 +285,13 @@ def main() -> None:
         print(f"\n## {kind}: pick {res['pick']} (tie margin {res.get('delta', math.nan):.3f})")
         if res["rows"]:
             print(markdown(pd.DataFrame(res["rows"]).round(3)))
+        for seed in res.get("seeds", []) if kind != "ladder" else []:
+            s = pd.read_csv(out / kind / seed / "summary.csv")
+            s = s[(s["subset"] == "all") & (s["window"] == "all") & (s["families"] == "all")]
+            print(f"\nevery method at {seed} (candidates and baselines; ratios to the best baseline, "
+                  f"90% bootstrap intervals over tasks):")
+            print(markdown(s[["method", "n_tasks", "n_splits", "mae", "crps", "cover", "ratio_mae", "ratio_mae_lo",
+                              "ratio_mae_hi", "ratio_crps", "ratio_is"]].round(3)))
         picks[kind] = res["pick"]
     for kind, parent in INHERITS.items():
         picks[kind] = picks[parent]

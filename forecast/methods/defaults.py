@@ -21,12 +21,13 @@ from forecast.methods.contract import data_kinds
 #: most specific kind first
 KIND_ORDER = ("ladder", "multi_family", "task_level", "group", "per_question_probs", "sampled", "per_question")
 #: kind -> (method name or configured variant, parameters): the rule's picks
-#: (``slice_sandwich_items``: the mixture with ``item_level`` as a fourth component)
+#: (``slice_sandwich_items`` / ``slice_sandwich_pooled``: the mixture with ``item_level`` /
+#: ``pooled_logit`` as a fourth component)
 DEFAULT_BY_KIND: dict[str, tuple[str, dict[str, Any]]] = {
     "ladder": ("two_step_slp", {}),
     "multi_family": ("slice_sandwich", {}),
     "task_level": ("slice_sandwich", {}),
-    "group": ("slice_sandwich", {}),
+    "group": ("slice_sandwich_pooled", {}),
     "per_question_probs": ("slice_sandwich_items", {}),
     "sampled": ("slice_sandwich_items", {}),
     "per_question": ("slice_sandwich_items", {}),
