@@ -50,10 +50,6 @@ def _rule():
     return module
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    return _rule().markdown(frame)
-
-
 def run_bigg_eval(out: Path, backend: str) -> None:
     rule = _rule()
     data = forecast.load_dataset("bigbench_bigg")
@@ -98,6 +94,7 @@ def main() -> None:
                                 "--methods", methods], check=True, stdout=fh)
         return
     pd.set_option("display.width", 200)
+    markdown = _rule().markdown
     if (out / "bigg_eval" / "summary.csv").exists():
         s = pd.read_csv(out / "bigg_eval" / "summary.csv")
         s = s[(s["subset"] == "all") & (s["families"] == "all")]

@@ -31,6 +31,7 @@ from forecast.curves.draws import QuasiDraws
 from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.methods.base import Forecaster
+from forecast.methods.baselines import binomial_counts
 from forecast.methods.contract import ForecasterTags
 
 #: distance of an accuracy from 0 and 1 when the question count is unknown
@@ -80,8 +81,7 @@ class LogPower(Forecaster):
     def _fit(self, fitted: EvalData) -> None:
         t = self.fit_table_
         x = t["log10_compute"].to_numpy(dtype=float)
-        n = t["n_questions"].to_numpy(dtype=float) if "n_questions" in t.columns else np.full(len(x), np.nan)
-        known = bool(np.isfinite(n).all() and (n > 0).all())
+        _, n, known = binomial_counts(t)
         y, w = loglog_accuracy(t["accuracy"].to_numpy(dtype=float), n if known else None)
         self.center_ = float(x.mean())
         result = sm.WLS(y, sm.add_constant(x - self.center_, has_constant="add"), weights=w).fit()

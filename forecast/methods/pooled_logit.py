@@ -41,7 +41,7 @@ from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
 from forecast.methods.base import Forecaster
-from forecast.methods.baselines import fit_error_spread
+from forecast.methods.baselines import binomial_counts, fit_error_spread
 from forecast.methods.contract import ForecasterTags
 from forecast.tuning import pseudo_splits
 
@@ -81,8 +81,7 @@ def wls_line(x: np.ndarray, z: np.ndarray, w: np.ndarray, known: bool) -> dict[s
 
 def _table_line(table, chance: float) -> tuple[dict[str, float] | None, np.ndarray, np.ndarray]:
     x = table["log10_compute"].to_numpy(dtype=float)
-    n = table["n_questions"].to_numpy(dtype=float) if "n_questions" in table.columns else np.full(len(x), np.nan)
-    known = bool(np.isfinite(n).all() and (n > 0).all())
+    _, n, known = binomial_counts(table)
     z, w = normalised_logits(table["accuracy"].to_numpy(dtype=float), n if known else None, chance)
     return wls_line(x, z, w, known), x, z
 
