@@ -187,3 +187,33 @@ def test_questions_that_do_not_scale():
     assert fc.hyper_["flat"] > 0.5
     p = fc.predict([1e9, 1e11], kind="mean")["mean"].to_numpy()
     assert abs(p[1] - p[0]) < 0.05
+
+
+def test_restricting_twice_is_restricting_once(sim):
+    """A cut-off below the one data were restricted to gives the object restricting the
+    unrestricted data there gives: what is memoised at a cut-off is shared by every route."""
+    data, _ = sim
+    assert data.restrict(SIZES[12]).restrict(SIZES[8]) is data.restrict(SIZES[8])
+    assert data.restrict(SIZES[8]).restrict(SIZES[12]) is not data.restrict(SIZES[12])  # above: its own
+    pd.testing.assert_frame_equal(data.restrict(SIZES[12]).restrict(SIZES[8]).results,
+                                  data.restrict(SIZES[12]).drop_models(
+                                      [f"m{i:02d}" for i in range(9, 13)]).results)
+
+
+def test_growth_pairs_in_one_call_equal_one_at_a_time(sim):
+    """observed_by_growth gives, per (bias, error) pair, the draws of setting the pair and
+    sampling; and learning the growth settings inside a restricted pool (as a mixture does at
+    its pseudo-cut-offs) gives the same settings as on a fresh copy of the data."""
+    data, _ = sim
+    cut = SIZES[14]
+    fc = ItemLevel(extrapolation_sd=0.0, growth_bias=0.0, n_draws=64).fit(data, cut, "task0")
+    compute = SIZES[15:18]
+    pairs = [(0.0, 0.0), (-0.5, 0.3), (0.25, 1.0)]
+    together = fc.observed_by_growth(compute, np.array([m for m, _ in pairs]), np.array([s for _, s in pairs]))
+    for (m, s), draws in zip(pairs, together):
+        fc.growth_bias_, fc.extrapolation_sd_ = m, s
+        np.testing.assert_array_equal(draws, fc.sample(compute, "observed"))
+    nested = ItemLevel().learn_context(data.restrict(SIZES[18]).restrict(cut), cut)
+    fresh, _ = simulate()
+    alone = ItemLevel().learn_context(fresh.restrict(cut), cut)
+    assert json.dumps(nested, sort_keys=True) == json.dumps(alone, sort_keys=True)

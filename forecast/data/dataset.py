@@ -388,13 +388,23 @@ class EvalData:
         scores, steps (a run above the cut-off loses its early checkpoints too) and the
         models table all lose their rows.  Models whose role is in ``unfitted_roles`` (a
         ladder's targets, re-run twins) are removed at every cut-off.
+
+        A cut-off at or below the one this data were restricted to gives the same object as
+        restricting the unrestricted data there (the same models are left either way), so
+        that what is derived and memoised at one cut-off is shared by every route to it.
         """
+        parent = self.derived.get("restricted_from")
+        if task is None and parent is not None and float(cutoff) <= parent[1]:
+            return parent[0].restrict(cutoff)
         return self.memo(("restrict", float(cutoff), task), lambda: self._restrict(float(cutoff), task))
 
     def _restrict(self, cutoff: float, task: str | None) -> EvalData:
         table = self.compute_table(task)
         above = set(table.loc[table["compute"] > cutoff * (1 + 1e-12), "model"])
-        return self.drop_models(above | self.unfitted_models())
+        out = self.drop_models(above | self.unfitted_models())
+        if out is not self and task is None:
+            out.derived["restricted_from"] = (self, cutoff)
+        return out
 
     def summary(self) -> dict[str, object]:
         """Counts for ``forecast datasets``."""

@@ -232,24 +232,27 @@ class TaskItems:
         self.grid_b = np.tile(np.repeat(self.b_grid, A_POINTS), 2)
         self.grid_a = np.tile(np.exp(np.tile(self.la_grid, B_POINTS)), 2)
         eta = self.grid_a[None, :] * (self.x[:, None] - self.grid_b[None, :])  # (M, G)
-        ll = np.empty((self.k.shape[0], self.grid_b.size))
+        ll = np.empty((self.k.shape[0], self.grid_b.size + FLAT_POINTS))
         self.chances = np.unique(self.chance)
         for c in self.chances:
             rows = self.chance == c
             log_p, log_q = _log_probs(eta, self.grid_f[None, :] * float(c))
-            ll[rows] = self.k[rows] @ log_p + (self.n[rows] - self.k[rows]) @ log_q
+            ll[rows, :self.grid_b.size] = self.k[rows] @ log_p + (self.n[rows] - self.k[rows]) @ log_q
         # questions that do not scale: a constant rate r on a grid of its own (uniform prior)
         self.r_grid = (np.arange(FLAT_POINTS) + 0.5) / FLAT_POINTS
         kj, nj = self.k.sum(axis=1), self.n.sum(axis=1)
-        ll_flat = kj[:, None] * np.log(self.r_grid)[None, :] + (nj - kj)[:, None] * np.log1p(-self.r_grid)[None, :]
-        self.ll_max = np.maximum(ll.max(axis=1), ll_flat.max(axis=1))
-        #: likelihood of every scaling grid point, scaled per question by its largest value: (J, 2, Nb, Na)
-        self.lik = np.exp(ll - self.ll_max[:, None]).reshape(-1, 2, B_POINTS, A_POINTS)
-        #: likelihood of every constant rate, on the same scale: (J, R)
-        self.lik_flat = np.exp(ll_flat - self.ll_max[:, None])
+        ll[:, self.grid_b.size:] = (kj[:, None] * np.log(self.r_grid)[None, :]
+                                    + (nj - kj)[:, None] * np.log1p(-self.r_grid)[None, :])
+        self.ll_max = ll.max(axis=1)
+        ll -= self.ll_max[:, None]
+        #: every grid point (scaling ones, then constant rates), the likelihood scaled per
+        #: question by its largest value: (J, G + R)
+        self.lik_all = np.exp(ll, out=ll)
+        #: the scaling grid points' likelihood, a view of :attr:`lik_all`: (J, 2, Nb, Na)
+        self.lik = self.lik_all[:, :self.grid_b.size].reshape(-1, 2, B_POINTS, A_POINTS)
+        #: the constant rates' likelihood, a view of :attr:`lik_all`: (J, R)
+        self.lik_flat = self.lik_all[:, self.grid_b.size:]
         self.flat_mean = self.lik_flat.mean(axis=1)
-        #: every grid point (scaling ones, then constant rates): (J, G + R)
-        self.lik_all = np.concatenate([self.lik.reshape(self.k.shape[0], -1), self.lik_flat], axis=1)
         self.n_scale = self.grid_b.size
         nan = np.full(FLAT_POINTS, np.nan)
         self.all_b = np.concatenate([self.grid_b, nan])
@@ -285,13 +288,27 @@ class TaskItems:
         post = self.lik_all * weights[None, :]
         return post / np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
 
-    def p_grid(self, x: np.ndarray, chance: float) -> np.ndarray:
-        """``P(correct)`` of every grid point at log10 compute ``x``: (G + R, len(x))."""
+    def rising(self, x: np.ndarray) -> np.ndarray:
+        """``sigmoid(a (x - b))`` of every ``(b, a)`` grid point at log10 compute ``x``:
+        ``(Nb * Na, len(x))`` (a scaling question's ``P(correct)`` is its floor plus the rest of
+        the way to 1 times this)."""
         x = np.asarray(x, dtype=float)
-        eta = self.grid_a[:, None] * (x[None, :] - self.grid_b[:, None])
-        floor = (self.grid_f * chance)[:, None]
-        rising = floor + (1.0 - floor) * expit(eta)
-        return np.concatenate([rising, np.repeat(self.r_grid[:, None], x.size, axis=1)])
+        per = B_POINTS * A_POINTS
+        return expit(self.grid_a[:per, None] * (x[None, :] - self.grid_b[:per, None]))
+
+    def prior_weights(self, mu_b: np.ndarray, log_s_b: np.ndarray, mu_a: float, s_a: float, guess: float,
+                      flat: float) -> np.ndarray:
+        """:meth:`prior` of several task-level draws ``(mu_b[k], exp(log_s_b[k]))`` at once:
+        ``(K, G + R)``."""
+        grid = self.b_grid[None, :]
+        z = -0.5 * ((grid - np.asarray(mu_b, dtype=float)[:, None]) / np.exp(np.asarray(log_s_b))[:, None]) ** 2
+        wb = np.exp(z - z.max(axis=1, keepdims=True))
+        wb /= wb.sum(axis=1, keepdims=True)
+        wa = _normal_weights(self.la_grid, mu_a, s_a)
+        fw = np.array([1.0 - guess, guess])
+        scale = (1.0 - flat) * fw[None, :, None, None] * wb[:, None, :, None] * wa[None, None, None, :]
+        flats = np.full((wb.shape[0], FLAT_POINTS), flat / FLAT_POINTS)
+        return np.concatenate([scale.reshape(wb.shape[0], -1), flats], axis=1)
 
 
 # ----------------------------------------------------------------------------- hyperpriors
@@ -444,6 +461,12 @@ def learn_priors_blas(pool: EvalData, cutoff: float) -> dict[str, Any]:
             "m_mu_offset": m_mu - x_cut}
 
 
+def shared_priors(pool: EvalData, cutoff: float) -> dict[str, Any]:
+    """:func:`learn_priors` of ``pool`` at ``cutoff``, computed once per data object and kept
+    on it (:meth:`~forecast.data.dataset.EvalData.memo`; read it, do not change it)."""
+    return pool.memo(("item_level_priors", float(cutoff)), lambda: learn_priors(pool, cutoff))
+
+
 # ----------------------------------------------------------------------------- the method
 class ItemLevel(Forecaster):
     """Item-level scaling model: a 2PL item response per question, ability = log compute.
@@ -497,20 +520,29 @@ class ItemLevel(Forecaster):
         pseudo-cut-off's own hyperprior learned from the models at or below it)."""
         from forecast.tuning import choose_by_pseudo_crps, pseudo_forecasts, pseudo_splits
 
-        context = learn_priors(pool, cutoff)
+        context = dict(shared_priors(pool, cutoff))
         if self.extrapolation_sd is not None and self.growth_bias is not None:
             return context
-        priors: dict[float, dict[str, Any]] = {}
 
         def fit(data: EvalData, c: float, task: str) -> ItemLevel:
-            if c not in priors:
-                try:
-                    priors[c] = learn_priors(pool.restrict(c), c)
-                except InputError:
-                    priors[c] = learn_priors(data.restrict(c, task), c)
-            probe = type(self)(extrapolation_sd=0.0, growth_bias=0.0, n_pseudo=0, n_draws=PSEUDO_DRAWS,
-                               seed=self.seed)
-            return probe.fit(data, c, task, context=priors[c])
+            """The pseudo-forecast of ``task`` at pseudo-cut-off ``c``: a fit with no growth
+            error on the models at or below ``c``, with the priors learned from every task
+            there.  It depends on the data at ``c`` only, so it is kept on (and shared through)
+            the data restricted to ``c``: the pseudo-cut-offs of a mixture's own pseudo-cut-offs
+            are fitted once."""
+            try:
+                at_c = pool.restrict(c)
+            except InputError:  # tasks on different compute scales: the task's own data
+                at_c = None
+
+            def build() -> ItemLevel:
+                priors = shared_priors(at_c, c) if at_c is not None else learn_priors(data.restrict(c, task), c)
+                probe = type(self)(extrapolation_sd=0.0, growth_bias=0.0, n_pseudo=0, n_draws=PSEUDO_DRAWS,
+                                   seed=self.seed).fit(data, c, task, context=dict(priors))
+                probe.items_ = None  # the curve table is all a pseudo-forecast reads; the grid goes
+                return probe
+
+            return build() if at_c is None else at_c.memo(("item_level_probe", task, self.seed), build)
 
         splits = list(pseudo_splits(pool, max_per_task=self.n_pseudo))
         if not splits:  # too few sizes for the usual pseudo-cut-offs: the ones of 3 sizes
@@ -524,7 +556,12 @@ class ItemLevel(Forecaster):
         def apply(fc: ItemLevel, value: float) -> None:
             fc.growth_bias_, fc.extrapolation_sd_ = pairs[int(value)]
 
-        best, table = choose_by_pseudo_crps(fits, tuple(float(i) for i in range(len(pairs))), apply)
+        def sample_all(fc: ItemLevel, compute: np.ndarray, values: tuple[float, ...]) -> list[np.ndarray]:
+            chosen = [pairs[int(v)] for v in values]
+            return list(fc.observed_by_growth(compute, np.array([m for m, _ in chosen]),
+                                              np.array([sd for _, sd in chosen])))
+
+        best, table = choose_by_pseudo_crps(fits, tuple(float(i) for i in range(len(pairs))), apply, sample_all)
         m, sd = (0.0, FALLBACK_EXTRAPOLATION) if best is None else pairs[int(best)]
         context["growth_bias"], context["extrapolation_sd"] = float(m), float(sd)
         context["extrapolation_pseudo_splits"] = len(fits)
@@ -581,24 +618,46 @@ class ItemLevel(Forecaster):
         hyper[:, 1] = np.clip(hyper[:, 1], np.log(SB_RANGE[0]), np.log(SB_RANGE[1]))
         self.hyper_draws_ = hyper
         self.growth_z_ = self._rng.standard_normal(self.n_draws)
-        weights = np.stack([items.prior(m, float(np.exp(ls)), mu_a, s_a, guess, flat) for m, ls in hyper])
-        self._weights = weights  # (K, G)
-        # the question-averaged posterior weight of every grid point, per chance value
-        lik = items.lik_all
-        z = lik @ weights.T  # (J, K): each question's marginal per draw
+        self.prior_args_ = (mu_a, s_a, guess, flat)
+        weights = items.prior_weights(hyper[:, 0], hyper[:, 1], mu_a, s_a, guess, flat)  # (K, G + R)
+        # each question's marginal per draw: the prior is separable, so the crossing points'
+        # marginal likelihood (discrimination and floor summed out) does it in (J, Nb) work
+        wb = weights[:, :items.n_scale].reshape(n_hyper, 2, B_POINTS, A_POINTS).sum(axis=(1, 3))
+        wb /= np.maximum(wb.sum(axis=1, keepdims=True), 1e-300)
+        z = ((1.0 - flat) * items.prior_b_marginal(mu_a, s_a, guess) @ wb.T
+             + flat * items.flat_mean[:, None])  # (J, K)
         inv = 1.0 / np.maximum(z, 1e-300)
         x_min = float(items.x.min())
         self.table_x_ = np.arange(x_min - TABLE_BELOW, x_cut + TABLE_ABOVE + TABLE_STEP / 2, TABLE_STEP)
-        table = np.zeros((n_hyper, self.table_x_.size))
+        # the question-averaged posterior predictive per draw: sum over the grid points of the
+        # question-averaged posterior weight times P(correct); a scaling point's P(correct) is
+        # floor + (1 - floor) sigmoid, so per chance value the two floors' weights combine into
+        # one weight on the sigmoid table and a constant
+        per = B_POINTS * A_POINTS
+        on_sigmoid = np.zeros((n_hyper, per))
+        constant = np.zeros(n_hyper)
         for c in items.chances:
             rows = items.chance == c
-            wbar = weights * (inv[rows].T @ lik[rows]) / items.n_items  # (K, G)
-            table += wbar @ items.p_grid(self.table_x_, float(c))
-        self.table_ = table
-        w0 = items.prior(mode[0], float(np.exp(mode[1])), mu_a, s_a, guess, flat)
-        self.posterior_ = items.posterior(w0)  # (J, G) under the task's mode
+            wbar = weights * (inv[rows].T @ items.lik_all[rows]) / items.n_items  # (K, G + R)
+            on_sigmoid += wbar[:, :per] + (1.0 - c) * wbar[:, per:2 * per]
+            constant += c * wbar[:, per:2 * per].sum(axis=1) + wbar[:, 2 * per:] @ items.r_grid
+        self.table_ = on_sigmoid @ items.rising(self.table_x_) + constant[:, None]
+        self.mode_ = mode
         self.diagnostics_.update({"n_items": items.n_items, "hyper": dict(self.hyper_),
                                   "extrapolation_sd": self.extrapolation_sd_, "growth_bias": self.growth_bias_})
+
+    def hyper_weights(self) -> np.ndarray:
+        """Prior weights of every grid point under each of the task's drawn ``(mu_b, log s_b)``
+        (:attr:`hyper_draws_`): ``(K, G + R)``."""
+        self._check_fitted()
+        return self.items_.prior_weights(self.hyper_draws_[:, 0], self.hyper_draws_[:, 1], *self.prior_args_)
+
+    @property
+    def posterior_(self) -> np.ndarray:
+        """Every question's exact grid posterior under the task's mode: ``(J, G + R)``."""
+        self._check_fitted()
+        w0 = self.items_.prior(self.mode_[0], float(np.exp(self.mode_[1])), *self.prior_args_)
+        return self.items_.posterior(w0)
 
     # ------------------------------------------------------------------ curves
     def _effective_x(self, x: np.ndarray) -> np.ndarray:
@@ -608,16 +667,33 @@ class ItemLevel(Forecaster):
         growth = np.maximum(1.0 + self.growth_bias_ + self.extrapolation_sd_ * self.growth_z_, 0.0)
         return np.where(d[None, :] > 0, self.x_cut_ + growth[:, None] * d[None, :], x[None, :])
 
+    def observed_by_growth(self, compute: Any, biases: np.ndarray, sds: np.ndarray) -> np.ndarray:
+        """Observed-score draws at ``compute`` (raw) under each growth bias and error
+        ``(biases[p], sds[p])`` in one call: shape ``(P, n_draws, len(compute))``, the same
+        numbers as setting ``growth_bias_, extrapolation_sd_`` to each pair and calling
+        :meth:`sample` (the pairs share the draws' quasi-random points)."""
+        self._check_fitted()
+        x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
+        d = np.maximum(x - self.x_cut_, 0.0)
+        growth = np.maximum(1.0 + np.asarray(biases, dtype=float)[:, None, None]
+                            + np.asarray(sds, dtype=float)[:, None, None] * self.growth_z_[None, :, None], 0.0)
+        xe = np.where(d[None, None, :] > 0, self.x_cut_ + growth * d[None, None, :], x[None, None, :])
+        mean = self._read_table(xe)
+        z, u = self._noise_source().noise(mean.shape[1:])
+        return self._observed_at(mean, np.broadcast_to(z, mean.shape), np.broadcast_to(u, mean.shape))
+
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        xe = self._effective_x(x)  # (S, n)
+        return self._read_table(self._effective_x(x))
+
+    def _read_table(self, xe: np.ndarray) -> np.ndarray:
+        """The curve table of draw ``s`` read at ``xe[..., s, :]`` (linear interpolation)."""
         grid = self.table_x_
         pos = np.clip((xe - grid[0]) / TABLE_STEP, 0.0, grid.size - 1.0)
         lo = np.minimum(np.floor(pos).astype(int), grid.size - 2)
         frac = pos - lo
-        rows = np.arange(self.n_draws) % self.table_.shape[0]
-        t = self.table_[rows]
-        left = np.take_along_axis(t, lo, axis=1)
-        right = np.take_along_axis(t, lo + 1, axis=1)
+        rows = (np.arange(self.n_draws) % self.table_.shape[0])[:, None]
+        left = self.table_[rows, lo]
+        right = self.table_[rows, lo + 1]
         return np.clip(left + frac * (right - left), 0.0, 1.0)
 
     # ------------------------------------------------------------------ per question
@@ -635,12 +711,13 @@ class ItemLevel(Forecaster):
         n_hyper = self.table_.shape[0]
         u = QuasiDraws((self.seed, 3)).uniform(self.n_draws, items.n_items)  # (S, J)
         lik = items.lik_all
+        weights = self.hyper_weights()
         out = np.empty((self.n_draws, items.n_items, x.size))
         for k in range(n_hyper):
             rows = np.flatnonzero(np.arange(self.n_draws) % n_hyper == k)
             if not rows.size:
                 continue
-            post = lik * self._weights[k][None, :]
+            post = lik * weights[k][None, :]
             cum = np.cumsum(post, axis=1)
             cum /= cum[:, -1:]
             for s in rows:
@@ -686,8 +763,9 @@ class ItemLevel(Forecaster):
         self._check_fitted()
         level = check_level(level)
         items = self.items_
-        flat = self.posterior_[:, items.n_scale:].sum(axis=1)
-        post = self.posterior_[:, :items.n_scale]
+        posterior = self.posterior_
+        flat = posterior[:, items.n_scale:].sum(axis=1)
+        post = posterior[:, :items.n_scale]
         post = (post / np.maximum(post.sum(axis=1, keepdims=True), 1e-300)).reshape(items.n_items, 2, B_POINTS,
                                                                                    A_POINTS)
         pb = post.sum(axis=(1, 3))  # (J, Nb)
