@@ -151,6 +151,22 @@ def item_arrays(data: EvalData, task: str) -> tuple[np.ndarray, list[str], np.nd
         the task's chance.
     """
 
+    origin = data.derived.get("origin")
+    if origin is not None:  # a subset of another data's models: its arrays' columns
+        parent = origin[0]
+
+        def subset():
+            questions, models, k, n, chance = item_arrays(parent, task)
+            kept = set(data.models_of(task))
+            cols = [i for i, m in enumerate(models) if m in kept]
+            k, n = k[:, cols], n[:, cols]
+            answered = n.sum(axis=1) > 0
+            if not answered.any():
+                raise NotApplicable(f"task {task!r}: no per-question results")
+            return questions[answered], [models[i] for i in cols], k[answered], n[answered], chance[answered]
+
+        return data.memo(("item_level_arrays", task), subset)
+
     def build():
         rows = one_row_per_answer(data.rows_of("results", task))
         if rows.empty:
@@ -405,8 +421,13 @@ def _spread(values: np.ndarray, se2: np.ndarray, floor: float) -> float:
 def task_items(data: EvalData, task: str, x_cut: float) -> TaskItems:
     """:class:`TaskItems` of ``task`` in ``data`` (the models' compute from its compute table)."""
     questions, models, k, n, chance = item_arrays(data, task)
-    table = data.compute_table(task).set_index("model")["log10_compute"]
-    x = table.reindex(models).to_numpy(dtype=float)
+
+    def log10_compute() -> dict[str, float]:
+        table = data.compute_table(task)
+        return dict(zip(table["model"].astype(str), table["log10_compute"].to_numpy(dtype=float)))
+
+    x_of = data.memo(("item_level_log10_compute", task), log10_compute)
+    x = np.array([x_of.get(m, np.nan) for m in models], dtype=float)
     if not np.isfinite(x).all():
         raise InputError(f"task {task!r}: a model with results has no compute")
     return TaskItems(k, n, x, chance, x_cut)
