@@ -180,14 +180,16 @@ def choose_by_pseudo_crps(
         n_targets += len(targets)
         y = targets["accuracy"].to_numpy(dtype=float)
         compute = targets["compute"].to_numpy(dtype=float)
-        every = sample_all(fc, compute, candidates) if sample_all is not None else None
+        if sample_all is not None:  # every candidate's draws at once: one CRPS call, column by column
+            every = np.concatenate([np.asarray(d, dtype=float) for d in sample_all(fc, compute, candidates)], axis=1)
+            scores = crps_sample(every, np.tile(y, len(candidates))).reshape(len(candidates), y.size)
         for i, value in enumerate(candidates):
-            if every is None:
+            if sample_all is None:
                 apply(fc, value)
-                draws = fc.sample(compute, "observed")
+                row = crps_sample(fc.sample(compute, "observed"), y)
             else:
-                draws = every[i]
-            per_task.setdefault((value, split.task), []).extend(crps_sample(draws, y).tolist())
+                row = scores[i]
+            per_task.setdefault((value, split.task), []).extend(row.tolist())
     tasks = sorted({t for (_, t) in per_task})
     wide = np.array([[np.mean(per_task[(v, t)]) for t in tasks] for v in candidates]) if tasks else None
     rows = []

@@ -80,6 +80,10 @@ def test_fit_text_and_plot(tmp_path):
     proc = run("fit", "bigbench_bigg", "--task", "qa_wikidata", "--cutoff", "8e9", "--plot", str(plot))
     assert proc.returncode == 0, proc.stderr
     assert "emergence threshold" in proc.stdout and plot.stat().st_size > 10_000
+    # no --method: the rule's pick for the data's kind, and the output says so
+    from forecast.methods.defaults import DEFAULT_BY_KIND
+
+    assert f"method {DEFAULT_BY_KIND['per_question'][0]} (the default for per-question data)" in proc.stdout
     again = run("fit", "bigbench_bigg", "--task", "qa_wikidata", "--cutoff", "8e9", "--plot", str(plot))
     assert_one_line_error(again, "already exists")
 
