@@ -25,7 +25,8 @@ model (per-question, group, task-level), like the other baselines.
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import WLS
+from statsmodels.tools.tools import add_constant
 
 from forecast.curves.draws import QuasiDraws
 from forecast.curves.ols import ols_coef_draws
@@ -84,7 +85,7 @@ class LogPower(Forecaster):
         _, n, known = binomial_counts(t)
         y, w = loglog_accuracy(t["accuracy"].to_numpy(dtype=float), n if known else None)
         self.center_ = float(x.mean())
-        result = sm.WLS(y, sm.add_constant(x - self.center_, has_constant="add"), weights=w).fit()
+        result = WLS(y, add_constant(x - self.center_, has_constant="add"), weights=w).fit()
         self.params_ = np.asarray(result.params, dtype=float)
         self._rng = QuasiDraws(self.seed)
         self.coef_draws_ = ols_coef_draws(result, self.n_draws, self._rng)
