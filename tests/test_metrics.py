@@ -476,3 +476,27 @@ def test_a_metric_declared_once_reaches_the_task_table_the_cli_mirage_and_the_pl
 
     generated = mirage(data, "gsm8k", n_boot=20)  # no p_correct: said, not guessed
     assert "p_squared" in generated.unavailable
+
+
+def test_forecast_noise_model_is_the_target_metrics_declared_one(monkeypatch):
+    """The forecasters read the observation noise of a new model's score off the target
+    metric's declaration (forecast.metrics.registry): accuracy's binomial count on the
+    task's questions, none when the declaration says none."""
+    import dataclasses
+
+    import forecast
+    from forecast.methods import make_method
+    from forecast.metrics import registry
+
+    data = forecast.load_dataset("bigbench_bigg")
+    task, cut = "qa_wikidata", 1e9
+    binomial = make_method("sigmoid").fit(data, cut, task)
+    assert registry.get_metric(registry.DEFAULT_TARGET).noise == "binomial"
+    assert binomial.n_questions_ and binomial.n_questions_ > 100
+    monkeypatch.setitem(registry.METRICS, registry.DEFAULT_TARGET,
+                        dataclasses.replace(registry.METRICS[registry.DEFAULT_TARGET], noise="none"))
+    none = make_method("sigmoid").fit(data, cut, task)
+    assert none.n_questions_ is None
+    a, b = binomial.predict([8e9]), none.predict([8e9])
+    assert float(a["mean"].iloc[0]) == pytest.approx(float(b["mean"].iloc[0]))
+    assert float(b["upper"].iloc[0] - b["lower"].iloc[0]) < float(a["upper"].iloc[0] - a["lower"].iloc[0])

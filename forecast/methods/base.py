@@ -20,6 +20,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from forecast.curves.draws import QuasiDraws, binomial_quantile
+from forecast.metrics.registry import DEFAULT_TARGET, get_metric
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
@@ -278,8 +279,11 @@ class Forecaster:
             )
         self.fit_table_ = table
         self.smallest_compute_ = float(table["compute"].min())
+        # the observation noise of a new model's score is the target metric's declared one
+        # (forecast.metrics.registry): a binomial count on the task's questions, or none
         n = table["n_questions"].to_numpy(dtype=float)
-        self.n_questions_ = float(np.nanmax(n)) if np.isfinite(n).any() else None
+        binomial = get_metric(DEFAULT_TARGET).noise == "binomial"
+        self.n_questions_ = float(np.nanmax(n)) if binomial and np.isfinite(n).any() else None
         self.diagnostics_: dict[str, Any] = {"engine": "closed-form", "warnings": []}
         # where the learned settings came from: "learned", "cache", "given" or "none"
         self.settings_source_, self.settings_cache_path_ = "none", None
