@@ -464,20 +464,32 @@ class Forecaster:
         point = self._point_models(models)
         return draws.mean(axis=0) if point is None else point
 
-    def _set_spread_counts(self, on: bool) -> None:
+    def set_spread_counts(self, on: bool) -> None:
         """Whether this forecaster's binomial observation noise gives each count spread over
         its lattice step (:meth:`_bound_draws`); a mixture sets it on its parts too."""
         self._spread_counts = bool(on)
+
+    def observed_draws(self, mean: np.ndarray, n_points: int | None = None) -> np.ndarray:
+        """Observed-score draws from mean-curve draws ``mean`` with this forecaster's noise
+        model (the hook a mixture draws its parts' scores with).  ``n_points``: ``mean`` holds
+        the first rows of a set of that many draws, whose first noise points they get."""
+        rng = self._noise_source()
+        return self._observed_draws(mean, rng if n_points is None else rng.head(n_points))
+
+    def observed_mean(self, mean: np.ndarray) -> np.ndarray:
+        """Mean of the observed score per column from mean-curve draws ``mean`` (no binomial
+        draws: the mean of the noise model's rate, what :meth:`observed_draws` averages to)."""
+        return self._observed_mean(mean)
 
     def _bound_draws(self, fun, *args) -> np.ndarray:
         """``fun(*args)`` (:meth:`sample` or :meth:`sample_models`) with every binomial count
         spread over its lattice step (:func:`~forecast.curves.draws.binomial_quantile` with
         ``spread=True``): the draws the interval bounds of ``kind="observed"`` are read from."""
-        self._set_spread_counts(True)
+        self.set_spread_counts(True)
         try:
             return fun(*args)
         finally:
-            self._set_spread_counts(False)
+            self.set_spread_counts(False)
 
     def _bounds(self, draws: np.ndarray, fun, args, kind: str, level: float) -> tuple[np.ndarray, np.ndarray]:
         """The equal-tailed interval at ``level``: quantiles of ``draws``, for

@@ -41,7 +41,7 @@ from forecast.methods.base import Forecaster, as_compute, check_compute_scale, c
 from forecast.methods.contract import Boolean, ForecasterTags, Integer, Spread
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
-from forecast.stacking import DEFAULT_COMPONENTS, draw_components, learn_stack, mix, scale_spread
+from forecast.methods.mixture import DEFAULT_COMPONENTS, Mixture, component_names
 from forecast.slicing import (
     MIN_PER_SLICE,
     Slices,
@@ -203,27 +203,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         return self.prior_sd is None or self.extrapolation_sd is None or bool(self._components())
 
     def _components(self, data: EvalData | None = None) -> list[str]:
-        """The baselines mixed with the curve (validated; empty for ``combine=None``); with
-        ``data``, only those whose tags handle its kinds (``item_level`` forecasts
-        per-question data only: on group or task-level data the mixture is of the others)."""
-        from forecast.methods.contract import data_kinds
-        from forecast.methods.registry import METHODS
-
-        if self.combine is None:
-            return []
-        names = [self.combine] if isinstance(self.combine, str) else self.combine
-        if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
-            raise InputError(f"combine must be a tuple of method names or None, got {self.combine!r}")
-        for n in names:
-            if n not in METHODS or METHODS[n] is type(self):
-                raise InputError(f"combine: {n!r} is not a baseline to combine with (known: "
-                                 f"{', '.join(m for m in METHODS if METHODS[m] is not type(self))})")
-        if len(set(names)) != len(names):
-            raise InputError(f"combine names a method twice: {self.combine!r}")
-        if data is not None:
-            kinds = data_kinds(data)
-            names = [n for n in names if METHODS[n].tags.refusal(kinds) is None]
-        return list(names)
+        """The methods mixed with the curve (:func:`~forecast.methods.mixture.component_names`)."""
+        return component_names(self.combine, type(self), data)
 
     def _mixes_on(self, pool: EvalData, cutoff: float) -> bool:
         """Whether the curve is mixed with the :meth:`_components` on ``pool`` at ``cutoff``.
@@ -324,7 +305,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
             for _, fc in fits:
                 fc.slope_change_ = fc.slope_z_ * extrap
-            context.update(self._learn_combination(pool, cutoff, fits))
+            context.update(self._mixture(self._components(pool)).learn_context(pool, cutoff, fits))
         return context
 
     def observed_by_slope_spread(self, compute, values) -> list[np.ndarray]:
@@ -335,7 +316,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         in one call).  The curve alone (no mixture, no family offsets: the pseudo-cut-off fits
         of :meth:`learn_context`)."""
         self._check_fitted()
-        if getattr(self, "_mixing", False) or getattr(self, "family_offsets_", None) is not None:
+        if getattr(self, "mixes_", False) or getattr(self, "family_offsets_", None) is not None:
             raise InputError("observed_by_slope_spread: for the curve alone (combine=None, no family offsets)")
         x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
         keep = self.slope_change_
@@ -351,124 +332,49 @@ class SliceSandwich(FamilySpread, Forecaster):
         draws = self._observed_at(np.concatenate(means, axis=1), np.tile(z, k), np.tile(u, k))
         return np.split(draws, k, axis=1)
 
-    def _learn_combination(self, pool: EvalData, cutoff: float, fits: list) -> dict:
-        """Weights of the curve and the :meth:`_components` and the mixture's spread scale,
-        learned on the pseudo-splits of ``fits`` (the curve's pseudo-forecasts,
-        :func:`forecast.stacking.learn_stack`).
-
-        A component that learns settings of its own (``persistence_drift``'s drift and error
-        growth) learns them at each pseudo-cut-off from every task's models at or below it,
-        and at the real cut-off for the forecast itself.
-        """
-        from forecast.methods.registry import make_method
-
-        names = self._components(pool)
-        contexts: dict[tuple[str, float, str | None], dict] = {}
-        learns = {name: make_method(name).learns_context for name in names}
-
-        def component(name: str) -> Forecaster:
-            return make_method(name, n_draws=self.n_draws, seed=self.seed)
-
-        def context_at(name: str, c: float, task: str) -> dict:
-            """The component's own settings learned from every task at or below ``c``."""
-            if not learns[name]:
-                return {}
-            for key in ((name, float(c), None), (name, float(c), task)):
-                if key in contexts:
-                    return contexts[key]
-            try:
-                data, key = pool.restrict(c), (name, float(c), None)
-            except InputError:  # tasks on different compute scales: the task's own data
-                data, key = pool.for_task(task).restrict(c, task), (name, float(c), task)
-            contexts[key] = component(name).learn_context(data, c)
-            return contexts[key]
-
-        per_task: dict[str, EvalData] = {}
-        draws = []
-        for split, fc in fits:
-            targets = split.targets
-            if targets.empty:
-                continue
-            compute = targets["compute"].to_numpy(dtype=float)
-            data = per_task.setdefault(split.task, pool.for_task(split.task))
-            comp = [fc.sample(compute, "observed")]
-            try:
-                for name in names:
-                    ctx = context_at(name, split.cutoff, split.task)
-                    other = component(name).fit(data, split.cutoff, split.task, context=ctx)
-                    comp.append(other.sample(compute, "observed"))
-            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
-                continue  # every component or none: the comparison stays paired
-            draws.append((split, comp))
-        result = learn_stack(["slice_sandwich", *names], draws, self.seed, calibrate=self.calibrate)
-        out: dict = {f"w_{n}": float(w) for n, w in zip(result.names, result.weights)}
-        out.update({
-            "combine_weights": {n: float(w) for n, w in zip(result.names, result.weights)},
-            "combine_learned": result.learned,
-            "combine_tasks": result.n_tasks,
-            "combine_targets": result.n_targets,
-            "combine_report": {r["component"]: {k: r[k] for k in ("weight", "fitted_weight", "crps")}
-                               for r in result.table.to_dict(orient="records")},
-            "spread_scale": result.scale,
-            "spread_crps": result.scale_crps,
-            "component_contexts": {n: component(n).learn_context(pool, cutoff) for n in names if learns[n]},
-        })
-        return out
-
     # ------------------------------------------------------------------ fit
     def fit(self, data, cutoff, task=None, context=None, cache=None) -> SliceSandwich:
         """:meth:`Forecaster.fit`; with ``combine``, the curve is then mixed with the
-        components (each fitted on the same models) by the learned weights."""
-        self._mixing = False
+        components (each fitted on the same models) by the learned weights (``mixture_``,
+        a :class:`~forecast.methods.mixture.Mixture`)."""
+        self.mixes_ = False
         super().fit(data, cutoff, task, context, cache)
-        self._mixing = bool(self.components_)
+        self.mixes_ = self.mixture_.mixes
         return self
 
+    def _mixture(self, names: list[str]) -> Mixture:
+        return Mixture(names, self.name, self.calibrate, self.n_draws, self.seed)
+
     def _fit_components(self, fitted: EvalData, n_draws: int) -> None:
-        """Fit the :meth:`_components` with a learned weight on the fitted models; a component
-        that cannot be fitted gives its weight to the others (a warning says so).
-
-        ``n_draws`` is the curve's own number of draws (the PyMC engine gives draws x chains),
-        which every component then draws too.  The curve is not mixed where
-        :meth:`learn_context` said so (``combine_skipped``: data of several families, see
-        :meth:`_mixes_on`)."""
-        from forecast.methods.registry import make_method
-
-        self.components_: dict[str, Forecaster] = {}
+        """Fit the mixture (:meth:`Mixture.fit <forecast.methods.mixture.Mixture.fit>`) of the
+        :meth:`_components`.  ``n_draws`` is the curve's own number of draws (the PyMC engine
+        gives draws x chains).  The curve is not mixed where :meth:`learn_context` said so
+        (``combine_skipped``: data of several families, see :meth:`_mixes_on`)."""
         names = self._components(fitted)
         if not isinstance(self.calibrate, (bool, np.bool_)):
             raise InputError(f"calibrate must be True or False, got {self.calibrate!r}")
-        self.weights_ = {"slice_sandwich": 1.0}
-        self.spread_scale_ = 1.0
-        if not names:
-            return
-        if "combine_skipped" in self.context_ or getattr(self, "family_offsets_", None) is not None:
+        if names and ("combine_skipped" in self.context_ or getattr(self, "family_offsets_", None) is not None):
             # decided in learn_context (_mixes_on); the offsets check also covers a context
             # made elsewhere: the components ignore families, whose offsets the curve rests on
             why = self.context_.get("combine_skipped", "data of several families (the components ignore families)")
             self.diagnostics_["warnings"].append(f"combine: not mixed on {why}")
-            return
-        learned = self.context_.get("combine_weights")
-        if not isinstance(learned, dict) or "slice_sandwich" not in learned:
-            raise InputError("slice_sandwich: the context passed to fit lacks the learned combine "
-                             "weights (learn it with learn_context, or use combine=None)")
-        weights = {"slice_sandwich": float(learned["slice_sandwich"])}
-        contexts = self.context_.get("component_contexts") or {}
-        for name in names:
-            w = float(learned.get(name, 0.0))
-            if w <= 0:
-                continue
-            try:
-                self.components_[name] = make_method(name, n_draws=n_draws, seed=self.seed).fit(
-                    fitted, self.cutoff_, self.task_, context=dict(contexts.get(name) or {}))
-                weights[name] = w
-            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-                self.diagnostics_["warnings"].append(f"combine: {name} not mixed in ({exc})")
-        total = sum(weights.values())
-        self.weights_ = {n: w / total for n, w in weights.items()}
-        self.spread_scale_ = float(self.context_.get("spread_scale", 1.0)) if self.calibrate else 1.0
-        self._draw_component = draw_components(np.array(list(self.weights_.values())), n_draws, self.seed)
-        self.diagnostics_["combine_weights"] = dict(self.weights_)
+            names = []
+        self.mixture_ = self._mixture(names).fit(self, fitted, self.context_, n_draws)
+
+    @property
+    def components_(self) -> dict[str, Forecaster]:
+        """The mixture's fitted components (name -> forecaster; empty: the curve alone)."""
+        return self.mixture_.components_
+
+    @property
+    def weights_(self) -> dict[str, float]:
+        """The mixture's weights, the curve's first (``{"slice_sandwich": 1.0}``: alone)."""
+        return self.mixture_.weights_
+
+    @property
+    def spread_scale_(self) -> float:
+        """The scale of the mixture's spread around its median (1: none)."""
+        return self.mixture_.spread_scale_
 
     def _slices(self, fitted: EvalData) -> Slices:
         if fitted.results is not None:
@@ -634,103 +540,42 @@ class SliceSandwich(FamilySpread, Forecaster):
         self._fit_components(fitted, curves.n_draws)
 
     # ------------------------------------------------------------------ the mixture
-    def _alone(self, fun, *args):
-        """``fun(*args)`` with the curve alone (no mixing)."""
-        mixing, self._mixing = getattr(self, "_mixing", False), False
-        try:
-            return fun(*args)
-        finally:
-            self._mixing = mixing
-
     def curve_alone_draws(self, x) -> np.ndarray:
         """:meth:`curve_draws` of the curve alone, without the mixture's components (the
         same as :meth:`curve_draws` for ``combine=None``)."""
-        return self._alone(self.curve_draws, x)
+        if not hasattr(self, "fit_table_"):
+            raise InputError(f"{type(self).__name__} is not fitted yet: call fit(data, cutoff) first")
+        return self._curve_draws(np.atleast_1d(np.asarray(x, dtype=float)))
 
-    def _set_spread_counts(self, on: bool) -> None:
-        """As :meth:`Forecaster._set_spread_counts`, on the curve and every component."""
-        super()._set_spread_counts(on)
-        for fc in getattr(self, "components_", {}).values():
-            fc._set_spread_counts(on)
-
-    def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
-        return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
-
-    def _parts(self) -> list[Forecaster]:
-        """The mixture's parts: the curve itself, then the components (in weight order)."""
-        return [self, *self.components_.values()]
-
-    @staticmethod
-    def _plain(fc: Forecaster) -> bool:
-        """Whether ``fc`` draws named models from compute alone with the base class's noise
-        (then only the draws the mixture takes of it are made)."""
-        return (fc.sample_models.__func__ is Forecaster.sample_models
-                and type(fc).sample in (Forecaster.sample, SliceSandwich.sample))
-
-    def _part_draws(self, k: int, fc: Forecaster, x: np.ndarray, compute, models, kind: str,
-                    rows: int) -> np.ndarray:
-        """The first ``rows`` draws of ``kind`` of part ``k`` (its first curve draws, with the
-        observation noise of those draws)."""
-        if k == 0 or self._plain(fc):
-            mean = self._alone(self._mean_draws, x) if k == 0 else fc.curve_draws(x)
-            if kind == "mean":
-                return mean[:rows]
-            return fc._observed_draws(mean[:rows], fc._noise_source().head(mean.shape[0]))
-        other = fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)
-        return other[:rows]
-
-    def _mixed_kind(self, compute, models, kind: str) -> np.ndarray:
-        """The mixture's draws of ``kind``: part ``k`` gives its first ``n_k`` draws
-        (:func:`~forecast.stacking.draw_components`)."""
-        self._check_fitted()
-        if kind not in ("observed", "mean"):
-            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
-        parts = self._parts()
-        counts = np.bincount(self._draw_component, minlength=len(parts))
-        draws = [self._part_draws(k, fc, x, compute, models, kind, int(counts[k]))
-                 for k, fc in enumerate(parts) if counts[k]]
-        return scale_spread(np.concatenate(draws, axis=0), self.spread_scale_)
-
-    def _mixture_mean(self, compute, models, draws: np.ndarray, kind: str) -> np.ndarray:
-        """The mixture's mean: the weighted mean of its parts' means, each over all of its draws
-        (the observed score's mean without binomial draws, :meth:`Forecaster._observed_mean`),
-        not the mean of the mixed draws; with a spread scale, the draws' mean."""
-        if self.spread_scale_ != 1.0:
-            return draws.mean(axis=0)
-        x = np.log10(as_compute(compute))
-        total = 0.0
-        for k, (w, fc) in enumerate(zip(self.weights_.values(), self._parts())):
-            if k == 0 or self._plain(fc):
-                mean = self._alone(self._mean_draws, x) if k == 0 else fc.curve_draws(x)
-                part = fc._observed_mean(mean) if kind == "observed" else mean.mean(axis=0)
-            else:
-                part = (fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)).mean(axis=0)
-            total = total + w * part
-        return total
+    def set_spread_counts(self, on: bool) -> None:
+        """As :meth:`Forecaster.set_spread_counts`, on the curve and every component."""
+        super().set_spread_counts(on)
+        if getattr(self, "mixture_", None) is not None:
+            self.mixture_.set_spread_counts(on)
 
     def _predictive_mean(self, x: np.ndarray, draws: np.ndarray, kind: str) -> np.ndarray:
-        if not getattr(self, "_mixing", False):
+        if not getattr(self, "mixes_", False):
             return super()._predictive_mean(x, draws, kind)
-        return self._mixture_mean(10.0 ** np.asarray(x, dtype=float), None, draws, kind)
+        return self.mixture_.predictive_mean(10.0 ** np.asarray(x, dtype=float), None, draws, kind)
 
     def _predictive_mean_models(self, models: pd.DataFrame, draws: np.ndarray, kind: str) -> np.ndarray:
-        if not getattr(self, "_mixing", False):
+        if not getattr(self, "mixes_", False):
             return super()._predictive_mean_models(models, draws, kind)
-        return self._mixture_mean(model_compute(models), models, draws, kind)
+        return self.mixture_.predictive_mean(model_compute(models), models, draws, kind)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        if not getattr(self, "_mixing", False):
+        if not getattr(self, "mixes_", False):
             return self._curve_draws(x)
-        return self._mixed(self._curve_draws(x), [c.curve_draws(x) for c in self.components_.values()])
+        return self.mixture_.mean_draws(x)
 
     def sample(self, compute, kind: str = "observed") -> np.ndarray:
         """Draws of the accuracy at ``compute`` (see :meth:`Forecaster.sample`); with
         ``combine``, component ``k`` gives its first ``round(w_k n)`` draws, each with its own
-        observation noise."""
-        if not getattr(self, "_mixing", False):
+        observation noise (:meth:`Mixture.sample <forecast.methods.mixture.Mixture.sample>`)."""
+        if not getattr(self, "mixes_", False):
             return super().sample(compute, kind)
-        return self._mixed_kind(compute, None, kind)
+        self._check_fitted()
+        return self.mixture_.sample(compute, kind)
 
     def _curve_draws(self, x: np.ndarray) -> np.ndarray:
         offset = None
@@ -748,8 +593,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         """Draws per named model; with family offsets (see the module doc) each model gets its
         family's offset, a model of a new family one drawn from the families' spread."""
         self._check_fitted()
-        if getattr(self, "_mixing", False):  # no family offsets when mixing (_mixes_on)
-            return self._mixed_kind(model_compute(models), models, kind)
+        if getattr(self, "mixes_", False):  # no family offsets when mixing (_mixes_on)
+            return self.mixture_.sample_models(models, kind)
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
         x = np.log10(model_compute(models))
