@@ -30,6 +30,7 @@ from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError, NotApplicable
+from forecast.learned_settings import LearnedSettings, NoSettings
 from forecast.methods.compute import (
     UNIT_SLIP_DECADES,
     ZERO_OK_SD,
@@ -110,6 +111,8 @@ class Forecaster:
     name: str = "base"
     #: what the method handles and how a backtest uses it (see ForecasterTags)
     tags: ForecasterTags = ForecasterTags()
+    #: the dataclass of the settings the method learns (:mod:`forecast.learned_settings`)
+    settings_class: type[LearnedSettings] = NoSettings
     #: legal values of the constructor parameters this class adds (merged along the MRO)
     param_constraints: dict[str, Constraint] = {"seed": Integer(0), "n_draws": Integer(10)}
 
@@ -148,11 +151,23 @@ class Forecaster:
         :class:`~forecast.errors.NotApplicable` naming the method, the data set and its kinds."""
         refuse_data(self.name, self.tags, data)
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+    def learn_settings(self, pool: EvalData, cutoff: float) -> LearnedSettings:
         """Settings this method learns at fit time from ``pool``: every task's data at or
         below ``cutoff`` (never a model above it), e.g. on pseudo-cut-offs inside the fitted
-        range (:mod:`forecast.tuning`).  A plain JSON-ready dict; empty by default."""
-        return {}
+        range (:mod:`forecast.tuning`), as its :attr:`settings_class` (the hook a method
+        overrides; none by default).  A method that overrides :meth:`learn_context` instead
+        gets its dict read into :attr:`settings_class`."""
+        if type(self).learn_context is not Forecaster.learn_context:
+            return self.settings_class.from_dict(self.learn_context(pool, cutoff))
+        return self.settings_class()
+
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+        """:meth:`learn_settings` as its plain JSON-ready dict (what backtest jobs, the
+        settings cache and ``fit(context=...)`` pass around; empty for a method that learns
+        none)."""
+        if type(self).learn_settings is Forecaster.learn_settings:
+            return {}
+        return self.learn_settings(pool, cutoff).to_dict()
 
     def fit(self, data: EvalData | str, cutoff: float, task: str | None = None,
             context: dict[str, Any] | None = None, cache: Any = None) -> Forecaster:
@@ -169,9 +184,9 @@ class Forecaster:
             Largest compute of a fitted model, raw (e.g. ``8e9`` parameters, ``3.16e22`` FLOPs).
         task : str, optional
             Required when ``data`` holds several tasks.
-        context : dict, optional
-            Settings learned beforehand by :meth:`learn_context` on the same data at the same
-            cut-off (a backtest learns them once per dataset and cut-off); by default they
+        context : dict or LearnedSettings, optional
+            Settings learned beforehand by :meth:`learn_context` (or :meth:`learn_settings`)
+            on the same data at the same cut-off (a backtest learns them once per dataset and cut-off); by default they
             are learned here from every task of ``data`` at or below the cut-off, or read
             back from the learned-settings cache (:mod:`forecast.settings_cache`).
         cache : SettingsCache, bool, path or None
@@ -190,6 +205,8 @@ class Forecaster:
         cutoff = float(as_compute(cutoff, "cutoff")[0])
         if task is not None and (not isinstance(task, str) or not task.strip()):
             raise InputError(f"task must be a task name, got {task!r}")
+        if isinstance(context, LearnedSettings):
+            context = context.to_dict()
         if context is not None and not isinstance(context, dict):
             raise InputError(f"context must be a dict from learn_context, got {type(context).__name__}")
         if not isinstance(data, EvalData):
@@ -240,6 +257,8 @@ class Forecaster:
         else:
             self.settings_source_ = "given"
         self.context_: dict[str, Any] = dict(context)
+        # the same settings typed (what a method's _fit reads)
+        self.settings_ = self.settings_class.from_dict(self.context_)
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
         x_fit = table["log10_compute"].to_numpy(dtype=float)

@@ -20,7 +20,7 @@ fit is in :mod:`forecast.methods.floored_binomial` (its names re-exported here).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,16 +34,11 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSepar
 from forecast.curves.draws import QuasiDraws
 from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
+from forecast.learned_settings import LearnedSettings
 from forecast.methods.base import Forecaster
 from forecast.methods.contract import Boolean, ForecasterTags
-from forecast.methods.floored_binomial import (
-    FlooredBinomial,
-    binomial_counts,
-    coef_draws,
-    dispersion,
-    expit_floor,
-    fit_floored_sigmoid,
-)
+from forecast.methods.floored_binomial import FlooredBinomial, binomial_counts, coef_draws, dispersion
+from forecast.methods.floored_binomial import expit_floor, fit_floored_sigmoid
 from forecast.methods.family_sigmoid import TAU_RANGE, FamilySigmoid
 from forecast.tuning import pseudo_splits
 
@@ -293,6 +288,20 @@ def fit_error_spread(errors: np.ndarray, distance: np.ndarray) -> tuple[float, f
     return float(np.sqrt(v0)), float(np.sqrt(v1))
 
 
+@dataclass
+class PersistenceDriftSettings(LearnedSettings):
+    """What :class:`PersistenceDrift` learns: ``drift`` per decade, the error spread
+    ``(s0, s1)`` (None: no pseudo-cut-off, persistence's intervals) and the counts of
+    pseudo-cut-offs, (target, level) pairs and tasks they came from."""
+
+    drift: float = 0.0
+    s0: float | None = None
+    s1: float | None = None
+    n_pseudo: int = 0
+    n_pairs: int = 0
+    n_tasks: int = 0
+
+
 class PersistenceDrift(Forecaster):
     """The last fitted level plus a per-decade drift, with an error spread learned across tasks.
 
@@ -313,6 +322,7 @@ class PersistenceDrift(Forecaster):
 
     name = "persistence_drift"
     tags = ForecasterTags(is_baseline=True, in_default_run=True)
+    settings_class = PersistenceDriftSettings
     n_curve_params = 1
     learns_context = True
 
@@ -320,7 +330,7 @@ class PersistenceDrift(Forecaster):
         self.n_draws = n_draws
         self.seed = seed
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+    def learn_settings(self, pool: EvalData, cutoff: float) -> PersistenceDriftSettings:
         """Drift per decade and error spread from every task's pseudo-cut-offs (see class doc)."""
         slopes, dists, gaps, tasks = [], [], [], set()
         n_pseudo = 0
@@ -346,18 +356,18 @@ class PersistenceDrift(Forecaster):
             dists.append(d[ok])
             gaps.append(y[ok] - level)
         if not n_pseudo:
-            return {"drift": 0.0, "s0": None, "s1": None, "n_pseudo": 0, "n_pairs": 0, "n_tasks": 0}
+            return PersistenceDriftSettings()
         slope, d, gap = (np.concatenate(v) for v in (slopes, dists, gaps))
         drift = float(np.median(slope))
         s0, s1 = fit_error_spread(gap - drift * d, d)
-        return {"drift": drift, "s0": s0, "s1": s1, "n_pseudo": n_pseudo, "n_pairs": int(len(d)),
-                "n_tasks": len(tasks)}
+        return PersistenceDriftSettings(drift=drift, s0=s0, s1=s1, n_pseudo=n_pseudo, n_pairs=int(len(d)),
+                                        n_tasks=len(tasks))
 
     def _fit(self, fitted: EvalData) -> None:
         self.level_, self.last_x_ = last_level(self.fit_table_)
-        ctx = self.context_
-        self.drift_ = float(ctx.get("drift") or 0.0)
-        s0, s1 = ctx.get("s0"), ctx.get("s1")
+        ctx = self.settings_
+        self.drift_ = float(ctx.drift or 0.0)
+        s0, s1 = ctx.s0, ctx.s1
         self.learned_ = s0 is not None and s1 is not None
         if not self.learned_:
             self.diagnostics_["warnings"].append(
@@ -368,7 +378,7 @@ class PersistenceDrift(Forecaster):
         self.s1_ = float(s1) if self.learned_ else 0.0
         self._rng = QuasiDraws(self.seed)
         self._z = self._rng.standard_normal((self.n_draws, 1))
-        self.diagnostics_["context"] = dict(ctx)
+        self.diagnostics_["context"] = dict(self.context_)
 
     def _distance(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(np.atleast_1d(np.asarray(x, dtype=float)) - self.last_x_, 0.0)

@@ -20,18 +20,20 @@ mean-curve draws, unmixed); ``slice_sandwich`` holds a :class:`Mixture` as ``mix
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError
+from forecast.learned_settings import LearnedSettings
 from forecast.methods.base import Forecaster, as_compute, check_compute_scale, model_compute
 from forecast.stacking import DEFAULT_COMPONENTS, draw_components, learn_stack, mix, scale_spread
 
-__all__ = ["DEFAULT_COMPONENTS", "Mixture", "component_names"]
+__all__ = ["DEFAULT_COMPONENTS", "Mixture", "MixtureSettings", "component_names"]
 
 #: the errors a component's fit may raise and that leave it out of the mixture
 FIT_ERRORS = (InputError, ValueError, RuntimeError, np.linalg.LinAlgError)
@@ -68,6 +70,41 @@ def draws_from_compute(fc: Forecaster) -> bool:
     """Whether ``fc`` draws named models from compute alone with the base class's noise
     (then only the draws the mixture takes of it are made)."""
     return type(fc).sample_models is Forecaster.sample_models and type(fc).sample is Forecaster.sample
+
+
+@dataclasses.dataclass
+class MixtureSettings(LearnedSettings):
+    """What :meth:`Mixture.learn_context` learns (every key written only when learned):
+    ``combine_weights`` (the curve's and every component's weight, the curve first),
+    whether they were learned (``combine_learned``: else the curve alone) from how many tasks
+    and targets, the per-component ``combine_report``, the ``spread_scale`` and its CRPS per
+    candidate, and ``component_contexts`` (each component's own learned settings, a dict).
+
+    The JSON also holds ``w_<name>`` for every weight (written from ``combine_weights``)."""
+
+    combine_weights: dict[str, float] | None = None
+    combine_learned: bool | None = None
+    combine_tasks: int | None = None
+    combine_targets: int | None = None
+    combine_report: dict[str, dict[str, float]] | None = None
+    spread_scale: float | None = None
+    spread_crps: dict[str, float] | None = None
+    component_contexts: dict[str, dict[str, Any]] | None = None
+
+    optional: ClassVar[frozenset[str]] = frozenset(
+        {"combine_weights", "combine_learned", "combine_tasks", "combine_targets", "combine_report",
+         "spread_scale", "spread_crps", "component_contexts"})
+
+    def to_dict(self) -> dict[str, Any]:
+        weights = {f"w_{n}": float(w) for n, w in (self.combine_weights or {}).items()}
+        return {**weights, **super().to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None):  # type: ignore[override]
+        out = super().from_dict(data)
+        for n in out.combine_weights or {}:  # the w_<name> keys are written from the weights
+            out.extra.pop(f"w_{n}", None)
+        return out
 
 
 class Mixture:
@@ -110,7 +147,7 @@ class Mixture:
         return make_method(name, n_draws=self.n_draws if n_draws is None else n_draws, seed=self.seed)
 
     # ------------------------------------------------------------------ learning
-    def learn_context(self, pool: EvalData, cutoff: float, curve_fits: list) -> dict[str, Any]:
+    def learn_context(self, pool: EvalData, cutoff: float, curve_fits: list) -> MixtureSettings:
         """Weights of the curve and the components and the mixture's spread scale, learned on
         the pseudo-splits of ``curve_fits`` (``(split, fitted curve)`` pairs: the curve's
         pseudo-forecasts, :func:`forecast.stacking.learn_stack`).
@@ -155,27 +192,26 @@ class Mixture:
                 continue  # every component or none: the comparison stays paired
             draws.append((split, comp))
         result = learn_stack([self.curve_name, *names], draws, self.seed, calibrate=self.calibrate)
-        out: dict[str, Any] = {f"w_{n}": float(w) for n, w in zip(result.names, result.weights)}
-        out.update({
-            "combine_weights": {n: float(w) for n, w in zip(result.names, result.weights)},
-            "combine_learned": result.learned,
-            "combine_tasks": result.n_tasks,
-            "combine_targets": result.n_targets,
-            "combine_report": {r["component"]: {k: r[k] for k in ("weight", "fitted_weight", "crps")}
-                               for r in result.table.to_dict(orient="records")},
-            "spread_scale": result.scale,
-            "spread_crps": result.scale_crps,
-            "component_contexts": {n: self._component(n).learn_context(pool, cutoff) for n in names if learns[n]},
-        })
-        return out
+        return MixtureSettings(
+            combine_weights={n: float(w) for n, w in zip(result.names, result.weights)},
+            combine_learned=result.learned,
+            combine_tasks=result.n_tasks,
+            combine_targets=result.n_targets,
+            combine_report={r["component"]: {k: r[k] for k in ("weight", "fitted_weight", "crps")}
+                            for r in result.table.to_dict(orient="records")},
+            spread_scale=result.scale,
+            spread_crps=result.scale_crps,
+            component_contexts={n: self._component(n).learn_context(pool, cutoff) for n in names if learns[n]},
+        )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, curve: Forecaster, fitted: EvalData, context: dict[str, Any], n_draws: int) -> Mixture:
+    def fit(self, curve: Forecaster, fitted: EvalData, context: MixtureSettings, n_draws: int) -> Mixture:
         """Fit the components with a learned weight on ``fitted`` (the curve's fitted models,
         at its ``cutoff_`` and ``task_``); a component that cannot be fitted gives its weight to
         the others (a warning in the curve's ``diagnostics_`` says so).
 
-        ``context`` holds the learned weights (:meth:`learn_context`); ``n_draws`` is the
+        ``context`` holds the learned weights (:meth:`learn_context`, a
+        :class:`MixtureSettings` or a subclass); ``n_draws`` is the
         curve's own number of draws, which every component then draws too.  Returns self.
         """
         self.curve_ = curve
@@ -184,12 +220,12 @@ class Mixture:
         self.spread_scale_ = 1.0
         if not self.components:
             return self
-        learned = context.get("combine_weights")
+        learned = context.combine_weights
         if not isinstance(learned, dict) or self.curve_name not in learned:
             raise InputError(f"{self.curve_name}: the context passed to fit lacks the learned combine "
                              "weights (learn it with learn_context, or use combine=None)")
         weights = {self.curve_name: float(learned[self.curve_name])}
-        contexts = context.get("component_contexts") or {}
+        contexts = context.component_contexts or {}
         for name in self.components:
             w = float(learned.get(name, 0.0))
             if w <= 0:
@@ -202,7 +238,8 @@ class Mixture:
                 curve.diagnostics_["warnings"].append(f"combine: {name} not mixed in ({exc})")
         total = sum(weights.values())
         self.weights_ = {n: w / total for n, w in weights.items()}
-        self.spread_scale_ = float(context.get("spread_scale", 1.0)) if self.calibrate else 1.0
+        scale = 1.0 if context.spread_scale is None else context.spread_scale
+        self.spread_scale_ = float(scale) if self.calibrate else 1.0
         self.draw_component_ = draw_components(np.array(list(self.weights_.values())), n_draws, self.seed)
         curve.diagnostics_["combine_weights"] = dict(self.weights_)
         return self

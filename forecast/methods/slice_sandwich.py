@@ -19,20 +19,25 @@ a normal random effect, its spread by empirical Bayes): the curve is fitted to t
 at their family-adjusted compute; a held-out model of a fitted family gets its family's
 offset, a model of a new family (and any forecast from compute alone) an offset drawn from
 the learned spread, so its interval is wider.
+
+The mixture with the component methods is :mod:`forecast.methods.mixture`, the learned
+settings :mod:`forecast.methods.slice_settings`, the slice report and the easy slice's turn
+:mod:`forecast.methods.slice_report`.  Over 500 lines on purpose: what is left is one
+estimator (its parameters' documentation, the three curve engines, the slices, the family
+offsets and the draws built from them), and its fit and draws read the same fitted state.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import OLS
 from scipy.special import expit, logit
 
-from forecast.curves.basis import classify_shape, design, from_link, to_link
-from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
+from forecast.curves.basis import design, from_link, to_link
+from forecast.curves.conjugate import fit_conjugate_slices
 from forecast.curves.draws import CurveDraws, QuasiDraws, shared_points
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
@@ -42,6 +47,8 @@ from forecast.methods.contract import Boolean, ForecasterTags, Integer, Spread
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
 from forecast.methods.mixture import DEFAULT_COMPONENTS, Mixture, component_names
+from forecast.methods.slice_settings import SKIPPED_FAMILIES, SliceSandwichSettings, learn_slice_sandwich
+from forecast.methods.slice_report import SliceReport, easy_cubic, first_turns, slice_report
 from forecast.slicing import (
     MIN_PER_SLICE,
     Slices,
@@ -58,32 +65,7 @@ ENGINES = ("conjugate", "ols", "pymc")
 #: seed of the order that breaks ties in question difficulty (fixed: the slices must not
 #: move with the forecast's seed)
 TIE_SEED = 0
-#: polynomial degree of the easiest slice's curve when locating its turn
-EASY_TURN_DEGREE = 3
 SLICINGS = ("quantile", "irt")
-
-
-@dataclass
-class SliceReport:
-    """What the slices look like: ``summary`` (one row per slice), ``points`` (per model and
-    slice), ``curves`` (mean and interval of each slice's curve on a grid) and
-    ``membership`` (per question, for per-question data).
-
-    In ``summary``, ``shape`` names the shape of an unshrunk quadratic fitted to the slice's
-    points on the fitted range (``curvature`` and its OLS p-value ``curvature_p`` beside it),
-    and ``p_U_shaped``, ``p_inverted_U``, ... are the shares of the forecasting model's curve
-    draws of each shape (its priors shrink curvature to keep extrapolation tame)."""
-
-    summary: pd.DataFrame
-    points: pd.DataFrame
-    curves: pd.DataFrame
-    membership: pd.DataFrame | None
-    source: str
-    cross_fitted: bool
-    horizon: float | None = None
-
-    def __repr__(self) -> str:
-        return f"SliceReport(source={self.source!r}, cross_fitted={self.cross_fitted})\n{self.summary}"
 
 
 class SliceSandwich(FamilySpread, Forecaster):
@@ -150,6 +132,7 @@ class SliceSandwich(FamilySpread, Forecaster):
     """
 
     name = "slice_sandwich"
+    settings_class = SliceSandwichSettings
     tags = ForecasterTags(learns_settings=True, in_default_run=True)
     param_constraints = {"n_slices": Integer(1), "degree": Integer(1), "draws": Integer(1), "tune": Integer(0),
                          "chains": Integer(1), "cross_fit": Boolean(), "prior_sd": Spread(),
@@ -200,21 +183,21 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     @property
     def learns_context(self) -> bool:  # type: ignore[override]
-        return self.prior_sd is None or self.extrapolation_sd is None or bool(self._components())
+        return self.prior_sd is None or self.extrapolation_sd is None or bool(self.components_for())
 
-    def _components(self, data: EvalData | None = None) -> list[str]:
+    def components_for(self, data: EvalData | None = None) -> list[str]:
         """The methods mixed with the curve (:func:`~forecast.methods.mixture.component_names`)."""
         return component_names(self.combine, type(self), data)
 
-    def _mixes_on(self, pool: EvalData, cutoff: float) -> bool:
-        """Whether the curve is mixed with the :meth:`_components` on ``pool`` at ``cutoff``.
+    def mixes_on(self, pool: EvalData, cutoff: float) -> bool:
+        """Whether the curve is mixed with the :meth:`components_for` on ``pool`` at ``cutoff``.
 
         Not on task-level data whose models at or below the cut-off come from two or more
         families while ``family`` is on: there the curve carries per-family efficiency
         offsets, which the components ignore and which are most of what the curve's
         forecast of a seen family rests on (decided once per data set and cut-off, so that
         :meth:`learn_context` does not learn weights that would never be used)."""
-        if not self._components(pool):
+        if not self.components_for(pool):
             return False
         if not self.family or pool.kind != "task_level" or "family" not in pool.models.columns:
             return True
@@ -227,10 +210,11 @@ class SliceSandwich(FamilySpread, Forecaster):
         return labels is None or len(set(labels)) < 2
 
     # ------------------------------------------------------------------ fit-time tuning
-    def _with(self, **params) -> SliceSandwich:
+    def with_params(self, **params) -> SliceSandwich:
+        """A new, unfitted forecaster with these parameters changed."""
         return type(self)(**{**self.get_params(), **params})
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict:
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
         """Learn the prior scales and the extrapolation spread from ``pool`` (every task of
         the data, models at or below ``cutoff`` only).
 
@@ -247,66 +231,13 @@ class SliceSandwich(FamilySpread, Forecaster):
         spread without family offsets (a family baseline at every pseudo-cut-off of every task
         would take minutes).
         """
+        return self.learn_settings(pool, cutoff).to_dict()
+
+    def learn_settings(self, pool: EvalData, cutoff: float) -> SliceSandwichSettings:
+        """:meth:`learn_context` as its dataclass
+        (:func:`~forecast.methods.slice_settings.learn_slice_sandwich`)."""
         with shared_points():  # every pseudo fit of one seed: one scrambled point set
-            return self._learn_context(pool, cutoff)
-
-    def _learn_context(self, pool: EvalData, cutoff: float) -> dict:
-        from forecast.priors import curve_coefficients, population_prior_sd
-        from forecast.tuning import (
-            EXTRAPOLATION_GRID,
-            FALLBACK_EXTRAPOLATION_SD,
-            choose_by_pseudo_crps,
-            pseudo_forecasts,
-            pseudo_splits,
-        )
-
-        context: dict = {}
-        prior = self.prior_sd
-        if prior is None:
-            coefs = []
-            # settings are learned with the closed-form engine and quantile slices (an IRT or
-            # PyMC fit of every task at every pseudo-cut-off would take minutes)
-            probe = self._with(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.0, engine="conjugate",
-                               slicing="quantile", combine=None)
-            for task in pool.task_names:
-                try:
-                    fc = probe.fit(pool.for_task(task), cutoff, task, context={})
-                except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
-                    continue
-                coefs.extend(curve_coefficients(fc._link_points[0], fc._link_points[1], self.degree))
-            prior, report = population_prior_sd(coefs, self.degree)
-            context["prior_sd"] = [float(v) for v in prior]
-            context["prior_report"] = report
-        fits = None
-        mixes = self._mixes_on(pool, cutoff)
-        if self._components(pool) and not mixes:
-            context["combine_skipped"] = "data of several families (the components ignore families)"
-        if self.extrapolation_sd is None or mixes:
-            fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
-            pseudo = self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
-                                extrapolation_sd=0.0, family=False, combine=None).get_params()
-            fits = pseudo_forecasts(
-                pool,
-                lambda d, c, t: type(self)(**pseudo).fit(d, c, t, context=fixed),
-                list(pseudo_splits(pool, max_per_task=self.n_pseudo, spacing=self.pseudo_spacing)),
-            )
-        if self.extrapolation_sd is None:
-
-            def apply(fc, value):
-                # common random numbers across the grid: the fit's own standard-normal draws
-                fc.slope_change_ = fc.slope_z_ * value
-
-            best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply,
-                                                type(self).observed_by_slope_spread)
-            context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
-            context["extrapolation_pseudo_splits"] = len(fits)
-            context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
-        if mixes:
-            extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
-            for _, fc in fits:
-                fc.slope_change_ = fc.slope_z_ * extrap
-            context.update(self._mixture(self._components(pool)).learn_context(pool, cutoff, fits))
-        return context
+            return learn_slice_sandwich(self, pool, cutoff)
 
     def observed_by_slope_spread(self, compute, values) -> list[np.ndarray]:
         """Observed-score draws at ``compute`` for each candidate extrapolation spread in
@@ -342,24 +273,26 @@ class SliceSandwich(FamilySpread, Forecaster):
         self.mixes_ = self.mixture_.mixes
         return self
 
-    def _mixture(self, names: list[str]) -> Mixture:
+    def make_mixture(self, names: list[str]) -> Mixture:
+        """The (unfitted) mixture of the curve with the methods ``names``."""
         return Mixture(names, self.name, self.calibrate, self.n_draws, self.seed)
 
     def _fit_components(self, fitted: EvalData, n_draws: int) -> None:
         """Fit the mixture (:meth:`Mixture.fit <forecast.methods.mixture.Mixture.fit>`) of the
-        :meth:`_components`.  ``n_draws`` is the curve's own number of draws (the PyMC engine
+        :meth:`components_for`.  ``n_draws`` is the curve's own number of draws (the PyMC engine
         gives draws x chains).  The curve is not mixed where :meth:`learn_context` said so
-        (``combine_skipped``: data of several families, see :meth:`_mixes_on`)."""
-        names = self._components(fitted)
+        (``combine_skipped``: data of several families, see :meth:`mixes_on`)."""
+        names = self.components_for(fitted)
         if not isinstance(self.calibrate, (bool, np.bool_)):
             raise InputError(f"calibrate must be True or False, got {self.calibrate!r}")
-        if names and ("combine_skipped" in self.context_ or getattr(self, "family_offsets_", None) is not None):
-            # decided in learn_context (_mixes_on); the offsets check also covers a context
+        skipped = self.settings_.combine_skipped
+        if names and (skipped is not None or getattr(self, "family_offsets_", None) is not None):
+            # decided in learn_context (mixes_on); the offsets check also covers a context
             # made elsewhere: the components ignore families, whose offsets the curve rests on
-            why = self.context_.get("combine_skipped", "data of several families (the components ignore families)")
+            why = skipped if skipped is not None else SKIPPED_FAMILIES
             self.diagnostics_["warnings"].append(f"combine: not mixed on {why}")
             names = []
-        self.mixture_ = self._mixture(names).fit(self, fitted, self.context_, n_draws)
+        self.mixture_ = self.make_mixture(names).fit(self, fitted, self.settings_, n_draws)
 
     @property
     def components_(self) -> dict[str, Forecaster]:
@@ -447,9 +380,8 @@ class SliceSandwich(FamilySpread, Forecaster):
             raise InputError(f"slicing must be one of {', '.join(SLICINGS)}, got {self.slicing!r}")
         if not isinstance(self.n_slices, (int, np.integer)) or self.n_slices < 2:
             raise InputError(f"n_slices must be at least 2, got {self.n_slices!r} (a single slice is no sandwich)")
-        prior = self.prior_sd if self.prior_sd is not None else self.context_.get("prior_sd")
-        extrap = (self.extrapolation_sd if self.extrapolation_sd is not None
-                  else self.context_.get("extrapolation_sd"))
+        prior = self.prior_sd if self.prior_sd is not None else self.settings_.prior_sd
+        extrap = self.extrapolation_sd if self.extrapolation_sd is not None else self.settings_.extrapolation_sd
         if prior is None or extrap is None:
             raise InputError("slice_sandwich: the context passed to fit lacks the learned "
                              "prior_sd / extrapolation_sd (learn it with learn_context)")
@@ -533,7 +465,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             pick = np.arange(curves.n_draws) % self.family_offsets_.new.shape[0]
             self.family_offsets_ = FamilyOffsets(self.family_offsets_.families, self.family_offsets_.fitted[pick],
                                                  self.family_offsets_.new[pick])
-        self._link_points = (x, z)
+        self.link_points_ = (x, z)
         self._report_args = (slices, models, x_raw, matrix, z)
         self._slice_report = None
         self._easy = (x, z[:1].copy(), slices.metric)
@@ -593,7 +525,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         """Draws per named model; with family offsets (see the module doc) each model gets its
         family's offset, a model of a new family one drawn from the families' spread."""
         self._check_fitted()
-        if getattr(self, "mixes_", False):  # no family offsets when mixing (_mixes_on)
+        if getattr(self, "mixes_", False):  # no family offsets when mixing (mixes_on)
             return self.mixture_.sample_models(models, kind)
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
@@ -638,57 +570,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         """What the slices look like (:class:`SliceReport`; built on first use)."""
         if getattr(self, "_slice_report", None) is None:
             self._check_fitted()
-            self._slice_report = self._report(*self._report_args)
+            self._slice_report = slice_report(self.curves_, *self._report_args)
         return self._slice_report
-
-    def _report(
-        self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray, z: np.ndarray
-    ) -> SliceReport:
-        grid = np.linspace(x.min(), x.max(), 101)
-        draws = self.curves_.scores(grid)  # (S, G, n)
-        med = np.median(draws, axis=0)
-        lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-        rows, curve_rows = [], []
-        center = self.curves_.center
-        for g in range(slices.n_slices):
-            # the shape of the data on the fitted range: an unshrunk quadratic (statsmodels OLS);
-            # the p_* columns are the shapes of the forecasting model's own curve draws
-            keep = np.isfinite(z[g])
-            ols = OLS(z[g, keep], design(x[keep], center, 2)).fit()
-            ols_curve = from_link(design(grid, center, 2) @ ols.params, slices.metric)
-            shapes = pd.Series([classify_shape(grid, d) for d in draws[::max(1, len(draws) // 200), g]])
-            freq = shapes.value_counts(normalize=True)
-            rows.append(
-                {
-                    "slice": g,
-                    "n_questions": int(slices.weights[g]),
-                    "shape": classify_shape(grid, ols_curve),
-                    "curvature": float(ols.params[2]),
-                    "curvature_p": float(ols.pvalues[2]),
-                    "p_U_shaped": float(freq.get("U-shaped", 0.0)),
-                    "p_inverted_U": float(freq.get("inverted-U", 0.0)),
-                    "p_increasing": float(freq.get("increasing", 0.0)),
-                    "p_decreasing": float(freq.get("decreasing", 0.0)),
-                }
-            )
-            curve_rows.append(
-                pd.DataFrame({"slice": g, "log10_compute": grid, "mean": med[g], "lower": lo[g], "upper": hi[g]})
-            )
-        summary = pd.DataFrame(rows)
-        labels = (["easiest"] + ["middle"] * (slices.n_slices - 2) + ["hardest"]) if slices.n_slices > 1 else ["all"]
-        summary.insert(1, "label", labels)
-        fitted_median = np.median(self.curves_.scores(x), axis=0)
-        points = pd.DataFrame(
-            {
-                "model": np.repeat(np.array(models)[None, :], slices.n_slices, axis=0).ravel(),
-                "slice": np.repeat(np.arange(slices.n_slices), len(models)),
-                "log10_compute": np.tile(x, slices.n_slices),
-                "score": matrix.ravel(),
-                "fitted": fitted_median.ravel(),
-            }
-        )
-        return SliceReport(summary, points, pd.concat(curve_rows, ignore_index=True),
-                           slices.membership, slices.source, slices.cross_fitted, slices.horizon)
 
     def slice_summary_frame(self, compute, alpha: float = 0.1) -> pd.DataFrame:
         """statsmodels' ``get_prediction(X).summary_frame(alpha)`` per slice (``engine="ols"``).
@@ -722,10 +605,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         cannot fall and then rise *after* an earlier rise; the turn is read off this fit."""
         self._check_fitted()
         x, z_easy, metric = self._easy
-        degree = max(self.degree, EASY_TURN_DEGREE)
-        prior = tuple(self.prior_sd_) + DEFAULT_PRIOR_SD[len(self.prior_sd_):]
-        return fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
-                                    QuasiDraws((self.seed, 2)), prior)
+        return easy_cubic(x, z_easy, metric, self.degree, self.curves_.center, self.prior_sd_,
+                          self.n_draws, self.seed)
 
     def easy_curve_scores(self, compute) -> np.ndarray:
         """Draws of the easiest slice's score at ``compute`` on the cubic the turn is read
@@ -737,9 +618,4 @@ class SliceSandwich(FamilySpread, Forecaster):
         own), the log10 compute of its first turn from falling to rising on the search grid
         (NaN: no turn in the search range); :meth:`easy_turn` summarises them."""
         grid = self.search_grid()
-        easy = self._easy_cubic().link(grid)[:, 0, :]
-        step = np.diff(easy, axis=1)
-        turn = (step[:, :-1] < 0) & (step[:, 1:] >= 0)
-        has = turn.any(axis=1)
-        where = np.argmax(turn, axis=1) + 1
-        return np.where(has, grid[where], np.nan)
+        return first_turns(grid, self._easy_cubic().link(grid)[:, 0, :])

@@ -34,13 +34,15 @@ re-exported here).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import EvalData
 from forecast.errors import NotApplicable
+from forecast.learned_settings import LearnedSettings
 from forecast.methods.base import Forecaster, model_compute
 from forecast.methods.contract import ForecasterTags
 from forecast.methods.ladder_laws import (  # noqa: F401 (the laws' names, re-exported)
@@ -62,6 +64,23 @@ from forecast.methods.ladder_laws import (  # noqa: F401 (the laws' names, re-ex
     STARTS,
     STEP2_FORMS,
 )
+
+@dataclass
+class TwoStepSettings(LearnedSettings):
+    """What :class:`TwoStep` learns with ``calibrate`` (:func:`extrapolation_law`; nothing
+    without): the extrapolation error per decade on the accuracy and the logit scale, where it
+    came from (``learned``, ``through_origin`` or ``fallback``), the fitted floor and the number
+    of pseudo targets.  Every key is written only when learned."""
+
+    n_pseudo: int | None = None
+    extrapolation_sd_logit: float | None = None
+    extrapolation_sd: float | None = None
+    extrapolation_source: str | None = None
+    extrapolation_floor: float | None = None
+
+    optional: ClassVar[frozenset[str]] = frozenset(
+        {"n_pseudo", "extrapolation_sd_logit", "extrapolation_sd", "extrapolation_source", "extrapolation_floor"})
+
 
 class TwoStep(Forecaster):
     """Model-ladder two-step forecast: compute (N, D) -> task loss -> accuracy.
@@ -100,6 +119,7 @@ class TwoStep(Forecaster):
     """
 
     name = "two_step"
+    settings_class = TwoStepSettings
     tags = ForecasterTags(handles=frozenset({"task_level", "ladder"}), needs=frozenset({"ladder"}),
                           learns_settings=True, in_default_run=True)
     n_curve_params = 5
@@ -192,11 +212,11 @@ class TwoStep(Forecaster):
         self.runs_ = runs
         largest = runs.loc[runs["flops"].idxmax()]
         self.flops_per_nd_ = float(largest["flops"] / (largest["params"] * largest["tokens"]))
-        self.extrapolation_sd_ = float(self.context_.get("extrapolation_sd", 0.0)) if self.calibrate else 0.0
-        self.extrapolation_sd_logit_ = (float(self.context_.get("extrapolation_sd_logit", 0.0))
-                                        if self.calibrate else 0.0)
-        if self.calibrate and "extrapolation_source" in self.context_:
-            self.diagnostics_["extrapolation_source"] = self.context_["extrapolation_source"]
+        ctx = self.settings_
+        self.extrapolation_sd_ = float(ctx.extrapolation_sd or 0.0) if self.calibrate else 0.0
+        self.extrapolation_sd_logit_ = float(ctx.extrapolation_sd_logit or 0.0) if self.calibrate else 0.0
+        if self.calibrate and ctx.extrapolation_source is not None:
+            self.diagnostics_["extrapolation_source"] = ctx.extrapolation_source
         self.other_chain_ = self._other_chain(fitted) if self.loss_disagreement else None
         self.diagnostics_["engine"] = "scipy least squares, bootstrap over runs"
 
@@ -334,7 +354,7 @@ class TwoStep(Forecaster):
         self.n_effective_ = None
 
     # ------------------------------------------------------------------ calibration
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+    def learn_settings(self, pool: EvalData, cutoff: float) -> TwoStepSettings:
         """The extrapolation error per decade, from pseudo-cut-offs inside the fitted ladder.
 
         For every task of ``pool`` (all at or below the cut-off) and its pseudo-cut-offs
@@ -347,7 +367,7 @@ class TwoStep(Forecaster):
         Never reads a model above ``cutoff``.
         """
         if not self.calibrate:
-            return {}
+            return TwoStepSettings()
         from forecast.tuning import pseudo_splits
 
         errors: list[float] = []
@@ -375,4 +395,4 @@ class TwoStep(Forecaster):
             err = np.abs(targets["accuracy"].to_numpy(float) - pred)
             errors.extend(err.tolist())
             decades.extend(np.maximum(dec, MIN_DECADES).tolist())
-        return extrapolation_law(np.array(errors), np.array(decades))
+        return TwoStepSettings.from_dict(extrapolation_law(np.array(errors), np.array(decades)))
