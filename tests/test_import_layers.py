@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1] / "forecast"
 #: layer of each module, by the longest matching dotted prefix (lowest first)
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bottom", ("forecast.errors", "forecast.scoring", "forecast.validation", "forecast._validation",
-                "forecast.provenance", "forecast.settings_cache")),
+                "forecast.provenance", "forecast.settings_cache", "forecast.learned_settings")),
     # the metrics of the data, each declared once (the task table scores with them)
     ("metrics", ("forecast.metrics", "forecast.sampling")),
     ("data", ("forecast.data",)),

@@ -1,4 +1,5 @@
-"""Combine, then calibrate: the mixture inside ``slice_sandwich`` (``forecast.stacking``)."""
+"""Combine, then calibrate: the mixture of ``slice_sandwich`` (``forecast.methods.mixture``,
+``forecast.stacking``)."""
 
 from __future__ import annotations
 
@@ -115,14 +116,15 @@ def test_mixture_is_made_of_whole_component_curves(linear_data, linear_context):
     assert sum(f.weights_.values()) == pytest.approx(1.0)
     x = np.linspace(20.0, 24.0, 9)
     scale = f.spread_scale_
-    f.spread_scale_ = 1.0  # the raw mixture: each row is one component's curve
-    mixed = f._mean_draws(x)
-    own = f._alone(f._mean_draws, x)
-    parts = [own] + [c._mean_draws(x) for c in f.components_.values()]
+    f.mixture_.spread_scale_ = 1.0  # the raw mixture: each row is one component's curve
+    mixed = f.curve_draws(x)
+    own = f.curve_alone_draws(x)
+    assert not np.array_equal(mixed, own)
+    parts = [own] + [c.curve_draws(x) for c in f.components_.values()]
     for k, part in enumerate(parts):
-        rows = f._draw_component == k  # component k gives its first draws (a quasi-random prefix)
+        rows = f.mixture_.draw_component_ == k  # component k gives its first draws (a quasi-random prefix)
         np.testing.assert_array_equal(mixed[rows], part[:rows.sum()])
-    f.spread_scale_ = scale
+    f.mixture_.spread_scale_ = scale
     p = f.predict([10**23.5, 10**24], kind="observed")
     assert ((p[["lower", "mean", "upper"]] >= 0) & (p[["lower", "mean", "upper"]] <= 1)).all().all()
     assert (p["lower"] < p["upper"]).all()
@@ -169,8 +171,9 @@ def test_combine_none_is_the_curve_alone(linear_data, linear_context):
     mixed = SliceSandwich(n_draws=N_DRAWS, seed=9).fit(linear_data, CUT, "task0", context=linear_context)
     assert alone.components_ == {} and alone.weights_ == {"slice_sandwich": 1.0}
     at = [10**23.5, 10**24]
-    for kind in ("mean", "observed"):
-        np.testing.assert_array_equal(alone.sample(at, kind), mixed._alone(mixed.sample, at, kind))
+    own = mixed.curve_alone_draws(np.log10(np.array(at, dtype=float)))
+    np.testing.assert_array_equal(alone.sample(at, "mean"), own)
+    np.testing.assert_array_equal(alone.sample(at, "observed"), mixed.observed_draws(own))
     assert alone.spread_ == mixed.spread_
     assert not np.array_equal(alone.sample(at), mixed.sample(at))
 

@@ -9,6 +9,12 @@ return identical draws.  From them the base class derives, the same way for ever
   between-model spread estimated from the fitted models' residuals and the binomial
   noise of the task's ``n`` questions;
 * ``threshold(tau, budget)``: one threshold per whole-curve draw, summarised.
+
+The checks of compute values and levels live in :mod:`forecast.methods.compute` (their
+names are re-exported here).  Over 500 lines on purpose: :class:`Forecaster` is one
+contract, its fit, noise model and outputs derived the same way for every method; split
+across modules, a method's author would have to read several files to see what the base
+class does between ``_fit`` and ``predict``.
 """
 
 from __future__ import annotations
@@ -25,10 +31,18 @@ from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
 from forecast.data.task_table import task_table
 from forecast.errors import FitError, InputError, NotApplicable
+from forecast.learned_settings import LearnedSettings, NoSettings
+from forecast.methods.compute import (
+    UNIT_SLIP_DECADES,
+    ZERO_OK_SD,
+    as_compute,
+    check_compute_scale,
+    check_level,
+    model_compute,
+)
 from forecast.methods.contract import Constraint, ForecasterTags, Integer, refuse_data
 from forecast.threshold import (
     Threshold,
-    check_open_unit,
     check_tau,
     first_crossing,
     normalised,
@@ -38,67 +52,6 @@ from forecast.threshold import (
 #: decades past the cut-off searched for a threshold
 SEARCH_DECADES = 2.0
 GRID_POINTS = 241
-
-
-def check_level(level: float) -> float:
-    """Validate an interval level in (0, 1)."""
-    return check_open_unit(level, "level")
-
-
-def as_compute(values: Any, what: str = "compute") -> np.ndarray:
-    """Raw compute values (FLOPs or parameters) as a positive finite float array.
-
-    Text that is not a number (``'abc'``), an empty list, NaN, inf, zero or a negative value
-    raise :class:`InputError` naming ``what``.
-    """
-    if isinstance(values, (bool, np.bool_)):
-        raise InputError(f"{what} must be raw FLOPs or parameters, got {values!r}")
-    try:
-        arr = np.atleast_1d(np.asarray(values, dtype=float))
-    except (TypeError, ValueError, OverflowError):
-        shown = repr(values) if len(repr(values)) <= 40 else repr(values)[:30] + "..."
-        raise InputError(f"{what} must be raw FLOPs or parameters such as 8e9, got {shown}") from None
-    if arr.size == 0:
-        raise InputError(f"{what} is empty; give at least one raw compute value")
-    if arr.ndim != 1:
-        raise InputError(f"{what} must be one value or a flat list of values, got shape {arr.shape}")
-    bad = ~np.isfinite(arr) | (arr <= 0)
-    if bad.any():
-        raise InputError(f"{what} must be positive raw FLOPs or parameters, got {arr[bad][0].item()!r}")
-    return arr
-
-
-#: a compute value this many decades below every model's compute is surely a log10 value
-#: or a value in other units (21.5 for 10^21.5 FLOPs, 31.6 for 3.16e22 = 31.6 x 1e21)
-UNIT_SLIP_DECADES = 3.0
-
-
-def check_compute_scale(values: Any, smallest: float, what: str = "compute") -> np.ndarray:
-    """Refuse compute values more than :data:`UNIT_SLIP_DECADES` decades below ``smallest``
-    (the smallest model's compute), with a hint at what was probably meant."""
-    arr = as_compute(values, what)
-    low = arr < smallest * 10.0 ** -UNIT_SLIP_DECADES
-    if low.any():
-        v = float(arr[low][0])
-        decades = int(np.floor(np.log10(smallest) - np.log10(v)))
-        hint = f"; did you mean {10.0 ** v:.3g} (10^{v:g})?" if v < 40 else "; give raw compute"
-        raise InputError(
-            f"{what} {v:g} is {decades} decades below the smallest model ({smallest:.3g}); "
-            f"values are raw compute, not log10 or 1e21 units{hint}"
-        )
-    return arr
-
-
-#: spread parameters for which 0 is meaningful (kept for old imports; each class declares
-#: its own in ``param_constraints``)
-ZERO_OK_SD = ("extrapolation_sd",)
-
-
-def model_compute(models: pd.DataFrame) -> np.ndarray:
-    """The raw ``compute`` column of a models table, validated (:func:`as_compute`)."""
-    if not isinstance(models, pd.DataFrame) or "compute" not in models.columns:
-        raise InputError("models must be a table with a 'compute' column (raw FLOPs or parameters)")
-    return as_compute(models["compute"].to_numpy(dtype=float))
 
 
 #: the old name of :func:`model_compute` (kept for one release)
@@ -159,6 +112,8 @@ class Forecaster:
     name: str = "base"
     #: what the method handles and how a backtest uses it (see ForecasterTags)
     tags: ForecasterTags = ForecasterTags()
+    #: the dataclass of the settings the method learns (:mod:`forecast.learned_settings`)
+    settings_class: type[LearnedSettings] = NoSettings
     #: legal values of the constructor parameters this class adds (merged along the MRO)
     param_constraints: dict[str, Constraint] = {"seed": Integer(0), "n_draws": Integer(10)}
 
@@ -197,11 +152,23 @@ class Forecaster:
         :class:`~forecast.errors.NotApplicable` naming the method, the data set and its kinds."""
         refuse_data(self.name, self.tags, data)
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+    def learn_settings(self, pool: EvalData, cutoff: float) -> LearnedSettings:
         """Settings this method learns at fit time from ``pool``: every task's data at or
         below ``cutoff`` (never a model above it), e.g. on pseudo-cut-offs inside the fitted
-        range (:mod:`forecast.tuning`).  A plain JSON-ready dict; empty by default."""
-        return {}
+        range (:mod:`forecast.tuning`), as its :attr:`settings_class` (the hook a method
+        overrides; none by default).  A method that overrides :meth:`learn_context` instead
+        gets its dict read into :attr:`settings_class`."""
+        if type(self).learn_context is not Forecaster.learn_context:
+            return self.settings_class.from_dict(self.learn_context(pool, cutoff))
+        return self.settings_class()
+
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+        """:meth:`learn_settings` as its plain JSON-ready dict (what backtest jobs, the
+        settings cache and ``fit(context=...)`` pass around; empty for a method that learns
+        none)."""
+        if type(self).learn_settings is Forecaster.learn_settings:
+            return {}
+        return self.learn_settings(pool, cutoff).to_dict()
 
     def fit(self, data: EvalData | str, cutoff: float, task: str | None = None,
             context: dict[str, Any] | None = None, cache: Any = None) -> Forecaster:
@@ -218,9 +185,9 @@ class Forecaster:
             Largest compute of a fitted model, raw (e.g. ``8e9`` parameters, ``3.16e22`` FLOPs).
         task : str, optional
             Required when ``data`` holds several tasks.
-        context : dict, optional
-            Settings learned beforehand by :meth:`learn_context` on the same data at the same
-            cut-off (a backtest learns them once per dataset and cut-off); by default they
+        context : dict or LearnedSettings, optional
+            Settings learned beforehand by :meth:`learn_context` (or :meth:`learn_settings`)
+            on the same data at the same cut-off (a backtest learns them once per dataset and cut-off); by default they
             are learned here from every task of ``data`` at or below the cut-off, or read
             back from the learned-settings cache (:mod:`forecast.settings_cache`).
         cache : SettingsCache, bool, path or None
@@ -239,6 +206,8 @@ class Forecaster:
         cutoff = float(as_compute(cutoff, "cutoff")[0])
         if task is not None and (not isinstance(task, str) or not task.strip()):
             raise InputError(f"task must be a task name, got {task!r}")
+        if isinstance(context, LearnedSettings):
+            context = context.to_dict()
         if context is not None and not isinstance(context, dict):
             raise InputError(f"context must be a dict from learn_context, got {type(context).__name__}")
         if not isinstance(data, EvalData):
@@ -292,6 +261,8 @@ class Forecaster:
         else:
             self.settings_source_ = "given"
         self.context_: dict[str, Any] = dict(context)
+        # the same settings typed (what a method's _fit reads)
+        self.settings_ = self.settings_class.from_dict(self.context_)
         self._rng = np.random.default_rng(self.seed)
         self._fit(fitted)
         x_fit = table["log10_compute"].to_numpy(dtype=float)
@@ -468,20 +439,32 @@ class Forecaster:
         point = self._point_models(models)
         return draws.mean(axis=0) if point is None else point
 
-    def _set_spread_counts(self, on: bool) -> None:
+    def set_spread_counts(self, on: bool) -> None:
         """Whether this forecaster's binomial observation noise gives each count spread over
         its lattice step (:meth:`_bound_draws`); a mixture sets it on its parts too."""
         self._spread_counts = bool(on)
+
+    def observed_draws(self, mean: np.ndarray, n_points: int | None = None) -> np.ndarray:
+        """Observed-score draws from mean-curve draws ``mean`` with this forecaster's noise
+        model (the hook a mixture draws its parts' scores with).  ``n_points``: ``mean`` holds
+        the first rows of a set of that many draws, whose first noise points they get."""
+        rng = self._noise_source()
+        return self._observed_draws(mean, rng if n_points is None else rng.head(n_points))
+
+    def observed_mean(self, mean: np.ndarray) -> np.ndarray:
+        """Mean of the observed score per column from mean-curve draws ``mean`` (no binomial
+        draws: the mean of the noise model's rate, what :meth:`observed_draws` averages to)."""
+        return self._observed_mean(mean)
 
     def _bound_draws(self, fun, *args) -> np.ndarray:
         """``fun(*args)`` (:meth:`sample` or :meth:`sample_models`) with every binomial count
         spread over its lattice step (:func:`~forecast.curves.draws.binomial_quantile` with
         ``spread=True``): the draws the interval bounds of ``kind="observed"`` are read from."""
-        self._set_spread_counts(True)
+        self.set_spread_counts(True)
         try:
             return fun(*args)
         finally:
-            self._set_spread_counts(False)
+            self.set_spread_counts(False)
 
     def _bounds(self, draws: np.ndarray, fun, args, kind: str, level: float) -> tuple[np.ndarray, np.ndarray]:
         """The equal-tailed interval at ``level``: quantiles of ``draws``, for

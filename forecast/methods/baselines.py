@@ -8,17 +8,19 @@
 * ``persistence`` (:class:`Persistence`): the largest fitted model's accuracy, flat;
 * ``persistence_drift`` (:class:`PersistenceDrift`): that level plus a per-decade drift and
   an error spread learned on pseudo-cut-offs pooled over every task at the cut-off;
-* ``family`` (:class:`FamilySigmoid`): the chance-floored sigmoid with a per-family
-  efficiency offset in log compute, shrunk by a normal random effect.
+* ``family`` (:class:`~forecast.methods.family_sigmoid.FamilySigmoid`, in its own module):
+  the chance-floored sigmoid with a per-family efficiency offset in log compute, shrunk by
+  a normal random effect.
 
 Every method returns draws of its mean curve, so intervals, thresholds and CRPS are
-computed the same way for all of them.
+computed the same way for all of them.  The chance-floored binomial likelihood the sigmoids
+fit is in :mod:`forecast.methods.floored_binomial` (its names re-exported here).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,20 +28,25 @@ from statsmodels.genmod import families as glm_families
 from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
-from scipy.optimize import fmin_bfgs, minimize_scalar
-from scipy.special import expit, logit
-from statsmodels.base.model import GenericLikelihoodModel
-from statsmodels.tools.numdiff import approx_fprime
+from scipy.special import expit
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from forecast.curves.draws import QuasiDraws
 from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
-from forecast.errors import FitError, InputError, NotApplicable
-from forecast.methods.base import Forecaster, model_compute
+from forecast.learned_settings import LearnedSettings
+from forecast.methods.base import Forecaster
 from forecast.methods.contract import Boolean, ForecasterTags
-from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, heldout_report
+from forecast.methods.floored_binomial import FlooredBinomial, binomial_counts, coef_draws, dispersion
+from forecast.methods.floored_binomial import expit_floor, fit_floored_sigmoid
+from forecast.methods.family_sigmoid import TAU_RANGE, FamilySigmoid
 from forecast.tuning import pseudo_splits
+
+#: the baselines, and the names of :mod:`forecast.methods.floored_binomial` and
+#: :mod:`forecast.methods.family_sigmoid` re-exported here for old imports
+__all__ = ["FamilySigmoid", "FlooredBinomial", "LOGIT_EPS", "Linear", "PaperSigmoid", "Persistence",
+           "PersistenceDrift", "Sigmoid", "TAU_RANGE", "binomial_counts", "dispersion", "expit_floor",
+           "fit_error_spread", "fit_floored_sigmoid", "last_level"]
 
 LOGIT_EPS = 1e-6
 
@@ -52,289 +59,6 @@ def _logit_eps(y: np.ndarray) -> np.ndarray:
 def _line(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``a + b x`` for every draw of ``(a, b)``: shape (n_draws, len(x))."""
     return coef[:, :1] + coef[:, 1:2] * np.atleast_1d(np.asarray(x, dtype=float))[None, :]
-
-
-# --------------------------------------------------------------------------- counts
-def binomial_counts(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Correct counts ``k`` and trials ``n`` per fitted model, and whether ``n`` is known.
-
-    ``k = n_questions * accuracy``.  When the question count is unknown (NaN, e.g. whole-task
-    scores only), the accuracies are used as proportions with unit weight (``n = 1``):
-    a quasi-likelihood whose scale is then estimated from the residuals.
-    """
-    acc = np.clip(table["accuracy"].to_numpy(dtype=float), 0.0, 1.0)
-    n = table["n_questions"].to_numpy(dtype=float) if "n_questions" in table.columns else np.full(len(acc), np.nan)
-    known = bool(np.isfinite(n).all() and (n > 0).all())
-    n = n if known else np.ones_like(acc)
-    return n * acc, n, known
-
-
-def _coef_draws(params: np.ndarray, cov: np.ndarray, df: float | None, n_draws: int,
-                rng: np.random.Generator | QuasiDraws) -> np.ndarray:
-    """Coefficient draws: normal around ``params`` (``df=None``: the scale is known), or the
-    multivariate t of an estimated scale with ``df`` residual degrees of freedom."""
-    if df is None:
-        return rng.multivariate_normal(params, cov, size=n_draws, method="svd")
-    stub = type("Fit", (), {"params": params, "cov_params": lambda self: cov, "df_resid": df})()
-    return ols_coef_draws(stub, n_draws, rng)
-
-
-def dispersion(k: np.ndarray, n: np.ndarray, p: np.ndarray, n_params: float, known: bool) -> float:
-    """Pearson dispersion ``X^2 / df`` of a binomial fit.
-
-    With known question counts it is floored at 1 (binomial noise is the least there is);
-    with unit weights (unknown counts) the quasi-likelihood scale is ``X^2 / df`` as is.
-    """
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    x2 = float(np.sum((k - n * p) ** 2 / (n * p * (1 - p))))
-    df = max(len(k) - n_params, 1.0)
-    phi = x2 / df
-    return max(1.0, phi) if known else max(phi, 1e-12)
-
-
-# --------------------------------------------------------------------------- likelihood
-def _log_probs(eta: np.ndarray, chance: float) -> tuple[np.ndarray, np.ndarray]:
-    """``log p`` and ``log(1 - p)`` of ``p = chance + (1 - chance) sigmoid(eta)``, stably."""
-    log_sig = -np.logaddexp(0.0, -eta)
-    log_one_minus_sig = -np.logaddexp(0.0, eta)
-    with np.errstate(divide="ignore"):
-        log_c = np.log(chance)
-    log_p = np.logaddexp(log_c, np.log1p(-chance) + log_sig)
-    return log_p, np.log1p(-chance) + log_one_minus_sig
-
-
-def _fisher_weights(eta: np.ndarray, n: np.ndarray, chance: float,
-                    log_probs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, float, np.ndarray]:
-    """Fisher weights ``n (dp/deta)^2 / (p (1 - p))`` divided by ``exp(top)`` (computed in
-    logs so that they stay finite far in the tails), ``top``, and ``dlog w / deta``
-    (``log_probs``: :func:`_log_probs` of ``eta``, when already computed)."""
-    log_p, log_q = _log_probs(eta, chance) if log_probs is None else log_probs
-    log_dp = np.log1p(-chance) - np.logaddexp(0.0, -eta) - np.logaddexp(0.0, eta)
-    log_w = np.log(n) + 2 * log_dp - log_p - log_q
-    top = float(np.max(log_w))
-    sig = expit(eta)
-    dlog_w = 2 * (1 - 2 * sig) - np.exp(log_dp - log_p) + sig
-    return np.exp(log_w - top), top, dlog_w
-
-
-def _info(w: np.ndarray, z: np.ndarray) -> np.ndarray:
-    return np.array([[w.sum(), (w * z).sum()], [(w * z).sum(), (w * z * z).sum()]])
-
-
-def _jeffreys(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float,
-              fisher: tuple[np.ndarray, float, np.ndarray] | None = None) -> float:
-    """Half the log-determinant of the Fisher information of ``(a, b)`` (Jeffreys prior);
-    ``z`` is the slope's covariate per model (``fisher``: :func:`_fisher_weights`, when
-    already computed)."""
-    w, top, _ = _fisher_weights(eta, n, chance) if fisher is None else fisher
-    info = _info(w, z)
-    det = info[0, 0] * info[1, 1] - info[0, 1] ** 2
-    if not det > 0:
-        return -1e300
-    return 0.5 * (np.log(det) + 2 * top)
-
-
-def _jeffreys_grad(eta: np.ndarray, z: np.ndarray, n: np.ndarray, chance: float, b: float,
-                   family: np.ndarray, n_families: int,
-                   fisher: tuple[np.ndarray, float, np.ndarray] | None = None) -> np.ndarray:
-    """Gradient of :func:`_jeffreys` in ``(a, b, delta_1..delta_F)`` with ``eta = a + b z``,
-    ``z = x + delta_family``: ``0.5 tr(I^-1 dI)``."""
-    w, _, dlog_w = _fisher_weights(eta, n, chance) if fisher is None else fisher
-    zt = np.column_stack([np.ones_like(z), z])
-    (a, b_), (_, d) = _info(w, z)
-    det = a * d - b_ * b_
-    if det == 0 or not np.isfinite(det):  # singular: as numpy.linalg.inv refuses it
-        return np.zeros(2 + n_families)
-    inv = np.array([[d, -b_], [-b_, a]]) / det  # the 2 x 2 inverse in closed form
-    iz = zt @ inv
-    lev = np.sum(iz * zt, axis=1)  # z~' I^-1 z~
-    dw = w * dlog_w
-    grad = np.empty(2 + n_families)
-    grad[0] = 0.5 * np.sum(dw * lev)
-    grad[1] = 0.5 * np.sum(dw * z * lev)
-    if n_families:
-        per_model = 0.5 * (dw * b * lev + 2 * w * iz[:, 1])
-        has = family >= 0
-        grad[2:] = np.bincount(family[has], weights=per_model[has], minlength=n_families)
-    return grad
-
-
-class FlooredBinomial(GenericLikelihoodModel):
-    """Penalized binomial quasi-likelihood of a chance-floored sigmoid in ``x``.
-
-    ``p_i = chance + (1 - chance) sigmoid(a + b (x_i + delta_{f(i)}))`` with parameters
-    ``(a, b, delta_1, ..., delta_F)``; ``family`` codes ``f(i)`` are ``-1`` for no offset.
-    The objective is ``loglik / phi + jeffreys(a, b) - sum(delta^2) / (2 tau^2)``:
-
-    * ``phi``: the dispersion (quasi-likelihood scale);
-    * the Jeffreys prior of ``(a, b)`` (Firth's bias-reduction penalty) keeps the estimate
-      finite when every fitted model is at 0, at 1 or at or below chance, where the
-      maximum-likelihood estimate runs off to infinity;
-    * the normal random effect of sd ``tau`` on the family offsets (none when ``F = 0``).
-    """
-
-    def __init__(self, k: np.ndarray, n: np.ndarray, x: np.ndarray, chance: float,
-                 family: np.ndarray | None = None, n_families: int = 0, tau: float = 1.0,
-                 phi: float = 1.0) -> None:
-        super().__init__(np.asarray(k, dtype=float), np.asarray(x, dtype=float)[:, None])
-        self.n = np.asarray(n, dtype=float)
-        self.x = np.asarray(x, dtype=float)
-        self.chance = float(chance)
-        self.family = np.full(len(self.x), -1) if family is None else np.asarray(family, dtype=int)
-        self.n_families = int(n_families)
-        self.tau = float(tau)
-        self.phi = float(phi)
-        names = ["a", "b"] + [f"delta_{i}" for i in range(self.n_families)]
-        self.exog_names[:] = names[:1]
-        self.k_params = len(names)
-        self.data.xnames = names
-        self.df_model = len(names) - 1
-        self.df_resid = len(self.x) - len(names)
-
-    def covariate(self, params: np.ndarray) -> np.ndarray:
-        """``x + delta_family`` per model."""
-        delta = np.append(np.asarray(params[2:], dtype=float), 0.0)  # index -1: no offset
-        return self.x + delta[self.family]
-
-    def eta(self, params: np.ndarray) -> np.ndarray:
-        return params[0] + params[1] * self.covariate(params)
-
-    def _terms(self, params: np.ndarray) -> tuple:
-        """``eta``, the covariate, :func:`_log_probs` and :func:`_fisher_weights` at ``params``,
-        kept for the last ``params`` (an optimizer asks for the objective and its gradient at
-        the same point)."""
-        params = np.asarray(params, dtype=float)
-        key = params.tobytes()
-        last = getattr(self, "_last_terms", None)
-        if last is not None and last[0] == key:
-            return last[1]
-        eta, z = self.eta(params), self.covariate(params)
-        log_probs = _log_probs(eta, self.chance)
-        terms = (eta, z, log_probs, _fisher_weights(eta, self.n, self.chance, log_probs))
-        self._last_terms = (key, terms)
-        return terms
-
-    def binomial_loglike(self, params: np.ndarray) -> float:
-        log_p, log_q = self._terms(params)[2]
-        return float(np.sum(self.endog * log_p + (self.n - self.endog) * log_q))
-
-    def _jeffreys(self, params: np.ndarray) -> float:
-        eta, z, _, fisher = self._terms(params)
-        return _jeffreys(eta, z, self.n, self.chance, fisher)
-
-    def loglike(self, params: np.ndarray) -> float:
-        params = np.asarray(params, dtype=float)
-        value = self.binomial_loglike(params) / self.phi + self._jeffreys(params)
-        if self.n_families:
-            value -= 0.5 * float(np.sum(params[2:] ** 2)) / self.tau**2
-        return value
-
-    def loglikeobs(self, params: np.ndarray) -> np.ndarray:  # pragma: no cover - not used
-        return np.full(len(self.x), self.loglike(params) / len(self.x))
-
-    def score(self, params: np.ndarray) -> np.ndarray:
-        """Gradient of :meth:`loglike` (analytic)."""
-        params = np.asarray(params, dtype=float)
-        eta, z, (log_p, _), fisher = self._terms(params)
-        sig = expit(eta)
-        log_dp = np.log1p(-self.chance) - np.logaddexp(0.0, -eta) - np.logaddexp(0.0, eta)
-        g = (self.endog * np.exp(log_dp - log_p) - (self.n - self.endog) * sig) / self.phi
-        grad = np.empty(len(params))
-        grad[0], grad[1] = g.sum(), (g * z).sum()
-        if self.n_families:
-            per_family = np.bincount(self.family[self.family >= 0], weights=g[self.family >= 0],
-                                     minlength=self.n_families)
-            grad[2:] = params[1] * per_family - params[2:] / self.tau**2
-        return grad + _jeffreys_grad(eta, z, self.n, self.chance, float(params[1]), self.family, self.n_families,
-                                     fisher)
-
-    def hessian(self, params: np.ndarray) -> np.ndarray:
-        """Numerical Jacobian of :meth:`score`, symmetrized."""
-        h = approx_fprime(np.asarray(params, dtype=float), self.score, centered=True)
-        return (h + h.T) / 2
-
-    def start(self) -> np.ndarray:
-        """Start at a flat curve through the mean normalised accuracy."""
-        share = np.sum(self.endog) / np.sum(self.n)
-        norm = np.clip((share - self.chance) / (1 - self.chance), 0.05, 0.95)
-        return np.concatenate([[logit(norm), 0.0], np.zeros(self.n_families)])
-
-    def fit_mode(self, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The penalized estimate and the negative Hessian of the objective there.
-
-        BFGS (``scipy.optimize.fmin_bfgs`` on the objective per observation, ``gtol=1e-6``)
-        polished by up to 20 Newton steps (ridge ``1e-10``, step tolerance ``1e-8``): the
-        steps of statsmodels' ``fit(method="bfgs")`` then ``fit(method="newton")``, taken
-        here without building their result objects.
-        """
-        nobs = self.endog.shape[0]
-
-        def f(params: np.ndarray) -> float:
-            return -self.loglike(params) / nobs
-
-        def grad(params: np.ndarray) -> np.ndarray:
-            return -self.score(params) / nobs
-
-        def hess(params: np.ndarray) -> np.ndarray:
-            return -self.hessian(params) / nobs
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence notes
-            start = self.start() if start is None else start
-            params = np.asarray(fmin_bfgs(f, start, grad, gtol=1e-6, norm=np.inf, maxiter=1000,
-                                          full_output=True, disp=0)[0], dtype=float)
-            if not np.isfinite(params).all():
-                raise FitError("the binomial sigmoid fit did not converge")
-            try:  # polish with Newton steps; a singular Hessian keeps the BFGS estimate
-                polished = _newton(grad, hess, params, maxiter=20)
-            except np.linalg.LinAlgError:
-                polished = None
-        if (polished is not None and np.isfinite(polished).all()
-                and self.loglike(polished) >= self.loglike(params)):
-            params = np.asarray(polished, dtype=float)
-        return params, -self.hessian(params)
-
-
-def _newton(grad, hess, start: np.ndarray, maxiter: int, tol: float = 1e-8, ridge: float = 1e-10) -> np.ndarray:
-    """Newton-Raphson steps ``x - (H + ridge I)^-1 g`` until no coordinate moves more than
-    ``tol`` (at most ``maxiter``); raises ``LinAlgError`` when the Hessian at the end is singular."""
-    iterations, old, new = 0, np.inf, np.asarray(start)
-    while iterations < maxiter and np.any(np.abs(new - old) > tol):
-        H = np.asarray(hess(new))
-        H[np.diag_indices(H.shape[0])] += ridge
-        old = new
-        new = old - np.linalg.solve(H, grad(old))
-        iterations += 1
-    np.linalg.inv(hess(new))  # the covariance statsmodels forms there: refused when singular
-    return new
-
-
-def _cov(neg_hess: np.ndarray) -> np.ndarray:
-    """Covariance from the negative Hessian (pseudo-inverse when it is near singular)."""
-    cov = np.linalg.pinv(neg_hess)
-    return (cov + cov.T) / 2
-
-
-def fit_floored_sigmoid(x: np.ndarray, k: np.ndarray, n: np.ndarray, chance: float,
-                        known: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """Fit the chance-floored sigmoid; returns ``params (a, b)``, their covariance inflated
-    by the Pearson dispersion, and the dispersion (see :func:`dispersion`)."""
-    model = FlooredBinomial(k, n, x, chance)
-    params, _ = model.fit_mode()
-    phi = dispersion(k, n, expit_floor(model.eta(params), chance), 2, known)
-    if phi != 1.0:
-        # the quasi-likelihood objective (loglik / phi) has the same estimate without the
-        # penalty; refit so that the Jeffreys term keeps its relative weight
-        model = FlooredBinomial(k, n, x, chance, phi=phi)
-        params, neg_hess = model.fit_mode(params)
-    else:
-        _, neg_hess = params, -model.hessian(params)
-    return params, _cov(neg_hess), phi
-
-
-def expit_floor(eta: np.ndarray, chance: float) -> np.ndarray:
-    """``chance + (1 - chance) sigmoid(eta)``."""
-    return chance + (1.0 - chance) * expit(eta)
 
 
 # --------------------------------------------------------------------------- sigmoid
@@ -375,7 +99,7 @@ class Sigmoid(Forecaster):
         self.params_, self.cov_, self.dispersion_ = fit_floored_sigmoid(x - self.center_, k, n, self.chance_, known)
         df = None if self.dispersion_ == 1.0 else float(len(x) - 2)
         self._rng = QuasiDraws(self.seed)  # quasi-random draws (forecast.curves.draws)
-        self.coef_draws_ = _coef_draws(self.params_, self.cov_, df, self.n_draws, self._rng)
+        self.coef_draws_ = coef_draws(self.params_, self.cov_, df, self.n_draws, self._rng)
         self.diagnostics_["dispersion"] = self.dispersion_
         self.diagnostics_["counts_known"] = known
 
@@ -484,7 +208,7 @@ class Linear(Forecaster):
             )
         self.params_, self.cov_, self.dispersion_ = params, cov, phi
         self._rng = QuasiDraws(self.seed)
-        self.coef_draws_ = _coef_draws(params, cov, None if phi == 1.0 else df, self.n_draws, self._rng)
+        self.coef_draws_ = coef_draws(params, cov, None if phi == 1.0 else df, self.n_draws, self._rng)
         self.diagnostics_["dispersion"] = phi
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
@@ -564,6 +288,20 @@ def fit_error_spread(errors: np.ndarray, distance: np.ndarray) -> tuple[float, f
     return float(np.sqrt(v0)), float(np.sqrt(v1))
 
 
+@dataclass
+class PersistenceDriftSettings(LearnedSettings):
+    """What :class:`PersistenceDrift` learns: ``drift`` per decade, the error spread
+    ``(s0, s1)`` (None: no pseudo-cut-off, persistence's intervals) and the counts of
+    pseudo-cut-offs, (target, level) pairs and tasks they came from."""
+
+    drift: float = 0.0
+    s0: float | None = None
+    s1: float | None = None
+    n_pseudo: int = 0
+    n_pairs: int = 0
+    n_tasks: int = 0
+
+
 class PersistenceDrift(Forecaster):
     """The last fitted level plus a per-decade drift, with an error spread learned across tasks.
 
@@ -584,6 +322,7 @@ class PersistenceDrift(Forecaster):
 
     name = "persistence_drift"
     tags = ForecasterTags(is_baseline=True, in_default_run=True)
+    settings_class = PersistenceDriftSettings
     n_curve_params = 1
     learns_context = True
 
@@ -591,7 +330,7 @@ class PersistenceDrift(Forecaster):
         self.n_draws = n_draws
         self.seed = seed
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+    def learn_settings(self, pool: EvalData, cutoff: float) -> PersistenceDriftSettings:
         """Drift per decade and error spread from every task's pseudo-cut-offs (see class doc)."""
         slopes, dists, gaps, tasks = [], [], [], set()
         n_pseudo = 0
@@ -617,18 +356,18 @@ class PersistenceDrift(Forecaster):
             dists.append(d[ok])
             gaps.append(y[ok] - level)
         if not n_pseudo:
-            return {"drift": 0.0, "s0": None, "s1": None, "n_pseudo": 0, "n_pairs": 0, "n_tasks": 0}
+            return PersistenceDriftSettings()
         slope, d, gap = (np.concatenate(v) for v in (slopes, dists, gaps))
         drift = float(np.median(slope))
         s0, s1 = fit_error_spread(gap - drift * d, d)
-        return {"drift": drift, "s0": s0, "s1": s1, "n_pseudo": n_pseudo, "n_pairs": int(len(d)),
-                "n_tasks": len(tasks)}
+        return PersistenceDriftSettings(drift=drift, s0=s0, s1=s1, n_pseudo=n_pseudo, n_pairs=int(len(d)),
+                                        n_tasks=len(tasks))
 
     def _fit(self, fitted: EvalData) -> None:
         self.level_, self.last_x_ = last_level(self.fit_table_)
-        ctx = self.context_
-        self.drift_ = float(ctx.get("drift") or 0.0)
-        s0, s1 = ctx.get("s0"), ctx.get("s1")
+        ctx = self.settings_
+        self.drift_ = float(ctx.drift or 0.0)
+        s0, s1 = ctx.s0, ctx.s1
         self.learned_ = s0 is not None and s1 is not None
         if not self.learned_:
             self.diagnostics_["warnings"].append(
@@ -639,7 +378,7 @@ class PersistenceDrift(Forecaster):
         self.s1_ = float(s1) if self.learned_ else 0.0
         self._rng = QuasiDraws(self.seed)
         self._z = self._rng.standard_normal((self.n_draws, 1))
-        self.diagnostics_["context"] = dict(ctx)
+        self.diagnostics_["context"] = dict(self.context_)
 
     def _distance(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(np.atleast_1d(np.asarray(x, dtype=float)) - self.last_x_, 0.0)
@@ -661,145 +400,3 @@ class PersistenceDrift(Forecaster):
         if not self.learned_:
             return super()._observed_mean(mean)
         return self._observed_draws(mean, self._noise_source()).mean(axis=0)
-
-
-# --------------------------------------------------------------------------- family-aware
-#: search range of the family-offset sd (decades of compute) for the empirical-Bayes estimate
-TAU_RANGE = (1e-2, 3.0)
-
-
-def _family_codes(models: pd.DataFrame, names: list[str], fallback: pd.Series) -> pd.Series:
-    fam = models.set_index("model")["family"] if "family" in models.columns else pd.Series(dtype=str)
-    return pd.Series([fam.get(m, fallback.get(m)) for m in names], index=names)
-
-
-class FamilySigmoid(FamilySpread, Forecaster):
-    """Chance-floored sigmoid with a per-family efficiency offset in log compute.
-
-    ``acc = chance + (1 - chance) * sigmoid(a + b * (log10 C - xbar + delta_family))``, the
-    offset of each fitted family a normal random effect ``delta ~ N(0, tau^2)`` (shrunk toward
-    0).  ``tau`` is estimated by empirical Bayes: it maximizes the Laplace approximation of the
-    marginal (quasi-)likelihood, ``(a, b, delta)`` integrated out under a flat prior on
-    ``(a, b)`` (searched in :data:`TAU_RANGE` decades).  The binomial likelihood, the
-    Jeffreys penalty on ``(a, b)`` and the Pearson dispersion are those of :class:`Sigmoid`
-    (dispersion from a first fit, degrees of freedom ``m - 2 - F``).  Draws of
-    ``(a, b, delta)`` come from the Laplace (normal) approximation.
-
-    A held-out model of a fitted family gets that family's offset; a model of a family with
-    no fitted model (and any compute-only forecast: :meth:`predict`, thresholds) gets an
-    offset drawn from ``N(0, tau^2)``, so its interval is wider.  A model whose family is not
-    known counts as its own family.  Needs the ``family`` column of the models table and at
-    least 2 fitted families (else :class:`~forecast.errors.NotApplicable`).
-
-    Parameters
-    ----------
-    n_draws : int
-    seed : int
-    """
-
-    name = "family"
-    tags = ForecasterTags(is_baseline=True, in_default_run=True, needs_families=2)
-
-    def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
-        self.n_draws = n_draws
-        self.seed = seed
-
-    def _fit(self, fitted: EvalData) -> None:
-        t = self.fit_table_
-        models = fitted.models.set_index("model")
-        fam = models["family"].reindex(t["model"]).astype(str)
-        if (fam.to_numpy() == t["model"].to_numpy()).all():
-            raise NotApplicable(f"task {self.task_!r}: the models table has no family column; family needs one")
-        self.families_ = sorted(fam.unique())
-        if len(self.families_) < 2:
-            raise NotApplicable(
-                f"task {self.task_!r}: fitted models come from {len(self.families_)} family at cutoff "
-                f"{self.cutoff_:.4g}; family needs at least 2"
-            )
-        code = {f: i for i, f in enumerate(self.families_)}
-        self.fitted_codes_ = fam.map(code).to_numpy(dtype=int)
-        x = t["log10_compute"].to_numpy(dtype=float)
-        self.center_ = float(x.mean())
-        k, n, known = binomial_counts(t)
-        n_fam = len(self.families_)
-
-        def build(tau: float, phi: float) -> FlooredBinomial:
-            return FlooredBinomial(k, n, x - self.center_, self.chance_, self.fitted_codes_, n_fam, tau, phi)
-
-        def fit_tau(phi: float, start: np.ndarray | None) -> tuple[float, np.ndarray, np.ndarray]:
-            cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-
-            def neg_marginal(log_tau: float) -> float:
-                tau = float(np.exp(log_tau))
-                model = build(tau, phi)
-                params, neg_hess = model.fit_mode(start)
-                cache[log_tau] = (params, neg_hess)
-                sign, logdet = np.linalg.slogdet(neg_hess)
-                if sign <= 0:
-                    return np.inf
-                return -(model.loglike(params) - n_fam * np.log(tau) - 0.5 * logdet)
-
-            best = minimize_scalar(neg_marginal, bounds=np.log(TAU_RANGE), method="bounded",
-                                   options={"xatol": 0.02})
-            log_tau = float(best.x)
-            if log_tau not in cache:
-                neg_marginal(log_tau)
-            return float(np.exp(log_tau)), *cache[log_tau]
-
-        tau, params, _ = fit_tau(1.0, None)
-        phi = dispersion(k, n, expit_floor(build(tau, 1.0).eta(params), self.chance_), 2 + n_fam, known)
-        if phi != 1.0:
-            tau, params, neg_hess = fit_tau(phi, params)
-        else:
-            neg_hess = -build(tau, phi).hessian(params)
-        self.tau_, self.params_, self.dispersion_ = tau, params, phi
-        self.cov_ = _cov(neg_hess)
-        self._rng = QuasiDraws(self.seed)
-        self.coef_draws_ = self._rng.multivariate_normal(params, self.cov_, size=self.n_draws, method="svd")
-        self.new_delta_ = self._rng.normal(0.0, tau, size=(self.n_draws, 1))
-        self.offsets_ = pd.Series(params[2:], index=self.families_)
-        self.diagnostics_.update({"tau": tau, "dispersion": phi, "n_families": n_fam})
-
-    def family_offsets(self) -> FamilyOffsets:
-        """Draws of every fitted family's offset (decades of compute) and of a new family's."""
-        self._check_fitted()
-        return FamilyOffsets(list(self.families_), self.coef_draws_[:, 2:], self.new_delta_[:, 0])
-
-    # per-model offsets: a fitted family's delta, or a new family's draw
-    def _delta_draws(self, families: np.ndarray) -> np.ndarray:
-        return self.family_offsets().draws(families)
-
-    def _curve(self, x: np.ndarray, delta: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        xc = np.atleast_1d(np.asarray(x, dtype=float))[None, :] - self.center_
-        return expit_floor(coef[:, :1] + coef[:, 1:2] * (xc + delta), self.chance_)
-
-    def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        if self._own_family_center:
-            # the between-model spread (base class) is measured around each fitted model's
-            # own family curve, not around the new-family curve
-            return self._point_families(x, np.array(self.families_)[self.fitted_codes_])[None, :]
-        return self._curve(x, self.new_delta_, self.coef_draws_)
-
-    def _point(self, x: np.ndarray) -> np.ndarray:
-        """The estimate's curve for a typical family (offset 0)."""
-        return self._curve(x, np.zeros((1, 1)), self.params_[None, :])[0]
-
-    def _point_families(self, x: np.ndarray, families: np.ndarray) -> np.ndarray:
-        delta = self.offsets_.reindex(families).fillna(0.0).to_numpy(dtype=float)
-        xc = np.atleast_1d(np.asarray(x, dtype=float)) - self.center_
-        return expit_floor(self.params_[0] + self.params_[1] * (xc + delta), self.chance_)
-
-    def _held_out_families(self, models: pd.DataFrame) -> np.ndarray:
-        fam = family_labels(models)
-        self.diagnostics_.update(heldout_report(self.families_, fam))
-        return fam
-
-    def sample_models(self, models: pd.DataFrame, kind: str = "observed") -> np.ndarray:
-        """Draws per named model, each with its family's offset (see class doc)."""
-        self._check_fitted()
-        x = np.log10(model_compute(models))
-        fam = self._held_out_families(models)
-        return self._kind_draws(self._curve(x, self._delta_draws(fam), self.coef_draws_), kind)
-
-    def _point_models(self, models: pd.DataFrame) -> np.ndarray:
-        return self._point_families(np.log10(model_compute(models)), self._held_out_families(models))

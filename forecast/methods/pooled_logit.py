@@ -31,7 +31,7 @@ identical slopes does not pin every task to one slope).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit, logit
@@ -40,6 +40,7 @@ from forecast.curves.draws import QuasiDraws
 from forecast.data.dataset import EvalData
 from forecast.data.task_table import task_table
 from forecast.errors import InputError
+from forecast.learned_settings import LearnedSettings
 from forecast.methods.base import Forecaster
 from forecast.methods.baselines import binomial_counts, fit_error_spread
 from forecast.methods.contract import ForecasterTags
@@ -116,6 +117,20 @@ def _curve(a: float, b: float, xbar: float, x: np.ndarray, chance: float) -> np.
     return chance + (1.0 - chance) * expit(a + b * (np.asarray(x, dtype=float) - xbar))
 
 
+@dataclass
+class PooledLogitSettings(LearnedSettings):
+    """What :class:`PooledLogit` learns: the slope prior ``(slope_mean, slope_sd)`` over the
+    tasks' lines (None: no prior), the extrapolation error ``(s0, s1)`` (None: too few
+    pseudo targets), the number of tasks and of (target, horizon) pairs."""
+
+    slope_mean: float | None = None
+    slope_sd: float | None = None
+    n_tasks: int = 0
+    s0: float | None = None
+    s1: float | None = None
+    n_pairs: int = 0
+
+
 class PooledLogit(Forecaster):
     """Logistic trend above chance with its slope shrunk toward the data set's (module doc).
 
@@ -129,12 +144,13 @@ class PooledLogit(Forecaster):
 
     name = "pooled_logit"
     tags = ForecasterTags(learns_settings=True)
+    settings_class = PooledLogitSettings
 
     def __init__(self, n_draws: int = 1000, seed: int = 0) -> None:
         self.n_draws = n_draws
         self.seed = seed
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
+    def learn_settings(self, pool: EvalData, cutoff: float) -> PooledLogitSettings:
         """The slope prior over every task of ``pool`` and the extrapolation error per decade
         from pseudo-cut-offs (see the module docstring)."""
         lines = []
@@ -165,25 +181,25 @@ class PooledLogit(Forecaster):
         s0 = s1 = None
         if errors and sum(len(e) for e in errors) >= 3:
             s0, s1 = fit_error_spread(np.concatenate(errors), np.concatenate(dists))
-        return {"slope_mean": mu, "slope_sd": tau, "n_tasks": len(lines), "s0": s0, "s1": s1,
-                "n_pairs": int(sum(len(e) for e in errors))}
+        return PooledLogitSettings(slope_mean=mu, slope_sd=tau, n_tasks=len(lines), s0=s0, s1=s1,
+                                   n_pairs=int(sum(len(e) for e in errors)))
 
     def _fit(self, fitted: EvalData) -> None:
         line, x, _ = _table_line(self.fit_table_, self.chance_)
         if line is None:
             raise InputError(f"pooled_logit: task {self.task_!r} has one fitted compute; a trend needs two")
-        ctx = self.context_
-        mu, tau = ctx.get("slope_mean"), ctx.get("slope_sd")
+        ctx = self.settings_
+        mu, tau = ctx.slope_mean, ctx.slope_sd
         b, var_b = shrink(line, mu, tau)
         self.line_ = {**line, "b_post": b, "var_b_post": var_b}
         self.last_x_ = float(x.max())
-        self.s1_ = float(ctx.get("s1") or 0.0)
+        self.s1_ = float(ctx.s1 or 0.0)
         self._rng = QuasiDraws(self.seed)
         z = self._rng.standard_normal((self.n_draws, 3))
         self.a_draws_ = line["a"] + np.sqrt(line["var_a"]) * z[:, 0]
         self.b_draws_ = b + np.sqrt(var_b) * z[:, 1]
         self._z_extra = z[:, 2:3]
-        self.diagnostics_["context"] = dict(ctx)
+        self.diagnostics_["context"] = dict(self.context_)
         if mu is None:
             self.diagnostics_["warnings"].append("pooled_logit: fewer than 3 tasks with a slope; no pooling")
 

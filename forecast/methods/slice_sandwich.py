@@ -19,20 +19,25 @@ a normal random effect, its spread by empirical Bayes): the curve is fitted to t
 at their family-adjusted compute; a held-out model of a fitted family gets its family's
 offset, a model of a new family (and any forecast from compute alone) an offset drawn from
 the learned spread, so its interval is wider.
+
+The mixture with the component methods is :mod:`forecast.methods.mixture`, the learned
+settings :mod:`forecast.methods.slice_settings`, the slice report and the easy slice's turn
+:mod:`forecast.methods.slice_report`.  Over 500 lines on purpose: what is left is one
+estimator (its parameters' documentation, the three curve engines, the slices, the family
+offsets and the draws built from them), and its fit and draws read the same fitted state.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import OLS
 from scipy.special import expit, logit
 
-from forecast.curves.basis import classify_shape, design, from_link, to_link
-from forecast.curves.conjugate import DEFAULT_PRIOR_SD, fit_conjugate_slices
+from forecast.curves.basis import design, from_link, to_link
+from forecast.curves.conjugate import fit_conjugate_slices
 from forecast.curves.draws import CurveDraws, QuasiDraws, shared_points
 from forecast.curves.ols import fit_ols_slices, ols_summary_frame
 from forecast.data.dataset import EvalData
@@ -41,7 +46,9 @@ from forecast.methods.base import Forecaster, as_compute, check_compute_scale, c
 from forecast.methods.contract import Boolean, ForecasterTags, Integer, Spread
 from forecast.methods.families import FamilyOffsets, FamilySpread, family_labels, fitted_family_labels, heldout_report
 from forecast.sandwich import AccuracyMap, combine, fit_accuracy_map
-from forecast.stacking import DEFAULT_COMPONENTS, draw_components, learn_stack, mix, scale_spread
+from forecast.methods.mixture import DEFAULT_COMPONENTS, Mixture, component_names
+from forecast.methods.slice_settings import SKIPPED_FAMILIES, SliceSandwichSettings, learn_slice_sandwich
+from forecast.methods.slice_report import SliceReport, easy_cubic, first_turns, slice_report
 from forecast.slicing import (
     MIN_PER_SLICE,
     Slices,
@@ -58,32 +65,7 @@ ENGINES = ("conjugate", "ols", "pymc")
 #: seed of the order that breaks ties in question difficulty (fixed: the slices must not
 #: move with the forecast's seed)
 TIE_SEED = 0
-#: polynomial degree of the easiest slice's curve when locating its turn
-EASY_TURN_DEGREE = 3
 SLICINGS = ("quantile", "irt")
-
-
-@dataclass
-class SliceReport:
-    """What the slices look like: ``summary`` (one row per slice), ``points`` (per model and
-    slice), ``curves`` (mean and interval of each slice's curve on a grid) and
-    ``membership`` (per question, for per-question data).
-
-    In ``summary``, ``shape`` names the shape of an unshrunk quadratic fitted to the slice's
-    points on the fitted range (``curvature`` and its OLS p-value ``curvature_p`` beside it),
-    and ``p_U_shaped``, ``p_inverted_U``, ... are the shares of the forecasting model's curve
-    draws of each shape (its priors shrink curvature to keep extrapolation tame)."""
-
-    summary: pd.DataFrame
-    points: pd.DataFrame
-    curves: pd.DataFrame
-    membership: pd.DataFrame | None
-    source: str
-    cross_fitted: bool
-    horizon: float | None = None
-
-    def __repr__(self) -> str:
-        return f"SliceReport(source={self.source!r}, cross_fitted={self.cross_fitted})\n{self.summary}"
 
 
 class SliceSandwich(FamilySpread, Forecaster):
@@ -150,6 +132,7 @@ class SliceSandwich(FamilySpread, Forecaster):
     """
 
     name = "slice_sandwich"
+    settings_class = SliceSandwichSettings
     tags = ForecasterTags(learns_settings=True, in_default_run=True)
     param_constraints = {"n_slices": Integer(1), "degree": Integer(1), "draws": Integer(1), "tune": Integer(0),
                          "chains": Integer(1), "cross_fit": Boolean(), "prior_sd": Spread(),
@@ -200,40 +183,21 @@ class SliceSandwich(FamilySpread, Forecaster):
 
     @property
     def learns_context(self) -> bool:  # type: ignore[override]
-        return self.prior_sd is None or self.extrapolation_sd is None or bool(self._components())
+        return self.prior_sd is None or self.extrapolation_sd is None or bool(self.components_for())
 
-    def _components(self, data: EvalData | None = None) -> list[str]:
-        """The baselines mixed with the curve (validated; empty for ``combine=None``); with
-        ``data``, only those whose tags handle its kinds (``item_level`` forecasts
-        per-question data only: on group or task-level data the mixture is of the others)."""
-        from forecast.methods.contract import data_kinds
-        from forecast.methods.registry import METHODS
+    def components_for(self, data: EvalData | None = None) -> list[str]:
+        """The methods mixed with the curve (:func:`~forecast.methods.mixture.component_names`)."""
+        return component_names(self.combine, type(self), data)
 
-        if self.combine is None:
-            return []
-        names = [self.combine] if isinstance(self.combine, str) else self.combine
-        if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
-            raise InputError(f"combine must be a tuple of method names or None, got {self.combine!r}")
-        for n in names:
-            if n not in METHODS or METHODS[n] is type(self):
-                raise InputError(f"combine: {n!r} is not a baseline to combine with (known: "
-                                 f"{', '.join(m for m in METHODS if METHODS[m] is not type(self))})")
-        if len(set(names)) != len(names):
-            raise InputError(f"combine names a method twice: {self.combine!r}")
-        if data is not None:
-            kinds = data_kinds(data)
-            names = [n for n in names if METHODS[n].tags.refusal(kinds) is None]
-        return list(names)
-
-    def _mixes_on(self, pool: EvalData, cutoff: float) -> bool:
-        """Whether the curve is mixed with the :meth:`_components` on ``pool`` at ``cutoff``.
+    def mixes_on(self, pool: EvalData, cutoff: float) -> bool:
+        """Whether the curve is mixed with the :meth:`components_for` on ``pool`` at ``cutoff``.
 
         Not on task-level data whose models at or below the cut-off come from two or more
         families while ``family`` is on: there the curve carries per-family efficiency
         offsets, which the components ignore and which are most of what the curve's
         forecast of a seen family rests on (decided once per data set and cut-off, so that
         :meth:`learn_context` does not learn weights that would never be used)."""
-        if not self._components(pool):
+        if not self.components_for(pool):
             return False
         if not self.family or pool.kind != "task_level" or "family" not in pool.models.columns:
             return True
@@ -246,10 +210,11 @@ class SliceSandwich(FamilySpread, Forecaster):
         return labels is None or len(set(labels)) < 2
 
     # ------------------------------------------------------------------ fit-time tuning
-    def _with(self, **params) -> SliceSandwich:
+    def with_params(self, **params) -> SliceSandwich:
+        """A new, unfitted forecaster with these parameters changed."""
         return type(self)(**{**self.get_params(), **params})
 
-    def learn_context(self, pool: EvalData, cutoff: float) -> dict:
+    def learn_context(self, pool: EvalData, cutoff: float) -> dict[str, Any]:
         """Learn the prior scales and the extrapolation spread from ``pool`` (every task of
         the data, models at or below ``cutoff`` only).
 
@@ -266,66 +231,13 @@ class SliceSandwich(FamilySpread, Forecaster):
         spread without family offsets (a family baseline at every pseudo-cut-off of every task
         would take minutes).
         """
+        return self.learn_settings(pool, cutoff).to_dict()
+
+    def learn_settings(self, pool: EvalData, cutoff: float) -> SliceSandwichSettings:
+        """:meth:`learn_context` as its dataclass
+        (:func:`~forecast.methods.slice_settings.learn_slice_sandwich`)."""
         with shared_points():  # every pseudo fit of one seed: one scrambled point set
-            return self._learn_context(pool, cutoff)
-
-    def _learn_context(self, pool: EvalData, cutoff: float) -> dict:
-        from forecast.priors import curve_coefficients, population_prior_sd
-        from forecast.tuning import (
-            EXTRAPOLATION_GRID,
-            FALLBACK_EXTRAPOLATION_SD,
-            choose_by_pseudo_crps,
-            pseudo_forecasts,
-            pseudo_splits,
-        )
-
-        context: dict = {}
-        prior = self.prior_sd
-        if prior is None:
-            coefs = []
-            # settings are learned with the closed-form engine and quantile slices (an IRT or
-            # PyMC fit of every task at every pseudo-cut-off would take minutes)
-            probe = self._with(prior_sd=DEFAULT_PRIOR_SD, extrapolation_sd=0.0, engine="conjugate",
-                               slicing="quantile", combine=None)
-            for task in pool.task_names:
-                try:
-                    fc = probe.fit(pool.for_task(task), cutoff, task, context={})
-                except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
-                    continue
-                coefs.extend(curve_coefficients(fc._link_points[0], fc._link_points[1], self.degree))
-            prior, report = population_prior_sd(coefs, self.degree)
-            context["prior_sd"] = [float(v) for v in prior]
-            context["prior_report"] = report
-        fits = None
-        mixes = self._mixes_on(pool, cutoff)
-        if self._components(pool) and not mixes:
-            context["combine_skipped"] = "data of several families (the components ignore families)"
-        if self.extrapolation_sd is None or mixes:
-            fixed = {"prior_sd": list(prior), "extrapolation_sd": 0.0}
-            pseudo = self._with(engine="conjugate", slicing="quantile", prior_sd=tuple(prior),
-                                extrapolation_sd=0.0, family=False, combine=None).get_params()
-            fits = pseudo_forecasts(
-                pool,
-                lambda d, c, t: type(self)(**pseudo).fit(d, c, t, context=fixed),
-                list(pseudo_splits(pool, max_per_task=self.n_pseudo, spacing=self.pseudo_spacing)),
-            )
-        if self.extrapolation_sd is None:
-
-            def apply(fc, value):
-                # common random numbers across the grid: the fit's own standard-normal draws
-                fc.slope_change_ = fc.slope_z_ * value
-
-            best, table = choose_by_pseudo_crps(fits, EXTRAPOLATION_GRID, apply,
-                                                type(self).observed_by_slope_spread)
-            context["extrapolation_sd"] = FALLBACK_EXTRAPOLATION_SD if best is None else best
-            context["extrapolation_pseudo_splits"] = len(fits)
-            context["extrapolation_crps"] = {f"{v:g}": c for v, c in zip(table["value"], table["crps"])}
-        if mixes:
-            extrap = self.extrapolation_sd if self.extrapolation_sd is not None else context["extrapolation_sd"]
-            for _, fc in fits:
-                fc.slope_change_ = fc.slope_z_ * extrap
-            context.update(self._learn_combination(pool, cutoff, fits))
-        return context
+            return learn_slice_sandwich(self, pool, cutoff)
 
     def observed_by_slope_spread(self, compute, values) -> list[np.ndarray]:
         """Observed-score draws at ``compute`` for each candidate extrapolation spread in
@@ -335,7 +247,7 @@ class SliceSandwich(FamilySpread, Forecaster):
         in one call).  The curve alone (no mixture, no family offsets: the pseudo-cut-off fits
         of :meth:`learn_context`)."""
         self._check_fitted()
-        if getattr(self, "_mixing", False) or getattr(self, "family_offsets_", None) is not None:
+        if getattr(self, "mixes_", False) or getattr(self, "family_offsets_", None) is not None:
             raise InputError("observed_by_slope_spread: for the curve alone (combine=None, no family offsets)")
         x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
         keep = self.slope_change_
@@ -351,124 +263,51 @@ class SliceSandwich(FamilySpread, Forecaster):
         draws = self._observed_at(np.concatenate(means, axis=1), np.tile(z, k), np.tile(u, k))
         return np.split(draws, k, axis=1)
 
-    def _learn_combination(self, pool: EvalData, cutoff: float, fits: list) -> dict:
-        """Weights of the curve and the :meth:`_components` and the mixture's spread scale,
-        learned on the pseudo-splits of ``fits`` (the curve's pseudo-forecasts,
-        :func:`forecast.stacking.learn_stack`).
-
-        A component that learns settings of its own (``persistence_drift``'s drift and error
-        growth) learns them at each pseudo-cut-off from every task's models at or below it,
-        and at the real cut-off for the forecast itself.
-        """
-        from forecast.methods.registry import make_method
-
-        names = self._components(pool)
-        contexts: dict[tuple[str, float, str | None], dict] = {}
-        learns = {name: make_method(name).learns_context for name in names}
-
-        def component(name: str) -> Forecaster:
-            return make_method(name, n_draws=self.n_draws, seed=self.seed)
-
-        def context_at(name: str, c: float, task: str) -> dict:
-            """The component's own settings learned from every task at or below ``c``."""
-            if not learns[name]:
-                return {}
-            for key in ((name, float(c), None), (name, float(c), task)):
-                if key in contexts:
-                    return contexts[key]
-            try:
-                data, key = pool.restrict(c), (name, float(c), None)
-            except InputError:  # tasks on different compute scales: the task's own data
-                data, key = pool.for_task(task).restrict(c, task), (name, float(c), task)
-            contexts[key] = component(name).learn_context(data, c)
-            return contexts[key]
-
-        per_task: dict[str, EvalData] = {}
-        draws = []
-        for split, fc in fits:
-            targets = split.targets
-            if targets.empty:
-                continue
-            compute = targets["compute"].to_numpy(dtype=float)
-            data = per_task.setdefault(split.task, pool.for_task(split.task))
-            comp = [fc.sample(compute, "observed")]
-            try:
-                for name in names:
-                    ctx = context_at(name, split.cutoff, split.task)
-                    other = component(name).fit(data, split.cutoff, split.task, context=ctx)
-                    comp.append(other.sample(compute, "observed"))
-            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError):
-                continue  # every component or none: the comparison stays paired
-            draws.append((split, comp))
-        result = learn_stack(["slice_sandwich", *names], draws, self.seed, calibrate=self.calibrate)
-        out: dict = {f"w_{n}": float(w) for n, w in zip(result.names, result.weights)}
-        out.update({
-            "combine_weights": {n: float(w) for n, w in zip(result.names, result.weights)},
-            "combine_learned": result.learned,
-            "combine_tasks": result.n_tasks,
-            "combine_targets": result.n_targets,
-            "combine_report": {r["component"]: {k: r[k] for k in ("weight", "fitted_weight", "crps")}
-                               for r in result.table.to_dict(orient="records")},
-            "spread_scale": result.scale,
-            "spread_crps": result.scale_crps,
-            "component_contexts": {n: component(n).learn_context(pool, cutoff) for n in names if learns[n]},
-        })
-        return out
-
     # ------------------------------------------------------------------ fit
     def fit(self, data, cutoff, task=None, context=None, cache=None) -> SliceSandwich:
         """:meth:`Forecaster.fit`; with ``combine``, the curve is then mixed with the
-        components (each fitted on the same models) by the learned weights."""
-        self._mixing = False
+        components (each fitted on the same models) by the learned weights (``mixture_``,
+        a :class:`~forecast.methods.mixture.Mixture`)."""
+        self.mixes_ = False
         super().fit(data, cutoff, task, context, cache)
-        self._mixing = bool(self.components_)
+        self.mixes_ = self.mixture_.mixes
         return self
 
+    def make_mixture(self, names: list[str]) -> Mixture:
+        """The (unfitted) mixture of the curve with the methods ``names``."""
+        return Mixture(names, self.name, self.calibrate, self.n_draws, self.seed)
+
     def _fit_components(self, fitted: EvalData, n_draws: int) -> None:
-        """Fit the :meth:`_components` with a learned weight on the fitted models; a component
-        that cannot be fitted gives its weight to the others (a warning says so).
-
-        ``n_draws`` is the curve's own number of draws (the PyMC engine gives draws x chains),
-        which every component then draws too.  The curve is not mixed where
-        :meth:`learn_context` said so (``combine_skipped``: data of several families, see
-        :meth:`_mixes_on`)."""
-        from forecast.methods.registry import make_method
-
-        self.components_: dict[str, Forecaster] = {}
-        names = self._components(fitted)
+        """Fit the mixture (:meth:`Mixture.fit <forecast.methods.mixture.Mixture.fit>`) of the
+        :meth:`components_for`.  ``n_draws`` is the curve's own number of draws (the PyMC engine
+        gives draws x chains).  The curve is not mixed where :meth:`learn_context` said so
+        (``combine_skipped``: data of several families, see :meth:`mixes_on`)."""
+        names = self.components_for(fitted)
         if not isinstance(self.calibrate, (bool, np.bool_)):
             raise InputError(f"calibrate must be True or False, got {self.calibrate!r}")
-        self.weights_ = {"slice_sandwich": 1.0}
-        self.spread_scale_ = 1.0
-        if not names:
-            return
-        if "combine_skipped" in self.context_ or getattr(self, "family_offsets_", None) is not None:
-            # decided in learn_context (_mixes_on); the offsets check also covers a context
+        skipped = self.settings_.combine_skipped
+        if names and (skipped is not None or getattr(self, "family_offsets_", None) is not None):
+            # decided in learn_context (mixes_on); the offsets check also covers a context
             # made elsewhere: the components ignore families, whose offsets the curve rests on
-            why = self.context_.get("combine_skipped", "data of several families (the components ignore families)")
+            why = skipped if skipped is not None else SKIPPED_FAMILIES
             self.diagnostics_["warnings"].append(f"combine: not mixed on {why}")
-            return
-        learned = self.context_.get("combine_weights")
-        if not isinstance(learned, dict) or "slice_sandwich" not in learned:
-            raise InputError("slice_sandwich: the context passed to fit lacks the learned combine "
-                             "weights (learn it with learn_context, or use combine=None)")
-        weights = {"slice_sandwich": float(learned["slice_sandwich"])}
-        contexts = self.context_.get("component_contexts") or {}
-        for name in names:
-            w = float(learned.get(name, 0.0))
-            if w <= 0:
-                continue
-            try:
-                self.components_[name] = make_method(name, n_draws=n_draws, seed=self.seed).fit(
-                    fitted, self.cutoff_, self.task_, context=dict(contexts.get(name) or {}))
-                weights[name] = w
-            except (InputError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-                self.diagnostics_["warnings"].append(f"combine: {name} not mixed in ({exc})")
-        total = sum(weights.values())
-        self.weights_ = {n: w / total for n, w in weights.items()}
-        self.spread_scale_ = float(self.context_.get("spread_scale", 1.0)) if self.calibrate else 1.0
-        self._draw_component = draw_components(np.array(list(self.weights_.values())), n_draws, self.seed)
-        self.diagnostics_["combine_weights"] = dict(self.weights_)
+            names = []
+        self.mixture_ = self.make_mixture(names).fit(self, fitted, self.settings_, n_draws)
+
+    @property
+    def components_(self) -> dict[str, Forecaster]:
+        """The mixture's fitted components (name -> forecaster; empty: the curve alone)."""
+        return self.mixture_.components_
+
+    @property
+    def weights_(self) -> dict[str, float]:
+        """The mixture's weights, the curve's first (``{"slice_sandwich": 1.0}``: alone)."""
+        return self.mixture_.weights_
+
+    @property
+    def spread_scale_(self) -> float:
+        """The scale of the mixture's spread around its median (1: none)."""
+        return self.mixture_.spread_scale_
 
     def _slices(self, fitted: EvalData) -> Slices:
         if fitted.results is not None:
@@ -541,9 +380,8 @@ class SliceSandwich(FamilySpread, Forecaster):
             raise InputError(f"slicing must be one of {', '.join(SLICINGS)}, got {self.slicing!r}")
         if not isinstance(self.n_slices, (int, np.integer)) or self.n_slices < 2:
             raise InputError(f"n_slices must be at least 2, got {self.n_slices!r} (a single slice is no sandwich)")
-        prior = self.prior_sd if self.prior_sd is not None else self.context_.get("prior_sd")
-        extrap = (self.extrapolation_sd if self.extrapolation_sd is not None
-                  else self.context_.get("extrapolation_sd"))
+        prior = self.prior_sd if self.prior_sd is not None else self.settings_.prior_sd
+        extrap = self.extrapolation_sd if self.extrapolation_sd is not None else self.settings_.extrapolation_sd
         if prior is None or extrap is None:
             raise InputError("slice_sandwich: the context passed to fit lacks the learned "
                              "prior_sd / extrapolation_sd (learn it with learn_context)")
@@ -627,110 +465,49 @@ class SliceSandwich(FamilySpread, Forecaster):
             pick = np.arange(curves.n_draws) % self.family_offsets_.new.shape[0]
             self.family_offsets_ = FamilyOffsets(self.family_offsets_.families, self.family_offsets_.fitted[pick],
                                                  self.family_offsets_.new[pick])
-        self._link_points = (x, z)
+        self.link_points_ = (x, z)
         self._report_args = (slices, models, x_raw, matrix, z)
         self._slice_report = None
         self._easy = (x, z[:1].copy(), slices.metric)
         self._fit_components(fitted, curves.n_draws)
 
     # ------------------------------------------------------------------ the mixture
-    def _alone(self, fun, *args):
-        """``fun(*args)`` with the curve alone (no mixing)."""
-        mixing, self._mixing = getattr(self, "_mixing", False), False
-        try:
-            return fun(*args)
-        finally:
-            self._mixing = mixing
-
     def curve_alone_draws(self, x) -> np.ndarray:
         """:meth:`curve_draws` of the curve alone, without the mixture's components (the
         same as :meth:`curve_draws` for ``combine=None``)."""
-        return self._alone(self.curve_draws, x)
+        if not hasattr(self, "fit_table_"):
+            raise InputError(f"{type(self).__name__} is not fitted yet: call fit(data, cutoff) first")
+        return self._curve_draws(np.atleast_1d(np.asarray(x, dtype=float)))
 
-    def _set_spread_counts(self, on: bool) -> None:
-        """As :meth:`Forecaster._set_spread_counts`, on the curve and every component."""
-        super()._set_spread_counts(on)
-        for fc in getattr(self, "components_", {}).values():
-            fc._set_spread_counts(on)
-
-    def _mixed(self, own: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
-        return scale_spread(mix([own, *others], self._draw_component), self.spread_scale_)
-
-    def _parts(self) -> list[Forecaster]:
-        """The mixture's parts: the curve itself, then the components (in weight order)."""
-        return [self, *self.components_.values()]
-
-    @staticmethod
-    def _plain(fc: Forecaster) -> bool:
-        """Whether ``fc`` draws named models from compute alone with the base class's noise
-        (then only the draws the mixture takes of it are made)."""
-        return (fc.sample_models.__func__ is Forecaster.sample_models
-                and type(fc).sample in (Forecaster.sample, SliceSandwich.sample))
-
-    def _part_draws(self, k: int, fc: Forecaster, x: np.ndarray, compute, models, kind: str,
-                    rows: int) -> np.ndarray:
-        """The first ``rows`` draws of ``kind`` of part ``k`` (its first curve draws, with the
-        observation noise of those draws)."""
-        if k == 0 or self._plain(fc):
-            mean = self._alone(self._mean_draws, x) if k == 0 else fc.curve_draws(x)
-            if kind == "mean":
-                return mean[:rows]
-            return fc._observed_draws(mean[:rows], fc._noise_source().head(mean.shape[0]))
-        other = fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)
-        return other[:rows]
-
-    def _mixed_kind(self, compute, models, kind: str) -> np.ndarray:
-        """The mixture's draws of ``kind``: part ``k`` gives its first ``n_k`` draws
-        (:func:`~forecast.stacking.draw_components`)."""
-        self._check_fitted()
-        if kind not in ("observed", "mean"):
-            raise InputError(f"kind must be 'observed' or 'mean', got {kind!r}")
-        x = np.log10(check_compute_scale(compute, self.smallest_compute_, "compute"))
-        parts = self._parts()
-        counts = np.bincount(self._draw_component, minlength=len(parts))
-        draws = [self._part_draws(k, fc, x, compute, models, kind, int(counts[k]))
-                 for k, fc in enumerate(parts) if counts[k]]
-        return scale_spread(np.concatenate(draws, axis=0), self.spread_scale_)
-
-    def _mixture_mean(self, compute, models, draws: np.ndarray, kind: str) -> np.ndarray:
-        """The mixture's mean: the weighted mean of its parts' means, each over all of its draws
-        (the observed score's mean without binomial draws, :meth:`Forecaster._observed_mean`),
-        not the mean of the mixed draws; with a spread scale, the draws' mean."""
-        if self.spread_scale_ != 1.0:
-            return draws.mean(axis=0)
-        x = np.log10(as_compute(compute))
-        total = 0.0
-        for k, (w, fc) in enumerate(zip(self.weights_.values(), self._parts())):
-            if k == 0 or self._plain(fc):
-                mean = self._alone(self._mean_draws, x) if k == 0 else fc.curve_draws(x)
-                part = fc._observed_mean(mean) if kind == "observed" else mean.mean(axis=0)
-            else:
-                part = (fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)).mean(axis=0)
-            total = total + w * part
-        return total
+    def set_spread_counts(self, on: bool) -> None:
+        """As :meth:`Forecaster.set_spread_counts`, on the curve and every component."""
+        super().set_spread_counts(on)
+        if getattr(self, "mixture_", None) is not None:
+            self.mixture_.set_spread_counts(on)
 
     def _predictive_mean(self, x: np.ndarray, draws: np.ndarray, kind: str) -> np.ndarray:
-        if not getattr(self, "_mixing", False):
+        if not getattr(self, "mixes_", False):
             return super()._predictive_mean(x, draws, kind)
-        return self._mixture_mean(10.0 ** np.asarray(x, dtype=float), None, draws, kind)
+        return self.mixture_.predictive_mean(10.0 ** np.asarray(x, dtype=float), None, draws, kind)
 
     def _predictive_mean_models(self, models: pd.DataFrame, draws: np.ndarray, kind: str) -> np.ndarray:
-        if not getattr(self, "_mixing", False):
+        if not getattr(self, "mixes_", False):
             return super()._predictive_mean_models(models, draws, kind)
-        return self._mixture_mean(model_compute(models), models, draws, kind)
+        return self.mixture_.predictive_mean(model_compute(models), models, draws, kind)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
-        if not getattr(self, "_mixing", False):
+        if not getattr(self, "mixes_", False):
             return self._curve_draws(x)
-        return self._mixed(self._curve_draws(x), [c.curve_draws(x) for c in self.components_.values()])
+        return self.mixture_.mean_draws(x)
 
     def sample(self, compute, kind: str = "observed") -> np.ndarray:
         """Draws of the accuracy at ``compute`` (see :meth:`Forecaster.sample`); with
         ``combine``, component ``k`` gives its first ``round(w_k n)`` draws, each with its own
-        observation noise."""
-        if not getattr(self, "_mixing", False):
+        observation noise (:meth:`Mixture.sample <forecast.methods.mixture.Mixture.sample>`)."""
+        if not getattr(self, "mixes_", False):
             return super().sample(compute, kind)
-        return self._mixed_kind(compute, None, kind)
+        self._check_fitted()
+        return self.mixture_.sample(compute, kind)
 
     def _curve_draws(self, x: np.ndarray) -> np.ndarray:
         offset = None
@@ -748,8 +525,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         """Draws per named model; with family offsets (see the module doc) each model gets its
         family's offset, a model of a new family one drawn from the families' spread."""
         self._check_fitted()
-        if getattr(self, "_mixing", False):  # no family offsets when mixing (_mixes_on)
-            return self._mixed_kind(model_compute(models), models, kind)
+        if getattr(self, "mixes_", False):  # no family offsets when mixing (mixes_on)
+            return self.mixture_.sample_models(models, kind)
         if self.family_offsets_ is None:
             return super().sample_models(models, kind)
         x = np.log10(model_compute(models))
@@ -793,57 +570,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         """What the slices look like (:class:`SliceReport`; built on first use)."""
         if getattr(self, "_slice_report", None) is None:
             self._check_fitted()
-            self._slice_report = self._report(*self._report_args)
+            self._slice_report = slice_report(self.curves_, *self._report_args)
         return self._slice_report
-
-    def _report(
-        self, slices: Slices, models: list[str], x: np.ndarray, matrix: np.ndarray, z: np.ndarray
-    ) -> SliceReport:
-        grid = np.linspace(x.min(), x.max(), 101)
-        draws = self.curves_.scores(grid)  # (S, G, n)
-        med = np.median(draws, axis=0)
-        lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-        rows, curve_rows = [], []
-        center = self.curves_.center
-        for g in range(slices.n_slices):
-            # the shape of the data on the fitted range: an unshrunk quadratic (statsmodels OLS);
-            # the p_* columns are the shapes of the forecasting model's own curve draws
-            keep = np.isfinite(z[g])
-            ols = OLS(z[g, keep], design(x[keep], center, 2)).fit()
-            ols_curve = from_link(design(grid, center, 2) @ ols.params, slices.metric)
-            shapes = pd.Series([classify_shape(grid, d) for d in draws[::max(1, len(draws) // 200), g]])
-            freq = shapes.value_counts(normalize=True)
-            rows.append(
-                {
-                    "slice": g,
-                    "n_questions": int(slices.weights[g]),
-                    "shape": classify_shape(grid, ols_curve),
-                    "curvature": float(ols.params[2]),
-                    "curvature_p": float(ols.pvalues[2]),
-                    "p_U_shaped": float(freq.get("U-shaped", 0.0)),
-                    "p_inverted_U": float(freq.get("inverted-U", 0.0)),
-                    "p_increasing": float(freq.get("increasing", 0.0)),
-                    "p_decreasing": float(freq.get("decreasing", 0.0)),
-                }
-            )
-            curve_rows.append(
-                pd.DataFrame({"slice": g, "log10_compute": grid, "mean": med[g], "lower": lo[g], "upper": hi[g]})
-            )
-        summary = pd.DataFrame(rows)
-        labels = (["easiest"] + ["middle"] * (slices.n_slices - 2) + ["hardest"]) if slices.n_slices > 1 else ["all"]
-        summary.insert(1, "label", labels)
-        fitted_median = np.median(self.curves_.scores(x), axis=0)
-        points = pd.DataFrame(
-            {
-                "model": np.repeat(np.array(models)[None, :], slices.n_slices, axis=0).ravel(),
-                "slice": np.repeat(np.arange(slices.n_slices), len(models)),
-                "log10_compute": np.tile(x, slices.n_slices),
-                "score": matrix.ravel(),
-                "fitted": fitted_median.ravel(),
-            }
-        )
-        return SliceReport(summary, points, pd.concat(curve_rows, ignore_index=True),
-                           slices.membership, slices.source, slices.cross_fitted, slices.horizon)
 
     def slice_summary_frame(self, compute, alpha: float = 0.1) -> pd.DataFrame:
         """statsmodels' ``get_prediction(X).summary_frame(alpha)`` per slice (``engine="ols"``).
@@ -877,10 +605,8 @@ class SliceSandwich(FamilySpread, Forecaster):
         cannot fall and then rise *after* an earlier rise; the turn is read off this fit."""
         self._check_fitted()
         x, z_easy, metric = self._easy
-        degree = max(self.degree, EASY_TURN_DEGREE)
-        prior = tuple(self.prior_sd_) + DEFAULT_PRIOR_SD[len(self.prior_sd_):]
-        return fit_conjugate_slices(x, z_easy, degree, self.curves_.center, metric, self.n_draws,
-                                    QuasiDraws((self.seed, 2)), prior)
+        return easy_cubic(x, z_easy, metric, self.degree, self.curves_.center, self.prior_sd_,
+                          self.n_draws, self.seed)
 
     def easy_curve_scores(self, compute) -> np.ndarray:
         """Draws of the easiest slice's score at ``compute`` on the cubic the turn is read
@@ -892,9 +618,4 @@ class SliceSandwich(FamilySpread, Forecaster):
         own), the log10 compute of its first turn from falling to rising on the search grid
         (NaN: no turn in the search range); :meth:`easy_turn` summarises them."""
         grid = self.search_grid()
-        easy = self._easy_cubic().link(grid)[:, 0, :]
-        step = np.diff(easy, axis=1)
-        turn = (step[:, :-1] < 0) & (step[:, 1:] >= 0)
-        has = turn.any(axis=1)
-        where = np.argmax(turn, axis=1) + 1
-        return np.where(has, grid[where], np.nan)
+        return first_turns(grid, self._easy_cubic().link(grid)[:, 0, :])
