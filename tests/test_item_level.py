@@ -217,3 +217,22 @@ def test_growth_pairs_in_one_call_equal_one_at_a_time(sim):
     fresh, _ = simulate()
     alone = ItemLevel().learn_context(fresh.restrict(cut), cut)
     assert json.dumps(nested, sort_keys=True) == json.dumps(alone, sort_keys=True)
+
+
+def test_typed_settings_round_trip(sim, sim_context):
+    """ItemLevelSettings reads item_level's JSON back without loss (same keys, same order, no
+    unknown key), and a fit given the dataclass equals a fit given the dict."""
+    from forecast.methods.item_level import ItemLevelSettings
+
+    data, _ = sim
+    assert ItemLevel().settings_class is ItemLevelSettings
+    back = ItemLevelSettings.from_dict(json.loads(json.dumps(sim_context)))
+    assert back.extra == {} and back.prior_learned
+    assert json.dumps(back.to_dict()) == json.dumps(sim_context)
+    empty = {"prior_learned": False, "n_tasks": 0}
+    assert ItemLevelSettings.from_dict(empty).to_dict() == empty
+    cut = SIZES[-1]
+    a = ItemLevel(extrapolation_sd=0.0, n_draws=64).fit(data, cut, "task1", context=sim_context)
+    b = ItemLevel(extrapolation_sd=0.0, n_draws=64).fit(data, cut, "task1", context=back)
+    pd.testing.assert_frame_equal(a.predict([SIZES[-1] * 10]), b.predict([SIZES[-1] * 10]))
+    assert isinstance(a.settings_, ItemLevelSettings) and a.settings_.mu_a == sim_context["mu_a"]
