@@ -8,9 +8,11 @@ reports, on the sets the rule never looks at:
 * ``ladder``: the OLMo ladder's 7B and 13B targets (``benchmarks/ladder.py``), the ladder
   candidates and the candidates that handle task-level data beside the ladder's baselines;
 * ``obsscaling``: the observational-scaling backtest (``benchmarks/obsscaling.py``, its own
-  cut-off rule), the task-level candidates beside ``obsscaling`` and the baselines.
+  cut-off rule), the task-level candidates beside ``obsscaling`` and the baselines;
+* ``pythia``: the Pythia backtest across sizes (``benchmarks/pythia.py run --parts sizes``, its
+  fixed task subset, both families), the task-level candidates beside the default methods.
 
-    python benchmarks/candidates.py run --out DIR [--sets bigg_eval,ladder,obsscaling]
+    python benchmarks/candidates.py run --out DIR [--sets bigg_eval,ladder,obsscaling,pythia]
     python benchmarks/candidates.py report --out DIR
 """
 
@@ -50,6 +52,14 @@ def _rule():
     return module
 
 
+def pythia_defaults() -> list[str]:
+    """The backtest's default methods on the Pythia size sets."""
+    spec = importlib.util.spec_from_file_location("pythia_benchmark", HERE / "pythia.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [m for m in default_methods(module.size_sets(False)) if isinstance(m, str)]
+
+
 def run_bigg_eval(out: Path, backend: str) -> None:
     rule = _rule()
     data = forecast.load_dataset("bigbench_bigg")
@@ -72,7 +82,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("step", choices=["run", "report"])
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sets", default="bigg_eval,ladder,obsscaling")
+    ap.add_argument("--sets", default="bigg_eval,ladder,obsscaling,pythia")
     ap.add_argument("--backend", default="processes")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -92,6 +102,10 @@ def main() -> None:
             with open(out / "obsscaling.txt", "w") as fh:
                 subprocess.run([sys.executable, str(HERE / "obsscaling.py"), "--out", str(out / "obsscaling"),
                                 "--methods", methods], check=True, stdout=fh)
+        if "pythia" in sets:
+            methods = ",".join(dict.fromkeys((*pythia_defaults(), *TASK_LEVEL_CANDIDATES)))
+            subprocess.run([sys.executable, str(HERE / "pythia.py"), "run", "--out", str(out / "pythia"),
+                            "--parts", "sizes", "--backend", args.backend, "--methods", methods], check=True)
         return
     pd.set_option("display.width", 200)
     markdown = _rule().markdown
@@ -111,6 +125,11 @@ def main() -> None:
         if (out / f"{name}.txt").exists():
             print(f"\n## {name} (the benchmark's own tables)\n")
             print((out / f"{name}.txt").read_text())
+    if (out / "pythia" / "sizes" / "run.json").exists():
+        print("\n## pythia, across sizes (the benchmark's own tables)\n")
+        report = subprocess.run([sys.executable, str(HERE / "pythia.py"), "report", "--out", str(out / "pythia")],
+                                check=True, capture_output=True, text=True).stdout
+        print(report.split("## Across families")[0].split("## Mirage check")[0])
 
 
 if __name__ == "__main__":

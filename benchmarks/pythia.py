@@ -2,7 +2,7 @@
 
 Two steps, each reading only what the previous one wrote::
 
-    python benchmarks/pythia.py run --out DIR [--all-tasks] [--backend processes --n-jobs 2]
+    python benchmarks/pythia.py run --out DIR [--all-tasks] [--backend processes --n-jobs 2] [--methods a,b]
     python benchmarks/pythia.py report --out DIR        # Markdown for RESULTS.md (make_results --only pythia)
 
 ``run`` writes, with the package's backtest harness and its default methods:
@@ -81,7 +81,9 @@ def family_sets() -> list:
     return cross_family_sets(with_tasks(both, [t for t in both.task_names if not is_mmlu_subject(t)]))
 
 
-def run(out: Path, all_tasks: bool, backend: str, n_jobs: int | None, parts: tuple[str, ...]) -> None:
+def run(out: Path, all_tasks: bool, backend: str, n_jobs: int | None, parts: tuple[str, ...],
+        methods: list[str] | None = None) -> None:
+    """Run the backtests of ``parts`` into ``out``; ``methods`` None: the backtest's defaults."""
     out.mkdir(parents=True, exist_ok=True)
     chosen = [(p, f) for p, f in (("sizes", lambda: size_sets(all_tasks)), ("families", family_sets)) if p in parts]
     for part, make in chosen:
@@ -89,8 +91,8 @@ def run(out: Path, all_tasks: bool, backend: str, n_jobs: int | None, parts: tup
         t0 = time.perf_counter()
         c0 = time.process_time()
         folder = out / part
-        bt = backtest(sets, backend=backend, n_jobs=n_jobs, checkpoint=str(folder), resume=folder.exists(),
-                      progress=True)
+        bt = backtest(sets, methods=methods, backend=backend, n_jobs=n_jobs, checkpoint=str(folder),
+                      resume=folder.exists(), progress=True)
         bt.save(folder)
         plot_all(bt, folder)  # forecast_vs_actual_<dataset>.png and the other backtest plots
         (folder / "seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0,
@@ -247,10 +249,12 @@ def main() -> None:
     parser.add_argument("--backend", default="local")
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--parts", default="sizes,families", help="run: which backtests (sizes, families)")
+    parser.add_argument("--methods", help="run: comma-separated methods (default: the backtest's defaults)")
     args = parser.parse_args()
     if args.step == "run":
         warnings.filterwarnings("ignore")
-        run(Path(args.out), args.all_tasks, args.backend, args.n_jobs, tuple(args.parts.split(",")))
+        methods = [m for m in args.methods.split(",") if m] if args.methods else None
+        run(Path(args.out), args.all_tasks, args.backend, args.n_jobs, tuple(args.parts.split(",")), methods)
     else:
         print(report(Path(args.out)))
 
