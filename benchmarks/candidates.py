@@ -78,6 +78,14 @@ def run_bigg_eval(out: Path, backend: str) -> None:
     (where / "run.json").write_text(json.dumps({"seconds": round(time.perf_counter() - t0, 1)}))
 
 
+def write_pythia_tables(out: Path) -> None:
+    """Save the across-sizes tables ``pythia.py report`` prints for the run in ``out / 'pythia'`` as
+    ``out / 'pythia.txt'``, so the record keeps the tables without the run's large files."""
+    report = subprocess.run([sys.executable, str(HERE / "pythia.py"), "report", "--out", str(out / "pythia")],
+                            check=True, capture_output=True, text=True).stdout
+    (out / "pythia.txt").write_text(report.split("## Across families")[0].split("## Mirage check")[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("step", choices=["run", "report"])
@@ -106,6 +114,7 @@ def main() -> None:
             methods = ",".join(dict.fromkeys((*pythia_defaults(), *TASK_LEVEL_CANDIDATES)))
             subprocess.run([sys.executable, str(HERE / "pythia.py"), "run", "--out", str(out / "pythia"),
                             "--parts", "sizes", "--backend", args.backend, "--methods", methods], check=True)
+            write_pythia_tables(out)
         return
     pd.set_option("display.width", 200)
     markdown = _rule().markdown
@@ -121,15 +130,12 @@ def main() -> None:
         print("\n## Emergence on the evaluation half (all levels pooled)")
         print(markdown(e[e["tau"].astype(str) == "all"][["method", "n_rows", "n_events", "brier", "auc", "skill",
                                                          "skill_lo", "skill_hi"]].round(3)))
-    for name in ("ladder", "obsscaling"):
+    if (out / "pythia" / "sizes" / "run.json").exists() and not (out / "pythia.txt").exists():
+        write_pythia_tables(out)
+    for name, title in (("ladder", "ladder"), ("obsscaling", "obsscaling"), ("pythia", "pythia, across sizes")):
         if (out / f"{name}.txt").exists():
-            print(f"\n## {name} (the benchmark's own tables)\n")
+            print(f"\n## {title} (the benchmark's own tables)\n")
             print((out / f"{name}.txt").read_text())
-    if (out / "pythia" / "sizes" / "run.json").exists():
-        print("\n## pythia, across sizes (the benchmark's own tables)\n")
-        report = subprocess.run([sys.executable, str(HERE / "pythia.py"), "report", "--out", str(out / "pythia")],
-                                check=True, capture_output=True, text=True).stdout
-        print(report.split("## Across families")[0].split("## Mirage check")[0])
 
 
 if __name__ == "__main__":

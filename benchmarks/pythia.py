@@ -127,7 +127,7 @@ def sizes_report(folder: Path, all_tasks: bool) -> list[str]:
     bt = load_result(folder, size_sets(all_tasks))
     timing = json.loads((folder / "seconds.json").read_text()) if (folder / "seconds.json").exists() else {}
     parts = [
-        f"Rolling cut-offs on the final checkpoints, default methods ({', '.join(f'`{m}`' for m in bt.methods)}); "
+        f"Rolling cut-offs on the final checkpoints, methods ({', '.join(f'`{m}`' for m in bt.methods)}); "
         f"{len(bt.jobs)} jobs ({len(bt.skipped)} skipped: a method that cannot fit at a split, e.g. the two-step "
         f"chain on a task without a loss, {len(bt.failed)} failed), {len(bt.contexts)} learned-settings jobs"
         + (f", {timing['seconds']:.0f} s wall." if timing else "."),

@@ -201,7 +201,7 @@ def _brute_events(x, y, chance, tau, budgets):
 
 def test_event_probability_matches_isotonic_regression_on_random_cases():
     rng = np.random.default_rng(11)
-    for _ in range(200):
+    for _ in range(600):
         n_fit, n_held, n_draws = rng.integers(1, 8), rng.integers(1, 6), 4
         fit_x = np.sort(np.round(rng.uniform(0, 2, n_fit), 1))
         held_x = np.round(rng.uniform(2.1, 4, n_held), 1)  # repeated sizes happen
@@ -210,6 +210,8 @@ def test_event_probability_matches_isotonic_regression_on_random_cases():
         if rng.uniform() < 0.3:  # accuracies on a k/n grid
             fit_y = np.round(fit_y * 16) / 16
         draws = rng.uniform(chance, 1, (n_draws, n_held))
+        if rng.uniform() < 0.3:  # drawn scores on the lattice too: ties with tau happen
+            draws = np.round(draws * 16) / 16
         tau = rng.choice([0.1, 0.25, 0.5])
         budgets = np.concatenate([held_x, [1.0, 2.05, 5.0]])
         got = event_probability(fit_x, fit_y, held_x, draws, chance, tau, budgets)

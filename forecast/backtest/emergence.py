@@ -99,12 +99,15 @@ def observed_event(log10_compute, accuracy, chance: float, tau: float, budget_lo
     return bool(out) if out.ndim == 0 else out
 
 
-def _isotonic_values(sums: np.ndarray, counts: np.ndarray, chunk_cells: int = 4_000_000) -> np.ndarray:
-    """Isotonic fit at each distinct x, for every row of group sums (rows = draws).
+def _reaches_by_group(sums: np.ndarray, counts: np.ndarray, level: float) -> np.ndarray:
+    """Whether the isotonic fit reaches ``level`` at each distinct x, for every row of group sums.
 
-    Uses the min-max formula of isotonic regression: with ``mean(i..k)`` the pooled mean of
-    groups ``i..k`` (weighted by their counts), the fit at group ``j`` is
-    ``max_{i <= j} min_{k >= j} mean(i..k)``.
+    The fit at group ``J`` is ``max_{i <= J} min_{k >= J} mean(i..k)`` (the min-max formula of
+    isotonic regression, ``mean(i..k)`` the count-weighted mean of groups ``i..k``).  With
+    ``P`` the prefix sums of ``sums - level * counts`` (``P[0] = 0``), ``mean(i..k) >= level``
+    is ``P[k + 1] >= P[i]``, so the fit reaches ``level`` at ``J`` exactly when
+    ``min_{i <= J} P[i] <= min_{k > J} P[k]``: a prefix and a suffix minimum, ``O(G)`` per row
+    instead of the ``O(G^2)`` pooled means.
 
     Parameters
     ----------
@@ -112,29 +115,18 @@ def _isotonic_values(sums: np.ndarray, counts: np.ndarray, chunk_cells: int = 4_
         Sum of the scores at each distinct x.
     counts : array, shape (G,)
         Number of scores at each distinct x.
+    level : float
+        The score to reach.
 
     Returns
     -------
-    array, shape (n_rows, G)
+    bool array, shape (n_rows, G)
     """
-    n_rows, g = sums.shape
-    s = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(sums, axis=1)], axis=1)
-    w = np.concatenate([[0.0], np.cumsum(counts, dtype=float)])
-    den = w[None, 1:] - w[:-1, None]  # (i, k): W[k+1] - W[i]
-    upper = den > 0  # k >= i
-    den = np.where(upper, den, 1.0)
-    lower_mask = ~np.triu(np.ones((g, g), dtype=bool))  # (i, j): i > j
-    out = np.empty((n_rows, g))
-    step = max(1, chunk_cells // (g * g))
-    for start in range(0, n_rows, step):
-        sc = s[start:start + step]
-        means = (sc[:, None, 1:] - sc[:, :-1, None]) / den[None]
-        means = np.where(upper[None], means, np.inf)
-        # suffix minimum over k >= j, then maximum over i <= j
-        suffix_min = np.minimum.accumulate(means[:, :, ::-1], axis=2)[:, :, ::-1]
-        suffix_min = np.where(lower_mask[None], -np.inf, suffix_min)
-        out[start:start + step] = suffix_min.max(axis=1)
-    return out
+    excess = sums - level * np.asarray(counts, dtype=float)[None, :]
+    prefix = np.concatenate([np.zeros((sums.shape[0], 1)), np.cumsum(excess, axis=1)], axis=1)
+    lowest_before = np.minimum.accumulate(prefix[:, :-1], axis=1)  # min_{i <= J} P[i]
+    lowest_after = np.minimum.accumulate(prefix[:, :0:-1], axis=1)[:, ::-1]  # min_{k >= J + 1} P[k]
+    return lowest_before <= lowest_after
 
 
 def event_probability(
@@ -146,7 +138,7 @@ def event_probability(
     held-out models' drawn accuracies ``held_draws[d]``; the event at budget ``B`` is that the
     isotonic fit of all of them reaches ``tau`` at a model ``<= B`` (the same event as the
     ``observed`` column).  ``p_emerged(B) = mean_d 1[event_d(B)]``.  Vectorised over draws
-    with the min-max formula of the isotonic fit (see :func:`_isotonic_values`); a budget
+    with the min-max formula of the isotonic fit (see :func:`_reaches_by_group`); a budget
     below every model gives 0.  Draws must be of the *observed* score (``kind="observed"``),
     jointly over the held-out models (one curve per row), since the outcome is observed.
 
@@ -177,10 +169,12 @@ def event_probability(
     order = np.argsort(x, kind="stable")
     grid, starts, counts = np.unique(x[order], return_index=True, return_counts=True)
     sums = np.add.reduceat(scores[:, order], starts, axis=1)
-    values = normalised(_isotonic_values(sums, counts), chance)  # (n_draws, G)
+    # reached(normalised(fit), tau) on the accuracy scale
+    level = chance + (tau - REACH_TOL) * (1.0 - chance)
+    at_group = _reaches_by_group(sums, counts, level)  # (n_draws, G)
     last = np.searchsorted(grid, budgets + 1e-12, side="right") - 1
     # the fit is non-decreasing, so "reaches tau at a model <= B" is its value at the last model <= B
-    hit = reached(values[:, np.maximum(last, 0)], tau) & (last >= 0)[None, :]
+    hit = at_group[:, np.maximum(last, 0)] & (last >= 0)[None, :]
     return hit.mean(axis=0)
 
 

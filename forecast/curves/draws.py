@@ -231,6 +231,13 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray, spread: bool = False
     draw of the distribution whose CDF is the binomial CDF interpolated linearly between
     the half-counts; it moves continuously with ``p`` (the count itself jumps by one).
     Above :data:`STEPPED_QUANTILE_MAX_N`, the Cornish-Fisher value before rounding."""
+    counts, spread_counts = binomial_quantiles(u, n, p)
+    return spread_counts if spread else counts
+
+
+def binomial_quantiles(u: np.ndarray, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both forms of :func:`binomial_quantile` from one search: ``(count, spread count)``
+    (the CDF inversion is the costly part; the spread form adds one probability mass)."""
     from scipy.special import bdtr, gammaln, ndtri, xlog1py, xlogy
 
     u, p = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(p, dtype=float))
@@ -241,11 +248,9 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray, spread: bool = False
     z = ndtri(u)
     skew = np.divide(1.0 - 2.0 * p, sd, out=np.zeros_like(sd), where=sd > 0)
     guess = mean + sd * (z + skew * (z * z - 1.0) / 6.0)
-    if n > STEPPED_QUANTILE_MAX_N and spread:
-        return np.clip(guess, -0.5, n + 0.5).reshape(shape)
     k = np.clip(np.ceil(guess - 0.5), 0.0, n)
     if n > STEPPED_QUANTILE_MAX_N:
-        return k.reshape(shape)
+        return k.reshape(shape), np.clip(guess, -0.5, n + 0.5).reshape(shape)
     cdf = bdtr(k, n, p)
     log_nf = gammaln(n + 1.0)
 
@@ -268,8 +273,6 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray, spread: bool = False
         k[idx] -= 1.0
         cdf[idx] = below[move]
         idx = idx[k[idx] > 0]
-    if spread:
-        pmf = mass(k, np.arange(k.size))
-        inside = np.divide(u - (cdf - pmf), pmf, out=np.full_like(pmf, 0.5), where=pmf > 0)
-        k = k - 0.5 + np.clip(inside, 0.0, 1.0)
-    return k.reshape(shape)
+    pmf = mass(k, np.arange(k.size))
+    inside = np.divide(u - (cdf - pmf), pmf, out=np.full_like(pmf, 0.5), where=pmf > 0)
+    return k.reshape(shape), (k - 0.5 + np.clip(inside, 0.0, 1.0)).reshape(shape)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from forecast.curves.draws import QuasiDraws, binomial_quantile
+from forecast.curves.draws import QuasiDraws, binomial_quantiles
 from forecast.metrics.registry import DEFAULT_TARGET, get_metric
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
@@ -264,6 +264,7 @@ class Forecaster:
         # the same settings typed (what a method's _fit reads)
         self.settings_ = self.settings_class.from_dict(self.context_)
         self._rng = np.random.default_rng(self.seed)
+        self._last_counts = self._noise_points = None
         self._fit(fitted)
         x_fit = table["log10_compute"].to_numpy(dtype=float)
         fitted_draws = self._mean_draws(x_fit)
@@ -373,7 +374,12 @@ class Forecaster:
         one low-discrepancy set), or a set seeded from ``seed`` for a method that drew its
         curves otherwise."""
         rng = getattr(self, "_rng", None)
-        return rng if isinstance(rng, QuasiDraws) else QuasiDraws(self.seed)
+        if isinstance(rng, QuasiDraws):
+            return rng
+        own = getattr(self, "_noise_points", None)
+        if own is None or own.seed != self.seed:  # one point set per fit, not one per call
+            own = self._noise_points = QuasiDraws(self.seed)
+        return own
 
     def _observed_mean(self, mean: np.ndarray) -> np.ndarray:
         """Mean of the observed score per column from mean-curve draws ``mean``: the binomial
@@ -400,17 +406,33 @@ class Forecaster:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
+        counts, spread_counts = self._counts(u, n, p)
         if getattr(self, "_spread_counts", False):
             # the draws the interval bounds are read from (:meth:`_bound_draws`): each count
             # spread over its lattice step, so that the bounds move continuously
-            return np.clip(binomial_quantile(u, n, p, spread=True) / n, 0.0, 1.0)
-        draws = binomial_quantile(u, n, p) / n  # an observed accuracy lies in [0, 1]
+            return np.clip(spread_counts / n, 0.0, 1.0)
+        draws = counts / n  # an observed accuracy lies in [0, 1]
         n_real = int(round(self.n_questions_))
         if n != n_real:
             # discrete outcomes: a score on n questions is k/n, so are its draws (their
             # quantiles are those of the predicted count distribution)
             draws = np.round(draws * n_real) / n_real
         return draws
+
+    def _counts(self, u: np.ndarray, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Binomial counts at points ``u`` and rates ``p``, both forms
+        (:func:`~forecast.curves.draws.binomial_quantiles`).  The last call's are kept on the
+        forecaster: an interval's bounds and the draws of the same forecast (:meth:`predict`,
+        then :meth:`sample` of the same models) ask for the same counts, the costly part of
+        every observed-score draw.  Kept only for exactly equal ``u``, ``n`` and ``p``."""
+        last = getattr(self, "_last_counts", None)
+        if (last is not None and last[0] == n and last[1].shape == p.shape and np.array_equal(last[1], p)
+                and np.array_equal(last[2], u)):
+            return last[3], last[4]
+        counts, spread_counts = binomial_quantiles(u, n, p)
+        counts.flags.writeable = spread_counts.flags.writeable = False
+        self._last_counts = (n, p.copy(), np.array(u, copy=True), counts, spread_counts)
+        return counts, spread_counts
 
     # ------------------------------------------------------------------ outputs
     def _check_fitted(self) -> None:
