@@ -132,6 +132,10 @@ def main() -> None:
                                                          "skill_lo", "skill_hi"]].round(3)))
     if (out / "pythia" / "sizes" / "run.json").exists() and not (out / "pythia.txt").exists():
         write_pythia_tables(out)
+    reliability = out / "item_reliability_eval" / "README.md"
+    if reliability.exists():  # benchmarks/item_level.py --half evaluation, its record
+        print("\n## " + reliability.read_text().lstrip("# "))
+        print(f"The calibration plot: `{reliability.parent.as_posix()}/reliability.png`.")
     for name, title in (("ladder", "ladder"), ("obsscaling", "obsscaling"), ("pythia", "pythia, across sizes")):
         if (out / f"{name}.txt").exists():
             print(f"\n## {title} (the benchmark's own tables)\n")
