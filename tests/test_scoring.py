@@ -366,3 +366,19 @@ def test_win_loss_counts_tasks():
         "mae": [0.1, 0.2, 0.3, 0.2, 0.5, 0.5, 0.0],
     })
     assert win_loss(frame, "ours") == {"wins": 1, "losses": 1, "ties": 1}
+
+
+def test_isotonic_at_distinct_is_sklearns_fit():
+    """The threshold's and the events' isotonic fit equals sklearn's IsotonicRegression (ties
+    pooled) to rounding, on random cases with repeated compute values and k/16 accuracies."""
+    from forecast.threshold import isotonic_at_distinct
+
+    rng = np.random.default_rng(5)
+    for case in range(500):
+        n = int(rng.integers(1, 30))
+        x = rng.choice(np.round(rng.uniform(0, 5, 10), 1), size=n)
+        y = rng.integers(0, 17, n) / 16 if case % 2 else rng.uniform(size=n)
+        grid, fitted = isotonic_at_distinct(x, y)
+        want = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(x, y).predict(np.unique(x))
+        assert np.array_equal(grid, np.unique(x))
+        np.testing.assert_allclose(fitted, want, rtol=0, atol=1e-12)

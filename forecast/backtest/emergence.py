@@ -5,8 +5,8 @@ The event, for a task with chance level ``c`` and a normalised accuracy level ``
     E(B) = the isotonic (non-decreasing) fit of accuracy on log10 compute over ALL models,
            fitted and held out, reaches ``(acc - c) / (1 - c) >= tau`` at a model <= B.
 
-It is the isotonic definition of :func:`forecast.threshold.observed_threshold` (sklearn's
-``IsotonicRegression``, ties at equal compute pooled): ``E(B)`` holds iff the observed
+It is the isotonic definition of :func:`forecast.threshold.observed_threshold` (pooled adjacent
+violators, ties at equal compute pooled: :func:`forecast.threshold.isotonic_at_distinct`): ``E(B)`` holds iff the observed
 threshold lies at or below ``B`` when ``B`` is a model's compute.  Because the fit uses every
 model, ``E(B)`` is non-decreasing in ``B``.
 
@@ -34,11 +34,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import roc_auc_score
 
 from forecast.errors import InputError
-from forecast.threshold import normalised
+from forecast.threshold import isotonic_at_distinct, normalised
 
 #: tolerance of "reaches tau" (normalised accuracy)
 REACH_TOL = 1e-9
@@ -70,9 +69,8 @@ def isotonic_normalised(log10_compute, accuracy, chance: float) -> tuple[np.ndar
     x, y = x[keep], y[keep]
     if x.size == 0:
         return np.empty(0), np.empty(0)
-    iso = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(x, y)
-    grid = np.unique(x)
-    return grid, normalised(iso.predict(grid), chance)
+    grid, fitted = isotonic_at_distinct(x, y)
+    return grid, normalised(fitted, chance)
 
 
 def observed_event(log10_compute, accuracy, chance: float, tau: float, budget_log10):
