@@ -86,8 +86,6 @@ def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataF
     if parent.results is not None:
         if not single_answer(parent):
             return None
-    elif parent.groups is not None:  # the question count is a maximum over the models
-        return None
     try:
         full = task_table(parent, task, prob_renormalized)
     except (InputError, NotApplicable):
@@ -96,10 +94,34 @@ def _from_parent(data: EvalData, task: str, prob_renormalized: bool) -> pd.DataF
     if not keep.any():
         return None
     out = full[keep].reset_index(drop=True)
+    if parent.results is None and parent.groups is not None:
+        # the question count is a maximum over the models: over the kept models' counts
+        per_model = group_question_counts(parent, task)
+        if per_model is None:
+            return None
+        kept = per_model[~per_model.index.get_level_values("model").isin(dropped)]
+        if kept.empty:
+            return None
+        out["n_questions"] = float(kept.max())
     if any(m in out.columns and not out[m].notna().any() for m in other_metrics()):
         return None  # without the dropped models the column may be absent
     out.attrs["scale"] = full.attrs["scale"]
     return out
+
+
+def group_question_counts(data: EvalData, task: str) -> pd.Series | None:
+    """Question count of each (slicing, model) of ``task``'s TC-Brier slice groups (the sum
+    over a slicing's groups); the task table's ``n_questions`` is its maximum.  None when the
+    data have no such groups for ``task``."""
+    def build() -> pd.Series | None:
+        g = data.groups[(data.groups["task"] == task) & (data.groups["metric"] == "tc_brier")]
+        if g.empty:
+            return None
+        keys = ["n_groups", "difficulty_flops_max_1e21", "prob_renormalized", "model"]
+        if "group_metric_file" in g.columns:
+            keys.append("group_metric_file")
+        return g.groupby(keys).n_questions.sum()
+    return data.memo(("group_question_counts", task), build)
 
 
 def other_metrics() -> tuple[str, ...]:
@@ -178,13 +200,9 @@ def build_task_table(data: EvalData, task: str, prob_renormalized: bool = True) 
                     given[["model", "value"]].rename(columns={"value": name}), on="model", how="left"
                 )
         n = np.nan
-        if data.groups is not None:
-            g = data.groups[(data.groups["task"] == task) & (data.groups["metric"] == "tc_brier")]
-            if not g.empty:
-                keys = ["n_groups", "difficulty_flops_max_1e21", "prob_renormalized", "model"]
-                if "group_metric_file" in g.columns:
-                    keys.append("group_metric_file")
-                n = float(g.groupby(keys).n_questions.sum().max())
+        counts = group_question_counts(data, task) if data.groups is not None else None
+        if counts is not None:
+            n = float(counts.max())
         if not np.isfinite(n):
             n = data.n_questions(task)  # the task table's count, where the data declare one
         per_model["n_questions"] = n
