@@ -231,48 +231,81 @@ def binomial_quantile(u: np.ndarray, n: int, p: np.ndarray, spread: bool = False
     draw of the distribution whose CDF is the binomial CDF interpolated linearly between
     the half-counts; it moves continuously with ``p`` (the count itself jumps by one).
     Above :data:`STEPPED_QUANTILE_MAX_N`, the Cornish-Fisher value before rounding."""
-    counts, spread_counts = binomial_quantiles(u, n, p)
-    return spread_counts if spread else counts
+    found = BinomialCounts(u, n, p)
+    return found.spread() if spread else found.counts
 
 
 def binomial_quantiles(u: np.ndarray, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both forms of :func:`binomial_quantile` from one search: ``(count, spread count)``
     (the CDF inversion is the costly part; the spread form adds one probability mass)."""
-    from scipy.special import bdtr, gammaln, ndtri, xlog1py, xlogy
+    found = BinomialCounts(u, n, p)
+    return found.counts, found.spread()
 
-    u, p = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(p, dtype=float))
-    shape = u.shape
-    u, p = u.ravel(), p.ravel()
-    mean = n * p
-    sd = np.sqrt(mean * (1.0 - p))
-    z = ndtri(u)
-    skew = np.divide(1.0 - 2.0 * p, sd, out=np.zeros_like(sd), where=sd > 0)
-    guess = mean + sd * (z + skew * (z * z - 1.0) / 6.0)
-    k = np.clip(np.ceil(guess - 0.5), 0.0, n)
-    if n > STEPPED_QUANTILE_MAX_N:
-        return k.reshape(shape), np.clip(guess, -0.5, n + 0.5).reshape(shape)
-    cdf = bdtr(k, n, p)
-    log_nf = gammaln(n + 1.0)
 
-    def mass(j: np.ndarray, idx: np.ndarray) -> np.ndarray:  # P(K = j) at rows idx
-        q = p[idx]
-        return np.exp(log_nf - gammaln(j + 1.0) - gammaln(n - j + 1.0) + xlogy(j, q) + xlog1py(n - j, -q))
+class BinomialCounts:
+    """The binomial quantiles of :func:`binomial_quantile` at ``u`` for ``Binomial(n, p)``,
+    found once: :attr:`counts` (float counts of ``u``'s broadcast shape, read-only) and, when
+    asked, :meth:`spread` (each count spread over its lattice step, one probability mass
+    more).  The search: a Cornish-Fisher guess of the count, one CDF
+    (:func:`scipy.special.bdtr`) there, then exact steps by the probability mass of each
+    step (``F(k +- 1) = F(k) +- P(K = k (+ 1))``) until ``k`` is the smallest count whose CDF
+    reaches ``u``; above :data:`STEPPED_QUANTILE_MAX_N` trials the guess itself."""
 
-    # too low: step up while F(k) < u
-    idx = np.flatnonzero(cdf < u)
-    while idx.size:
-        k[idx] += 1.0
-        cdf[idx] += mass(k[idx], idx)
-        idx = idx[(cdf[idx] < u[idx]) & (k[idx] < n)]
-    # too high: step down while F(k - 1) >= u
-    idx = np.flatnonzero((k > 0) & (cdf >= u))
-    while idx.size:
-        below = cdf[idx] - mass(k[idx], idx)
-        move = below >= u[idx]
-        idx = idx[move]
-        k[idx] -= 1.0
-        cdf[idx] = below[move]
-        idx = idx[k[idx] > 0]
-    pmf = mass(k, np.arange(k.size))
-    inside = np.divide(u - (cdf - pmf), pmf, out=np.full_like(pmf, 0.5), where=pmf > 0)
-    return k.reshape(shape), (k - 0.5 + np.clip(inside, 0.0, 1.0)).reshape(shape)
+    def __init__(self, u: np.ndarray, n: int, p: np.ndarray) -> None:
+        from scipy.special import bdtr, ndtri
+
+        u, p = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(p, dtype=float))
+        self.shape, self.n = u.shape, int(n)
+        self._u, self._p = u.ravel(), p.ravel()
+        u, p = self._u, self._p
+        mean = n * p
+        sd = np.sqrt(mean * (1.0 - p))
+        z = ndtri(u)
+        skew = np.divide(1.0 - 2.0 * p, sd, out=np.zeros_like(sd), where=sd > 0)
+        guess = mean + sd * (z + skew * (z * z - 1.0) / 6.0)
+        k = np.clip(np.ceil(guess - 0.5), 0.0, n)
+        self._spread: np.ndarray | None = None
+        if n > STEPPED_QUANTILE_MAX_N:
+            self._spread = np.clip(guess, -0.5, n + 0.5).reshape(self.shape)
+            self._cdf = None
+        else:
+            cdf = bdtr(k, n, p)
+            # too low: step up while F(k) < u
+            idx = np.flatnonzero(cdf < u)
+            while idx.size:
+                k[idx] += 1.0
+                cdf[idx] += self._mass(k[idx], idx)
+                idx = idx[(cdf[idx] < u[idx]) & (k[idx] < n)]
+            # too high: step down while F(k - 1) >= u
+            idx = np.flatnonzero((k > 0) & (cdf >= u))
+            while idx.size:
+                below = cdf[idx] - self._mass(k[idx], idx)
+                move = below >= u[idx]
+                idx = idx[move]
+                k[idx] -= 1.0
+                cdf[idx] = below[move]
+                idx = idx[k[idx] > 0]
+            self._cdf = cdf
+        self._k = k
+        self.counts = k.reshape(self.shape)
+        self.counts.flags.writeable = False
+
+    def _mass(self, j: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+        """``P(K = j)`` at the rows ``idx`` (every row: None)."""
+        from scipy.special import gammaln, xlog1py, xlogy
+
+        n = self.n
+        q = self._p if idx is None else self._p[idx]
+        return np.exp(gammaln(n + 1.0) - gammaln(j + 1.0) - gammaln(n - j + 1.0) + xlogy(j, q)
+                      + xlog1py(n - j, -q))
+
+    def spread(self) -> np.ndarray:
+        """The counts spread over their lattice steps, ``k - 1/2 + (u - F(k - 1)) / P(K = k)``
+        (read-only; computed on the first call)."""
+        if self._spread is None:
+            k, cdf = self._k, self._cdf
+            pmf = self._mass(k, None)
+            inside = np.divide(self._u - (cdf - pmf), pmf, out=np.full_like(pmf, 0.5), where=pmf > 0)
+            self._spread = (k - 0.5 + np.clip(inside, 0.0, 1.0)).reshape(self.shape)
+        self._spread.flags.writeable = False
+        return self._spread

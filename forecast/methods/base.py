@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from forecast.curves.draws import QuasiDraws, binomial_quantiles
+from forecast.curves.draws import BinomialCounts, QuasiDraws
 from forecast.metrics.registry import DEFAULT_TARGET, get_metric
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
@@ -397,21 +397,23 @@ class Forecaster:
         z, u = rng.noise(mean.shape)
         return self._observed_at(mean, z, u)
 
-    def _observed_at(self, mean: np.ndarray, z: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def _observed_at(self, mean: np.ndarray, z: np.ndarray, u: np.ndarray, keep: bool = True) -> np.ndarray:
         """:meth:`_observed_draws` from its noise points: ``z`` (standard normal) the
         between-model spread's, ``u`` (uniform) the binomial count's, each of ``mean``'s shape
-        (element by element: the draws of several curves can be made in one call)."""
+        (element by element: the draws of several curves can be made in one call).  ``keep``:
+        whether the counts are kept for the next call (:meth:`_counts`; not for a one-off
+        batch such as a settings search's)."""
         latent = self._from_noise(self._to_noise(mean) + self.spread_ * z)
         if not self.n_questions_:
             return np.clip(latent, 0.0, 1.0)
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
-        counts, spread_counts = self._counts(u, n, p)
+        found = self._counts(u, n, p) if keep else BinomialCounts(u, n, p)
         if getattr(self, "_spread_counts", False):
             # the draws the interval bounds are read from (:meth:`_bound_draws`): each count
             # spread over its lattice step, so that the bounds move continuously
-            return np.clip(spread_counts / n, 0.0, 1.0)
-        draws = counts / n  # an observed accuracy lies in [0, 1]
+            return np.clip(found.spread() / n, 0.0, 1.0)
+        draws = found.counts / n  # an observed accuracy lies in [0, 1]
         n_real = int(round(self.n_questions_))
         if n != n_real:
             # discrete outcomes: a score on n questions is k/n, so are its draws (their
@@ -419,20 +421,19 @@ class Forecaster:
             draws = np.round(draws * n_real) / n_real
         return draws
 
-    def _counts(self, u: np.ndarray, n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Binomial counts at points ``u`` and rates ``p``, both forms
-        (:func:`~forecast.curves.draws.binomial_quantiles`).  The last call's are kept on the
+    def _counts(self, u: np.ndarray, n: int, p: np.ndarray) -> BinomialCounts:
+        """Binomial counts at points ``u`` and rates ``p``
+        (:class:`~forecast.curves.draws.BinomialCounts`).  The last call's are kept on the
         forecaster: an interval's bounds and the draws of the same forecast (:meth:`predict`,
         then :meth:`sample` of the same models) ask for the same counts, the costly part of
         every observed-score draw.  Kept only for exactly equal ``u``, ``n`` and ``p``."""
         last = getattr(self, "_last_counts", None)
         if (last is not None and last[0] == n and last[1].shape == p.shape and np.array_equal(last[1], p)
                 and np.array_equal(last[2], u)):
-            return last[3], last[4]
-        counts, spread_counts = binomial_quantiles(u, n, p)
-        counts.flags.writeable = spread_counts.flags.writeable = False
-        self._last_counts = (n, p.copy(), np.array(u, copy=True), counts, spread_counts)
-        return counts, spread_counts
+            return last[3]
+        found = BinomialCounts(u, n, p)
+        self._last_counts = (n, p.copy(), np.array(u, copy=True), found)
+        return found
 
     # ------------------------------------------------------------------ outputs
     def _check_fitted(self) -> None:

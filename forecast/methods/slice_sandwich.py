@@ -260,7 +260,7 @@ class SliceSandwich(FamilySpread, Forecaster):
             self.slope_change_ = keep
         z, u = self._noise_source().noise(means[0].shape)
         k = len(means)
-        draws = self._observed_at(np.concatenate(means, axis=1), np.tile(z, k), np.tile(u, k))
+        draws = self._observed_at(np.concatenate(means, axis=1), np.tile(z, k), np.tile(u, k), keep=False)
         return np.split(draws, k, axis=1)
 
     # ------------------------------------------------------------------ fit
