@@ -348,7 +348,7 @@ class ItemLevel(Forecaster):
         xe = np.where(d[None, None, :] > 0, self.x_cut_ + growth * d[None, None, :], x[None, None, :])
         mean = self._read_table(xe)
         z, u = self._noise_source().noise(mean.shape[1:])
-        return self._observed_at(mean, np.broadcast_to(z, mean.shape), np.broadcast_to(u, mean.shape))
+        return self._observed_at(mean, np.broadcast_to(z, mean.shape), np.broadcast_to(u, mean.shape), keep=False)
 
     def _mean_draws(self, x: np.ndarray) -> np.ndarray:
         return self._read_table(self._effective_x(x))
