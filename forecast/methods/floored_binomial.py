@@ -219,9 +219,16 @@ class FlooredBinomial(GenericLikelihoodModel):
                                      fisher)
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
-        """Numerical Jacobian of :meth:`score`, symmetrized."""
-        h = approx_fprime(np.asarray(params, dtype=float), self.score, centered=True)
-        return (h + h.T) / 2
+        """Numerical Jacobian of :meth:`score`, symmetrized; kept for the last ``params`` (the
+        Newton polish's final check and :meth:`fit_mode`'s result ask for it at the same
+        point).  Returns a new array."""
+        params = np.asarray(params, dtype=float)
+        key = params.tobytes()
+        last = getattr(self, "_last_hessian", None)
+        if last is None or last[0] != key:
+            h = approx_fprime(params, self.score, centered=True)
+            last = self._last_hessian = (key, (h + h.T) / 2)
+        return last[1].copy()
 
     def start(self) -> np.ndarray:
         """Start at a flat curve through the mean normalised accuracy."""
