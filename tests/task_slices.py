@@ -17,6 +17,9 @@ from forecast.data.dataset import EvalData
 #: two BIG-G tasks with enough questions for every method's slices (one generative, one
 #: multiple choice): settings are still learned across tasks
 BIGG_FEW = ("abstract_narrative_understanding", "qa_wikidata")
+#: four BIG-G tasks (``qa_wikidata`` and ``hindu_knowledge`` among them): enough for settings
+#: learned across tasks and for the mixture's weights (3 tasks or more)
+BIGG_FOUR = (*BIGG_FEW, "physics", "hindu_knowledge")
 
 
 def task_slice(data: EvalData, tasks: Sequence[str]) -> EvalData:
