@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from forecast.curves.draws import BinomialCounts, QuasiDraws
+from forecast.curves.predictive import add_kernels, kernel_record
 from forecast.metrics.registry import DEFAULT_TARGET, get_metric
 from forecast.data.dataset import EvalData
 from forecast.data.loading import load_data
@@ -404,15 +405,22 @@ class Forecaster:
         whether the counts are kept for the next call (:meth:`_counts`; not for a one-off
         batch such as a settings search's)."""
         latent = self._from_noise(self._to_noise(mean) + self.spread_ * z)
+        bounding = getattr(self, "_spread_counts", False)
         if not self.n_questions_:
-            return np.clip(latent, 0.0, 1.0)
+            draws = np.clip(latent, 0.0, 1.0)
+            if bounding:
+                add_kernels("point", draws, draws)
+            return draws
         p = np.clip(latent, 0.0, 1.0)
         n = int(min(round(self.n_effective_), 10**9))
         found = self._counts(u, n, p) if keep else BinomialCounts(u, n, p)
-        if getattr(self, "_spread_counts", False):
+        if bounding:
             # the draws the interval bounds are read from (:meth:`_bound_draws`): each count
-            # spread over its lattice step, so that the bounds move continuously
-            return np.clip(found.spread() / n, 0.0, 1.0)
+            # spread over its lattice step, so that the bounds move continuously; the bounds
+            # themselves are the quantiles of the binomial kernels' average (:meth:`_bounds`)
+            draws = np.clip(found.spread() / n, 0.0, 1.0)
+            add_kernels("binomial", p, draws, n=n)
+            return draws
         draws = found.counts / n  # an observed accuracy lies in [0, 1]
         n_real = int(round(self.n_questions_))
         if n != n_real:
@@ -490,13 +498,18 @@ class Forecaster:
             self.set_spread_counts(False)
 
     def _bounds(self, draws: np.ndarray, fun, args, kind: str, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """The equal-tailed interval at ``level``: quantiles of ``draws``, for
-        ``kind="observed"`` of the draws of :meth:`_bound_draws` (``fun(*args)``, the same
-        points with each count's lattice step spread)."""
+        """The equal-tailed interval at ``level``: quantiles of ``draws``; for
+        ``kind="observed"``, quantiles of the predictive distribution, the average over the
+        draws of :meth:`_bound_draws` (``fun(*args)``, the same points with each count's
+        lattice step spread) of each draw's noise kernel
+        (:class:`~forecast.curves.predictive.KernelRecord`; the draws' own quantiles where
+        the kernels do not account for every draw)."""
         alpha = (1.0 - level) / 2.0
-        if kind == "observed":
+        if kind != "observed":
+            return np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        with kernel_record() as kernels:
             draws = self._bound_draws(fun, *args)
-        return np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+        return kernels.quantiles([alpha, 1.0 - alpha], draws)
 
     def predict(self, compute: Any, level: float = 0.9, kind: str = "observed") -> pd.DataFrame:
         """Tidy forecast: ``compute, log10_compute, mean, lower, upper, level, kind``.

@@ -32,6 +32,7 @@ from scipy.special import expit
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from forecast.curves.draws import QuasiDraws
+from forecast.curves.predictive import add_kernels
 from forecast.curves.ols import ols_coef_draws
 from forecast.data.dataset import EvalData
 from forecast.learned_settings import LearnedSettings
@@ -394,7 +395,10 @@ class PersistenceDrift(Forecaster):
         if not self.learned_:
             return super()._observed_draws(mean, rng)
         z, _ = rng.noise(mean.shape)
-        return np.clip(mean + self.s0_ * z, 0.0, 1.0)
+        draws = np.clip(mean + self.s0_ * z, 0.0, 1.0)
+        if getattr(self, "_spread_counts", False):  # the interval's kernels (Forecaster._bounds)
+            add_kernels("normal", mean, draws, scale=self.s0_)
+        return draws
 
     def _observed_mean(self, mean: np.ndarray) -> np.ndarray:
         if not self.learned_:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from forecast.curves.predictive import keep_record_rows, record_mark
 from forecast.data.dataset import EvalData
 from forecast.errors import InputError
 from forecast.learned_settings import LearnedSettings
@@ -278,7 +279,9 @@ class Mixture:
             if kind == "mean":
                 return mean[:rows]
             return fc.observed_draws(mean[:rows], mean.shape[0])
+        mark = record_mark()  # the interval's kernels of the rows kept (Forecaster._bounds)
         other = fc.sample(compute, kind) if models is None else fc.sample_models(models, kind)
+        keep_record_rows(mark, rows)
         return other[:rows]
 
     def sample(self, compute, kind: str = "observed", models: pd.DataFrame | None = None) -> np.ndarray:
