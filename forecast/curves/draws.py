@@ -242,6 +242,14 @@ def binomial_quantiles(u: np.ndarray, n: int, p: np.ndarray) -> tuple[np.ndarray
     return found.counts, found.spread()
 
 
+def binomial_mass(j: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
+    """``P(K = j)`` for ``K ~ Binomial(n, p)``, element by element, without
+    :func:`scipy.stats.binom.pmf`'s per-call checks."""
+    from scipy.special import gammaln, xlog1py, xlogy
+
+    return np.exp(gammaln(n + 1.0) - gammaln(j + 1.0) - gammaln(n - j + 1.0) + xlogy(j, p) + xlog1py(n - j, -p))
+
+
 class BinomialCounts:
     """The binomial quantiles of :func:`binomial_quantile` at ``u`` for ``Binomial(n, p)``,
     found once: :attr:`counts` (float counts of ``u``'s broadcast shape, read-only) and, when
@@ -292,12 +300,7 @@ class BinomialCounts:
 
     def _mass(self, j: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
         """``P(K = j)`` at the rows ``idx`` (every row: None)."""
-        from scipy.special import gammaln, xlog1py, xlogy
-
-        n = self.n
-        q = self._p if idx is None else self._p[idx]
-        return np.exp(gammaln(n + 1.0) - gammaln(j + 1.0) - gammaln(n - j + 1.0) + xlogy(j, q)
-                      + xlog1py(n - j, -q))
+        return binomial_mass(j, self.n, self._p if idx is None else self._p[idx])
 
     def spread(self) -> np.ndarray:
         """The counts spread over their lattice steps, ``k - 1/2 + (u - F(k - 1)) / P(K = k)``

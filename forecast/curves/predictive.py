@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast.curves.draws import STEPPED_QUANTILE_MAX_N
+from forecast.curves.draws import STEPPED_QUANTILE_MAX_N, binomial_mass
 
 #: a row's kernel is taken as 0 or 1 where the score lies this many binomial sds (at least one
 #: count) from its rate: the neglected tail mass is below 1e-16
@@ -47,6 +47,10 @@ _TOL = 1e-10
 _MAX_STEPS = 60
 
 _RECORD: contextvars.ContextVar[KernelRecord | None] = contextvars.ContextVar("forecast_kernels", default=None)
+
+
+def _normal_density(z: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class KernelBlock:
                 return np.sum(np.clip(c, 0.0, 1.0) <= y, axis=0, dtype=float), np.zeros(y.shape)
             zs = (y - c) / self.scale
             k = np.where(below_one, ndtr(zs), 1.0) * (y >= 0.0)
-            dens = np.where(below_one & (y >= 0.0), np.exp(-0.5 * zs * zs) / (self.scale * np.sqrt(2 * np.pi)), 0.0)
+            dens = np.where(below_one & (y >= 0.0), _normal_density(zs) / self.scale, 0.0)
             return k.sum(axis=0), dens.sum(axis=0)
         return self._binomial(c, y, below_one)
 
@@ -114,16 +118,15 @@ class KernelBlock:
             sa, ma, sda = s[active] - 0.5, mean[active], np.maximum(sd[active], 1e-6)
             zs = (sa - ma) / sda
             k_val[active] = ndtr(zs)
-            dens[active] = n * np.exp(-0.5 * zs * zs) / (sda * np.sqrt(2 * np.pi))
+            dens[active] = n * _normal_density(zs) / sda
         elif active.any():
-            from scipy.special import bdtr, gammaln, xlog1py, xlogy
+            from scipy.special import bdtr
 
             sa, pa = s[active], p[active]
             k = np.minimum(np.floor(sa), n)
             t = sa - k
             below = np.where(k >= 1.0, bdtr(np.maximum(k - 1.0, 0.0), n, pa), 0.0)
-            mass = np.exp(gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0) + xlogy(k, pa)
-                          + xlog1py(n - k, -pa))
+            mass = binomial_mass(k, n, pa)
             k_val[active] = below + t * mass
             dens[active] = n * mass
         out_k = np.where(below_one, k_val.sum(axis=0), p.shape[0]) * (y >= 0.0)
